@@ -1,0 +1,223 @@
+"""Operations on finished or interrupted episodes: recover, realign, list a dataset.
+
+None of them modifies a file in place: each writes a new file next to the old
+one and renames it over, so being killed half-way leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from episodes import _layout as L
+from episodes._align import compute_alignment, sortable_times
+from episodes._errors import (
+    CorruptEpisodeError,
+    EpisodeBusyError,
+    NotAnEpisodeError,
+    StreamSpecError,
+)
+from episodes._reader import ArraySamples, EpisodeReader
+from episodes._spec import EpisodeInfo
+from episodes._writer import EpisodeWriter, write_alignment
+
+__all__ = ["atomic_update", "list_episodes", "realign", "recover"]
+
+_RECENT_WRITE_S = 10.0
+
+
+def list_episodes(directory: str | os.PathLike[str], *, include_partial: bool = False) -> list[Path]:
+    """Episode files of a dataset directory, oldest first (ids sort by time).
+
+    Files still being recorded or interrupted (``*.h5.partial``) are skipped
+    unless ``include_partial``.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise NotAnEpisodeError(f"{root}: not a dataset directory")
+    found = sorted(root.glob(f"*{L.EPISODE_SUFFIX}"))
+    if include_partial:
+        found += sorted(root.glob(f"*{L.EPISODE_SUFFIX}{L.PARTIAL_SUFFIX}"))
+    return [p for p in found if p.is_file()]
+
+
+def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Turn an interrupted ``*.h5.partial`` into a valid episode with ``status=recovered``.
+
+    Every sample that reached the disk is kept; the aligned view is recomputed.
+    The partial file is deleted only after the recovered one is in place, so a
+    recovery that is itself interrupted can simply be run again.
+
+    >>> recover("datasets/demo/01J....h5.partial")  # doctest: +SKIP
+    PosixPath('datasets/demo/01J....h5')
+    """
+    partial = Path(path)
+    if not partial.name.endswith(L.EPISODE_SUFFIX + L.PARTIAL_SUFFIX):
+        raise NotAnEpisodeError(
+            f"{partial}: only interrupted recordings (*{L.EPISODE_SUFFIX}{L.PARTIAL_SUFFIX}) can be recovered"
+        )
+    final = L.final_path_of(partial)
+    with EpisodeReader(partial) as source:
+        if not force:
+            _refuse_if_live(source)
+        if final.exists():
+            # A previous recovery got as far as the rename: the partial is a leftover.
+            with EpisodeReader(final):
+                pass
+            partial.unlink()
+            return final
+        work_dir = partial.parent / f".recover-{source.metadata.episode_id}"
+        if work_dir.exists():
+            shutil.rmtree(work_dir)  # left by an interrupted recovery
+        work_dir.mkdir()
+        recovered = _copy_into(source, work_dir)
+    os.replace(recovered, final)
+    work_dir.rmdir()
+    partial.unlink()
+    return final
+
+
+def _refuse_if_live(source: EpisodeReader) -> None:
+    attrs = source._file.attrs
+    host = str(attrs.get("writer_host", ""))
+    pid = int(attrs.get("writer_pid", -1))
+    if host == socket.gethostname() and pid > 0 and _pid_alive(pid) and pid != os.getpid():
+        raise EpisodeBusyError(
+            f"{source.path}: still being recorded by process {pid} on this host; "
+            "stop that recording first, or pass force=True (--force) if the process is not a recorder"
+        )
+    age = time.time() - source.path.stat().st_mtime
+    if host != socket.gethostname() and age < _RECENT_WRITE_S:
+        raise EpisodeBusyError(
+            f"{source.path}: written {age:.1f} s ago by host {host!r}, so it may still be recording; "
+            "wait, or pass force=True (--force)"
+        )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
+    meta = source.metadata
+    infos = source.streams
+    aligned_attrs = source._file[L.ALIGNED].attrs
+    required = [str(v) for v in np.atleast_1d(aligned_attrs["required"])]
+    # A stream with no sample cannot start the grid; keeping it required would empty the view.
+    required = [r for r in required if infos[r].count > 0] or [n for n, i in infos.items() if i.count > 0][:1]
+    if not required:
+        raise CorruptEpisodeError(f"{source.path}: no stream has any sample on disk; nothing to recover")
+    info = EpisodeInfo(
+        robot=meta.robot,
+        source=meta.source,
+        dataset=meta.dataset,
+        task=meta.task,
+        instruction=meta.instruction,
+        operator=meta.operator,
+        station=meta.station,
+        notes=meta.notes,
+        extra=dict(meta.extra),
+    )
+    calibrations = {n: i.calibration for n, i in infos.items() if i.calibration is not None}
+    writer = EpisodeWriter(
+        work_dir,
+        streams=[i.spec for i in infos.values()],
+        info=info,
+        aligned_rate_hz=float(aligned_attrs["rate_hz"]),
+        align_clock=str(aligned_attrs["clock"]),
+        required=required,
+        episode_id=meta.episode_id,
+        urdf=source.urdf,
+        calibrations=calibrations,
+    )
+    try:
+        for name in infos:
+            for block in source.iter_samples(name):
+                if isinstance(block, ArraySamples):
+                    writer.append_block(name, block.stamp_ns, block.data, arrivals_ns=block.arrival_ns)
+                else:
+                    for stamp, arrival, image in zip(block.stamp_ns, block.arrival_ns, block.images):
+                        writer.append_encoded(name, int(stamp), image.data, arrival_ns=int(arrival))
+        if meta.success is not None:
+            writer.set_labels(success=meta.success)
+        recovered = writer._finish(L.STATUS_RECOVERED, "")
+    except BaseException:
+        writer.discard()
+        raise
+    with h5py.File(recovered, "r+") as f:
+        # Provenance describes the original recording, not this copy of it.
+        for key in ("recorded_at", "writer_host", "writer_pid"):
+            f.attrs[key] = source._file.attrs[key]
+    return recovered
+
+
+@contextlib.contextmanager
+def atomic_update(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """Yield a writable h5py.File of a copy of ``path``; on success the copy replaces it.
+
+    For tools that add to finished episodes (realign, annotations): if they die
+    half-way the original is untouched, whatever state HDF5 left the copy in.
+    """
+    original = Path(path)
+    if original.name.endswith(L.PARTIAL_SUFFIX):
+        raise EpisodeBusyError(
+            f"{original}: episode is still recording or was interrupted; run `tg recover` on it first"
+        )
+    EpisodeReader(original).close()  # same checks and messages as reading it
+    work = original.with_name(f".{original.name}.updating")
+    shutil.copyfile(original, work)
+    try:
+        with h5py.File(work, "r+", libver="latest") as f:
+            yield f
+        os.replace(work, original)
+    finally:
+        work.unlink(missing_ok=True)
+
+
+def realign(
+    path: str | os.PathLike[str],
+    *,
+    rate_hz: float,
+    clock: str | None = None,
+    required: Sequence[str] | None = None,
+) -> int:
+    """Recompute the aligned view of a finished episode at ``rate_hz``; returns the tick count.
+
+    Raw streams are not touched. ``clock`` (``stamp`` or ``arrival``) and the
+    ``required`` streams default to what the episode used before.
+    """
+    with atomic_update(path) as f:
+        group = f[L.ALIGNED]
+        use_clock = clock or str(group.attrs["clock"])
+        if use_clock not in (L.CLOCK_STAMP, L.CLOCK_ARRIVAL):
+            raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {use_clock!r}")
+        names = list(f[L.STREAMS].keys())
+        want = list(required) if required is not None else [str(v) for v in np.atleast_1d(group.attrs["required"])]
+        unknown = sorted(set(want) - set(names))
+        if unknown:
+            raise StreamSpecError(f"{path}: required streams {unknown} are not in the episode ({names})")
+        dataset = "stamp_ns" if use_clock == L.CLOCK_STAMP else "arrival_ns"
+        stamps = {}
+        for name in names:
+            stamps[name] = sortable_times(np.asarray(f[L.STREAMS][name][dataset][:], dtype=np.int64))
+        alignment = compute_alignment(stamps, rate_hz=rate_hz, required=want)
+        write_alignment(group, alignment)
+        group.attrs["clock"] = use_clock
+        group.attrs["required"] = want
+        return alignment.num_frames
+

@@ -1,0 +1,242 @@
+"""What a writer is told before recording: the streams, the robot, the labels."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Union
+
+from episodes._errors import StreamSpecError
+
+__all__ = [
+    "ArrayStreamSpec",
+    "CameraCalibration",
+    "EpisodeInfo",
+    "ImageEncoding",
+    "ImageStreamSpec",
+    "JsonValue",
+    "RobotInfo",
+    "Role",
+    "StreamKind",
+    "StreamSpec",
+]
+
+JsonValue = Union[str, int, float, bool, None, Sequence["JsonValue"], Mapping[str, "JsonValue"]]
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class StreamKind(str, Enum):
+    """What physical quantity a stream holds; its unit follows from FORMAT.md."""
+
+    JOINT_POSITION = "joint_position"  # rad (or m for prismatic joints)
+    JOINT_VELOCITY = "joint_velocity"  # rad/s
+    JOINT_EFFORT = "joint_effort"  # N·m, or A where only motor current is known
+    GRIPPER = "gripper"  # closure, 0 fully open .. 1 fully closed
+    IMU = "imu"  # quat x y z w, gyro rad/s, acc m/s²
+    POSE = "pose"  # x y z m, quat x y z w
+    WRENCH = "wrench"  # force N, torque N·m
+    GENERIC = "generic"  # anything else; units per dimension in the spec
+    CAMERA = "camera"  # RGB or mono 8-bit frames
+    DEPTH = "depth"  # 16-bit depth frames, integer millimetres
+
+
+IMAGE_KINDS = frozenset({StreamKind.CAMERA, StreamKind.DEPTH})
+
+
+class Role(str, Enum):
+    """Whether a stream is something the robot sensed or something it was told to do."""
+
+    OBSERVATION = "observation"
+    ACTION = "action"
+
+
+class ImageEncoding(str, Enum):
+    JPEG = "jpeg"
+    PNG = "png"
+
+
+def _check_name(name: str, what: str) -> None:
+    if not _NAME_RE.match(name):
+        raise StreamSpecError(
+            f"{what} name {name!r} must match [a-z][a-z0-9_]* (it becomes an HDF5 group name)"
+        )
+
+
+def _check_rate(name: str, rate_hz: float | None) -> None:
+    if rate_hz is not None and not (math.isfinite(rate_hz) and rate_hz > 0):
+        raise StreamSpecError(f"stream {name!r}: rate_hz must be a positive number, got {rate_hz}")
+
+
+@dataclass(frozen=True)
+class ArrayStreamSpec:
+    """A low-dimensional stream: one fixed-length numeric vector per sample.
+
+    ``names`` gives one label per dimension (joint names, ``qx``...); ``units``
+    either one unit per dimension or a single unit for all of them.
+    """
+
+    name: str
+    kind: StreamKind
+    names: tuple[str, ...]
+    units: tuple[str, ...]
+    role: Role = Role.OBSERVATION
+    dtype: str = "float64"
+    rate_hz: float | None = None
+    required: bool = True
+    topic: str = ""
+    msg_type: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "stream")
+        _check_rate(self.name, self.rate_hz)
+        if self.kind in IMAGE_KINDS:
+            raise StreamSpecError(
+                f"stream {self.name!r}: kind {self.kind.value!r} is an image kind; "
+                "declare it with ImageStreamSpec"
+            )
+        if not self.names:
+            raise StreamSpecError(f"stream {self.name!r}: names must list at least one dimension")
+        if len(set(self.names)) != len(self.names):
+            raise StreamSpecError(f"stream {self.name!r}: names repeat: {list(self.names)}")
+        if len(self.units) not in (1, len(self.names)):
+            raise StreamSpecError(
+                f"stream {self.name!r}: units must be one unit or one per dimension "
+                f"({len(self.names)}), got {len(self.units)}"
+            )
+        if self.dtype not in ("float64", "float32", "int64", "int32", "uint8", "bool"):
+            raise StreamSpecError(
+                f"stream {self.name!r}: dtype {self.dtype!r} is not one of "
+                "float64, float32, int64, int32, uint8, bool"
+            )
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+    def unit_of(self, index: int) -> str:
+        return self.units[0] if len(self.units) == 1 else self.units[index]
+
+
+@dataclass(frozen=True)
+class ImageStreamSpec:
+    """A camera stream: encoded frames of a fixed size.
+
+    ``channels`` is 3 for RGB (always stored in RGB order) or 1 for mono and
+    depth. Depth (``kind=DEPTH``) is 16-bit and always PNG: lossy JPEG would
+    invent distances.
+    """
+
+    name: str
+    width: int
+    height: int
+    kind: StreamKind = StreamKind.CAMERA
+    channels: int = 3
+    encoding: ImageEncoding = ImageEncoding.JPEG
+    quality: int = 90
+    role: Role = Role.OBSERVATION
+    rate_hz: float | None = None
+    required: bool = True
+    topic: str = ""
+    msg_type: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "stream")
+        _check_rate(self.name, self.rate_hz)
+        if self.kind not in IMAGE_KINDS:
+            raise StreamSpecError(
+                f"stream {self.name!r}: kind {self.kind.value!r} is not an image kind "
+                "(camera or depth); declare it with ArrayStreamSpec"
+            )
+        if self.width <= 0 or self.height <= 0:
+            raise StreamSpecError(
+                f"stream {self.name!r}: width and height must be positive, "
+                f"got {self.width}x{self.height}"
+            )
+        if self.kind is StreamKind.DEPTH:
+            if self.channels != 1 or self.encoding is not ImageEncoding.PNG:
+                raise StreamSpecError(
+                    f"stream {self.name!r}: depth streams are 1-channel 16-bit PNG, "
+                    f"got channels={self.channels} encoding={self.encoding.value}"
+                )
+        elif self.channels not in (1, 3):
+            raise StreamSpecError(
+                f"stream {self.name!r}: channels must be 1 (mono) or 3 (RGB), got {self.channels}"
+            )
+        if not 1 <= self.quality <= 100:
+            raise StreamSpecError(
+                f"stream {self.name!r}: JPEG quality must be within 1..100, got {self.quality}"
+            )
+
+    @property
+    def dtype(self) -> str:
+        return "uint16" if self.kind is StreamKind.DEPTH else "uint8"
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        if self.channels == 1:
+            return (self.height, self.width)
+        return (self.height, self.width, self.channels)
+
+
+StreamSpec = Union[ArrayStreamSpec, ImageStreamSpec]
+
+
+@dataclass(frozen=True)
+class RobotInfo:
+    """The embodiment an episode was recorded on."""
+
+    profile: str
+    model: str = ""
+    joint_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CameraCalibration:
+    """Intrinsics (pinhole ``K`` row-major, distortion as in ROS CameraInfo) and mount.
+
+    ``mount_pose`` is ``x, y, z, qx, qy, qz, qw`` of the optical frame in
+    ``mount_parent`` (a link of the robot description), metres.
+    """
+
+    width: int
+    height: int
+    camera_matrix: tuple[float, ...]
+    distortion_model: str = "plumb_bob"
+    distortion: tuple[float, ...] = ()
+    mount_parent: str = ""
+    mount_pose: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.camera_matrix) != 9:
+            raise StreamSpecError(
+                f"camera_matrix must hold 9 values (3x3 row-major), got {len(self.camera_matrix)}"
+            )
+        if self.mount_pose and len(self.mount_pose) != 7:
+            raise StreamSpecError(
+                f"mount_pose must hold 7 values (x y z qx qy qz qw), got {len(self.mount_pose)}"
+            )
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """Labels known when recording starts. ``success`` and ``notes`` may be given at stop."""
+
+    robot: RobotInfo
+    source: str
+    dataset: str = ""
+    task: str = ""
+    instruction: str = ""
+    operator: str = ""
+    station: str = ""
+    notes: str = ""
+    extra: Mapping[str, JsonValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.source not in ("sim", "ros2", "bag", "synthetic"):
+            raise StreamSpecError(
+                f"source must be one of sim, ros2, bag, synthetic; got {self.source!r}"
+            )
