@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import types
 from collections.abc import Hashable, Mapping, Sequence
@@ -14,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from collectors._errors import ConfigError
 
-Loc = tuple[Union[str, int], ...]
+Loc = tuple[str | int, ...]
 
 _STREAM_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -28,9 +27,7 @@ _FIELD_RE = re.compile(rf"^{_SEGMENT}(\.{_SEGMENT})*$")
 
 def _stream_name(value: str) -> str:
     if not _STREAM_NAME_RE.match(value):
-        raise ValueError(
-            f"name {value!r} must match [a-z][a-z0-9_]* (it becomes an HDF5 group name)"
-        )
+        raise ValueError(f"name {value!r} must match [a-z][a-z0-9_]* (it becomes an HDF5 group name)")
     return value
 
 
@@ -48,9 +45,7 @@ def _topic(value: str) -> str:
 
 def _msg_type(value: str) -> str:
     if value and not _MSG_TYPE_RE.match(value):
-        raise ValueError(
-            f"message type {value!r} must look like pkg/msg/Type (ROS 2) or pkg/Type (ROS 1)"
-        )
+        raise ValueError(f"message type {value!r} must look like pkg/msg/Type (ROS 2) or pkg/Type (ROS 1)")
     return value
 
 
@@ -76,7 +71,7 @@ def is_msg_type(value: str) -> bool:
     return bool(_MSG_TYPE_RE.match(value))
 
 
-class Problems(ValueError):
+class LocatedError(ValueError):
     """Problems found by a validator, each at a location below the model that raised it.
 
     Pydantic keeps the raised exception in the error's context, so the
@@ -137,9 +132,7 @@ class ConfigFile(ConfigModel):
     def to_yaml(self) -> str:
         """This config in its YAML form, fields left at their default omitted."""
         data = self.model_dump(mode="json", exclude_defaults=True)
-        return yaml.dump(
-            data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None
-        )
+        return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -190,7 +183,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -199,9 +192,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if data is None:
         raise ConfigError(f"{path}: the file is empty; expected a mapping of fields")
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}"
-        )
+        raise ConfigError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
     return data
 
 
@@ -220,7 +211,7 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
     for err in exc.errors():
         loc: Loc = tuple(err["loc"])
         raised = (err.get("ctx") or {}).get("error")
-        if isinstance(raised, Problems):
+        if isinstance(raised, LocatedError):
             problems.extend((loc + sub, msg) for sub, msg in raised.problems)
             continue
         msg = err["msg"].removeprefix("Value error, ")
@@ -272,7 +263,3 @@ def _unwrap(tp: Any) -> Any:
         if len(options) == 1:
             return _unwrap(options[0])
     return tp
-
-
-def as_path(value: str | os.PathLike[str]) -> Path:
-    return Path(os.fspath(value))

@@ -71,9 +71,9 @@ from collectors._base import (
     Finite,
     Ident,
     Loc,
+    LocatedError,
     MsgType,
     PositiveFinite,
-    Problems,
     StreamName,
     Topic,
     is_msg_type,
@@ -236,14 +236,10 @@ class Stream(ConfigModel):
             if not self.joints:
                 problems.append((("joints",), f"a {self.kind} stream must list its joints"))
             if self.names:
-                problems.append(
-                    (("names",), f"a {self.kind} stream is named by its joints; use joints")
-                )
+                problems.append((("names",), f"a {self.kind} stream is named by its joints; use joints"))
         else:
             if self.joints:
-                problems.append(
-                    (("joints",), f"only joint_* streams take joints; use names for {self.kind}")
-                )
+                problems.append((("joints",), f"only joint_* streams take joints; use names for {self.kind}"))
             if not self.dimension_names:
                 problems.append((("names",), f"a {self.kind} stream must list its names"))
         for what, values in (("joints", self.joints), ("names", self.names)):
@@ -268,7 +264,7 @@ class Stream(ConfigModel):
                 if getattr(self, key) is not None:
                     problems.append(((key,), f"{key} is used only with convert: scale"))
         if problems:
-            raise Problems(problems)
+            raise LocatedError(problems)
         return self
 
     def _default_units_known(self) -> bool:
@@ -313,7 +309,7 @@ class RobotProfile(ConfigFile):
     def _check(self) -> RobotProfile:
         problems = list(_cross_check(self))
         if problems:
-            raise Problems(problems)
+            raise LocatedError(problems)
         return self
 
     @property
@@ -392,9 +388,7 @@ class RobotProfile(ConfigFile):
     def _default_units(self, stream: Stream) -> tuple[str, ...]:
         if stream.kind in JOINT_KINDS:
             types = {j.name: j.type for j in self.joints}
-            units = tuple(_JOINT_UNITS[stream.kind][types[n]] for n in stream.joints)
-            # One unit stands for all dimensions when they agree, as the format allows.
-            return units[:1] if len(set(units)) == 1 else units
+            return tuple(_JOINT_UNITS[stream.kind][types[n]] for n in stream.joints)
         if stream.kind == "gripper":
             return ("closure",)
         return _STANDARD_DIMS[stream.kind][1]
@@ -406,19 +400,14 @@ def _cross_check(profile: RobotProfile) -> list[tuple[Loc, str]]:
     problems += _duplicates("joints", [j.name for j in profile.joints], "joint")
     problems += _duplicates("grippers", [g.name for g in profile.grippers], "gripper")
     # Cameras and streams become sibling groups of one episode, so they share names.
+    named = [("cameras", i, c.name) for i, c in enumerate(profile.cameras)]
+    named += [("streams", i, s.name) for i, s in enumerate(profile.streams)]
     seen: dict[str, str] = {}
-    for section, items in (("cameras", profile.cameras), ("streams", profile.streams)):
-        for i, item in enumerate(items):
-            where = f"{section}[{i}]"
-            if item.name in seen:
-                problems.append(
-                    (
-                        (section, i, "name"),
-                        f"duplicate stream name {item.name!r} (also {seen[item.name]})",
-                    )
-                )
-            else:
-                seen[item.name] = where
+    for section, i, name in named:
+        if name in seen:
+            problems.append(((section, i, "name"), f"duplicate stream name {name!r} (also {seen[name]})"))
+        else:
+            seen[name] = f"{section}[{i}]"
     joints = {j.name for j in profile.joints}
     for i, stream in enumerate(profile.streams):
         for k, name in enumerate(stream.joints):
@@ -439,9 +428,7 @@ def _cross_check(profile: RobotProfile) -> list[tuple[Loc, str]]:
         )
     for key in profile.msg_definitions:
         if not is_msg_type(key):
-            problems.append(
-                (("msg_definitions", key), "a message type must look like pkg/msg/Type")
-            )
+            problems.append((("msg_definitions", key), "a message type must look like pkg/msg/Type"))
     if not problems:
         # The episode format has the last word on what a stream may be.
         for i, stream in enumerate(profile.streams):
@@ -458,7 +445,10 @@ def _duplicates(section: str, names: list[str], what: str) -> list[tuple[Loc, st
     for i, name in enumerate(names):
         if name in first:
             problems.append(
-                ((section, i, "name"), f"duplicate {what} name {name!r} (also {section}[{first[name]}])")
+                (
+                    (section, i, "name"),
+                    f"duplicate {what} name {name!r} (also {section}[{first[name]}])",
+                )
             )
         else:
             first.setdefault(name, i)

@@ -46,7 +46,7 @@ from episodes._reader import (
     ImageSamples,
     StreamInfo,
 )
-from episodes._reader import open_episode as open  # noqa: A001 - `episodes.open(path)` reads best
+from episodes._reader import open_episode as open
 from episodes._spec import (
     ArrayStreamSpec,
     CameraCalibration,
@@ -59,6 +59,7 @@ from episodes._spec import (
     StreamKind,
     StreamSpec,
 )
+from episodes._summary import EpisodeSummary, StreamSummary, summarize
 from episodes._writer import EpisodeWriter
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "EpisodeInfo",
     "EpisodeMetadata",
     "EpisodeReader",
+    "EpisodeSummary",
     "EpisodeWriteError",
     "EpisodeWriter",
     "ImageEncoding",
@@ -92,6 +94,7 @@ __all__ = [
     "StreamKind",
     "StreamSpec",
     "StreamSpecError",
+    "StreamSummary",
     "TimestampOrderError",
     "UnknownStreamError",
     "UnsupportedFormatVersionError",
@@ -104,4 +107,5 @@ __all__ = [
     "open",
     "realign",
     "recover",
+    "summarize",
 ]

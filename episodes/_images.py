@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,7 +19,7 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
-def encode_frame(frame: npt.NDArray[np.generic], spec: ImageStreamSpec) -> npt.NDArray[np.uint8]:
+def encode_frame(frame: npt.NDArray[Any], spec: ImageStreamSpec) -> npt.NDArray[np.uint8]:
     """Encode one frame (RGB, mono or 16-bit depth) to JPEG or PNG bytes."""
     if spec.encoding is ImageEncoding.JPEG:
         params = [cv2.IMWRITE_JPEG_QUALITY, spec.quality]
@@ -35,7 +36,9 @@ def encode_frame(frame: npt.NDArray[np.generic], spec: ImageStreamSpec) -> npt.N
     return encoded
 
 
-def decode_frame(data: bytes | npt.NDArray[np.uint8], *, channels: int, where: str) -> npt.NDArray[np.generic]:
+def decode_frame(
+    data: bytes | npt.NDArray[np.uint8], *, channels: int, where: str
+) -> npt.NDArray[np.generic]:
     """Decode JPEG/PNG bytes into an RGB (H, W, 3), mono (H, W) or uint16 depth (H, W) array."""
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
     flags = cv2.IMREAD_UNCHANGED if channels == 1 else cv2.IMREAD_COLOR

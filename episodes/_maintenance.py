@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from episodes import _layout as L
+from episodes import _layout as fmt
 from episodes._align import compute_alignment, sortable_times
 from episodes._errors import (
     CorruptEpisodeError,
@@ -44,9 +44,9 @@ def list_episodes(directory: str | os.PathLike[str], *, include_partial: bool = 
     root = Path(directory)
     if not root.is_dir():
         raise NotAnEpisodeError(f"{root}: not a dataset directory")
-    found = sorted(root.glob(f"*{L.EPISODE_SUFFIX}"))
+    found = sorted(root.glob(f"*{fmt.EPISODE_SUFFIX}"))
     if include_partial:
-        found += sorted(root.glob(f"*{L.EPISODE_SUFFIX}{L.PARTIAL_SUFFIX}"))
+        found += sorted(root.glob(f"*{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}"))
     return [p for p in found if p.is_file()]
 
 
@@ -61,25 +61,35 @@ def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     PosixPath('datasets/demo/01J....h5')
     """
     partial = Path(path)
-    if not partial.name.endswith(L.EPISODE_SUFFIX + L.PARTIAL_SUFFIX):
+    if not partial.name.endswith(fmt.EPISODE_SUFFIX + fmt.PARTIAL_SUFFIX):
         raise NotAnEpisodeError(
-            f"{partial}: only interrupted recordings (*{L.EPISODE_SUFFIX}{L.PARTIAL_SUFFIX}) can be recovered"
+            f"{partial}: only interrupted recordings "
+            f"(*{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}) can be recovered"
         )
-    final = L.final_path_of(partial)
+    final = fmt.final_path_of(partial)
     with EpisodeReader(partial) as source:
         if not force:
             _refuse_if_live(source)
+        work_dir = partial.parent / f".recover-{source.metadata.episode_id}"
         if final.exists():
             # A previous recovery got as far as the rename: the partial is a leftover.
             with EpisodeReader(final):
                 pass
+            # Crash-safety fix: that recovery may also have been killed before removing its
+            # (empty) work dir; don't leave a stale `.recover-*` behind.
+            shutil.rmtree(work_dir, ignore_errors=True)
             partial.unlink()
             return final
-        work_dir = partial.parent / f".recover-{source.metadata.episode_id}"
         if work_dir.exists():
             shutil.rmtree(work_dir)  # left by an interrupted recovery
         work_dir.mkdir()
-        recovered = _copy_into(source, work_dir)
+        try:
+            recovered = _copy_into(source, work_dir)
+        except BaseException:
+            # Crash-safety fix: a recovery that fails (e.g. a partial killed before its first
+            # flush holds no sample) must not leave its work dir behind; the partial is kept.
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
     os.replace(recovered, final)
     work_dir.rmdir()
     partial.unlink()
@@ -116,7 +126,7 @@ def _pid_alive(pid: int) -> bool:
 def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
     meta = source.metadata
     infos = source.streams
-    aligned_attrs = source._file[L.ALIGNED].attrs
+    aligned_attrs = source._file[fmt.ALIGNED].attrs
     required = [str(v) for v in np.atleast_1d(aligned_attrs["required"])]
     # A stream with no sample cannot start the grid; keeping it required would empty the view.
     required = [r for r in required if infos[r].count > 0] or [n for n, i in infos.items() if i.count > 0][:1]
@@ -151,11 +161,12 @@ def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
                 if isinstance(block, ArraySamples):
                     writer.append_block(name, block.stamp_ns, block.data, arrivals_ns=block.arrival_ns)
                 else:
-                    for stamp, arrival, image in zip(block.stamp_ns, block.arrival_ns, block.images):
+                    rows = zip(block.stamp_ns, block.arrival_ns, block.images, strict=True)
+                    for stamp, arrival, image in rows:
                         writer.append_encoded(name, int(stamp), image.data, arrival_ns=int(arrival))
         if meta.success is not None:
             writer.set_labels(success=meta.success)
-        recovered = writer._finish(L.STATUS_RECOVERED, "")
+        recovered = writer._finish(fmt.STATUS_RECOVERED, "")
     except BaseException:
         writer.discard()
         raise
@@ -174,7 +185,7 @@ def atomic_update(path: str | os.PathLike[str]) -> Iterator[Any]:
     half-way the original is untouched, whatever state HDF5 left the copy in.
     """
     original = Path(path)
-    if original.name.endswith(L.PARTIAL_SUFFIX):
+    if original.name.endswith(fmt.PARTIAL_SUFFIX):
         raise EpisodeBusyError(
             f"{original}: episode is still recording or was interrupted; run `tg recover` on it first"
         )
@@ -202,22 +213,25 @@ def realign(
     ``required`` streams default to what the episode used before.
     """
     with atomic_update(path) as f:
-        group = f[L.ALIGNED]
+        group = f[fmt.ALIGNED]
         use_clock = clock or str(group.attrs["clock"])
-        if use_clock not in (L.CLOCK_STAMP, L.CLOCK_ARRIVAL):
+        if use_clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
             raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {use_clock!r}")
-        names = list(f[L.STREAMS].keys())
-        want = list(required) if required is not None else [str(v) for v in np.atleast_1d(group.attrs["required"])]
+        names = list(f[fmt.STREAMS].keys())
+        want = (
+            list(required)
+            if required is not None
+            else [str(v) for v in np.atleast_1d(group.attrs["required"])]
+        )
         unknown = sorted(set(want) - set(names))
         if unknown:
             raise StreamSpecError(f"{path}: required streams {unknown} are not in the episode ({names})")
-        dataset = "stamp_ns" if use_clock == L.CLOCK_STAMP else "arrival_ns"
+        dataset = "stamp_ns" if use_clock == fmt.CLOCK_STAMP else "arrival_ns"
         stamps = {}
         for name in names:
-            stamps[name] = sortable_times(np.asarray(f[L.STREAMS][name][dataset][:], dtype=np.int64))
+            stamps[name] = sortable_times(np.asarray(f[fmt.STREAMS][name][dataset][:], dtype=np.int64))
         alignment = compute_alignment(stamps, rate_hz=rate_hz, required=want)
         write_alignment(group, alignment)
         group.attrs["clock"] = use_clock
         group.attrs["required"] = want
         return alignment.num_frames
-

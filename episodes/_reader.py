@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from episodes import _layout as L
+from episodes import _layout as fmt
 from episodes._errors import (
     CorruptEpisodeError,
     NotAnEpisodeError,
@@ -52,6 +52,28 @@ __all__ = [
 ]
 
 Int64Array = npt.NDArray[np.int64]
+_METADATA_KEYS = (
+    "format_version",
+    "episode_id",
+    "dataset",
+    "task",
+    "instruction",
+    "operator",
+    "station",
+    "source",
+    "software_version",
+    "robot_profile",
+    "robot_model",
+    "robot_joint_names",
+    "recorded_at",
+    "start_time_ns",
+    "end_time_ns",
+    "status",
+    "success",
+    "notes",
+    "abort_reason",
+    "extra_json",
+)
 
 
 @dataclass(frozen=True)
@@ -224,18 +246,18 @@ class EpisodeReader:
 
     def _check_format(self) -> None:
         attrs = self._file.attrs
-        if _text(attrs.get("format", "")) != L.FORMAT_NAME:
+        if _text(attrs.get("format", "")) != fmt.FORMAT_NAME:
             raise NotAnEpisodeError(
                 f"{self.path}: HDF5 file but not a Training Ground episode "
-                f"(root attribute 'format' is not {L.FORMAT_NAME!r})"
+                f"(root attribute 'format' is not {fmt.FORMAT_NAME!r})"
             )
         version = int(attrs.get("format_version", -1))
-        if version > L.FORMAT_VERSION:
+        if version > fmt.FORMAT_VERSION:
             raise UnsupportedFormatVersionError(
                 f"{self.path}: format version {version} is newer than this reader "
-                f"(reads up to {L.FORMAT_VERSION}); upgrade training-ground"
+                f"(reads up to {fmt.FORMAT_VERSION}); upgrade training-ground"
             )
-        missing = [g for g in (L.STREAMS, L.ALIGNED, L.EMBODIMENT) if g not in self._file]
+        missing = [g for g in (fmt.STREAMS, fmt.ALIGNED, fmt.EMBODIMENT) if g not in self._file]
         if version < 1 or missing:
             raise CorruptEpisodeError(
                 f"{self.path}: episode lacks {missing or 'a valid format_version'}; "
@@ -244,35 +266,35 @@ class EpisodeReader:
 
     def _read_metadata(self) -> EpisodeMetadata:
         a = self._file.attrs
-        try:
-            success_text = _text(a["success"])
-            extra = L.parse_json_attr(a["extra_json"]) or {}
-            return EpisodeMetadata(
-                format_version=int(a["format_version"]),
-                episode_id=_text(a["episode_id"]),
-                dataset=_text(a["dataset"]),
-                task=_text(a["task"]),
-                instruction=_text(a["instruction"]),
-                operator=_text(a["operator"]),
-                station=_text(a["station"]),
-                source=_text(a["source"]),
-                software_version=_text(a["software_version"]),
-                robot=RobotInfo(
-                    profile=_text(a["robot_profile"]),
-                    model=_text(a["robot_model"]),
-                    joint_names=_texts(a["robot_joint_names"]),
-                ),
-                recorded_at=_text(a["recorded_at"]),
-                start_time_ns=int(a["start_time_ns"]),
-                end_time_ns=int(a["end_time_ns"]),
-                status=_text(a["status"]),
-                success=None if success_text == "unknown" else success_text == "true",
-                notes=_text(a["notes"]),
-                abort_reason=_text(a["abort_reason"]),
-                extra=extra,
-            )
-        except KeyError as exc:
-            raise CorruptEpisodeError(f"{self.path}: root attribute {exc} is missing") from exc
+        missing = [key for key in _METADATA_KEYS if key not in a]
+        if missing:
+            raise CorruptEpisodeError(f"{self.path}: root attributes {missing} are missing")
+        success_text = _text(a["success"])
+        extra = fmt.parse_json_attr(a["extra_json"]) or {}
+        return EpisodeMetadata(
+            format_version=int(a["format_version"]),
+            episode_id=_text(a["episode_id"]),
+            dataset=_text(a["dataset"]),
+            task=_text(a["task"]),
+            instruction=_text(a["instruction"]),
+            operator=_text(a["operator"]),
+            station=_text(a["station"]),
+            source=_text(a["source"]),
+            software_version=_text(a["software_version"]),
+            robot=RobotInfo(
+                profile=_text(a["robot_profile"]),
+                model=_text(a["robot_model"]),
+                joint_names=_texts(a["robot_joint_names"]),
+            ),
+            recorded_at=_text(a["recorded_at"]),
+            start_time_ns=int(a["start_time_ns"]),
+            end_time_ns=int(a["end_time_ns"]),
+            status=_text(a["status"]),
+            success=None if success_text == "unknown" else success_text == "true",
+            notes=_text(a["notes"]),
+            abort_reason=_text(a["abort_reason"]),
+            extra=extra,
+        )
 
     # ------------------------------------------------------------------ properties
 
@@ -283,11 +305,11 @@ class EpisodeReader:
     @property
     def is_partial(self) -> bool:
         """True for a file still being recorded or whose writer died."""
-        return self.path.name.endswith(L.PARTIAL_SUFFIX)
+        return self.path.name.endswith(fmt.PARTIAL_SUFFIX)
 
     @property
     def stream_names(self) -> tuple[str, ...]:
-        return tuple(self._file[L.STREAMS].keys())
+        return tuple(self._file[fmt.STREAMS].keys())
 
     @property
     def streams(self) -> dict[str, StreamInfo]:
@@ -295,11 +317,11 @@ class EpisodeReader:
 
     @property
     def urdf(self) -> str:
-        return _text(self._file[L.EMBODIMENT]["urdf"][()])
+        return _text(self._file[fmt.EMBODIMENT]["urdf"][()])
 
     @property
     def annotations(self) -> tuple[str, ...]:
-        group = self._file.get(L.ANNOTATIONS)
+        group = self._file.get(fmt.ANNOTATIONS)
         return tuple(group.keys()) if group is not None else ()
 
     def stream(self, name: str) -> StreamInfo:
@@ -310,7 +332,7 @@ class EpisodeReader:
         last = int(stamps[count - 1]) if count else 0
         calibration = None
         if "calibration_json" in g.attrs:
-            calibration = _calibration_from_json(L.parse_json_attr(g.attrs["calibration_json"]))
+            calibration = _calibration_from_json(fmt.parse_json_attr(g.attrs["calibration_json"]))
         return StreamInfo(
             spec=_spec_from_group(name, g, self.path),
             count=count,
@@ -323,7 +345,7 @@ class EpisodeReader:
         """See samples a live writer flushed since this reader opened the file."""
         self._counts.clear()
         for name in self.stream_names:
-            g = self._file[L.STREAMS][name]
+            g = self._file[fmt.STREAMS][name]
             for ds in g.values():
                 ds.refresh()
 
@@ -335,7 +357,7 @@ class EpisodeReader:
         start_ns: int | None = None,
         stop_ns: int | None = None,
         *,
-        clock: str = L.CLOCK_STAMP,
+        clock: str = fmt.CLOCK_STAMP,
     ) -> ArraySamples | ImageSamples:
         """All samples with ``start_ns <= t < stop_ns`` (t: source stamp, or arrival time)."""
         g = self._group(stream)
@@ -348,7 +370,7 @@ class EpisodeReader:
         start_ns: int | None = None,
         stop_ns: int | None = None,
         *,
-        clock: str = L.CLOCK_STAMP,
+        clock: str = fmt.CLOCK_STAMP,
         max_rows: int = 4096,
     ) -> Iterator[ArraySamples | ImageSamples]:
         """Like :meth:`read`, but in blocks of at most ``max_rows`` samples, for long episodes."""
@@ -369,7 +391,7 @@ class EpisodeReader:
 
     @property
     def aligned(self) -> AlignedView:
-        g = self._file[L.ALIGNED]
+        g = self._file[fmt.ALIGNED]
         n = int(g.attrs["num_frames"])
         time_ns = np.asarray(g["time_ns"][:n], dtype=np.int64)
         index: dict[str, Int64Array] = {}
@@ -465,11 +487,9 @@ class EpisodeReader:
     # ------------------------------------------------------------------ internals
 
     def _group(self, name: str) -> Any:
-        streams = self._file[L.STREAMS]
+        streams = self._file[fmt.STREAMS]
         if name not in streams:
-            raise UnknownStreamError(
-                f"{self.path}: no stream {name!r}; streams: {', '.join(streams.keys())}"
-            )
+            raise UnknownStreamError(f"{self.path}: no stream {name!r}; streams: {', '.join(streams.keys())}")
         return streams[name]
 
     def _count(self, g: Any) -> int:
@@ -482,9 +502,9 @@ class EpisodeReader:
         n = self._count(g)
         if start_ns is None and stop_ns is None:
             return 0, n
-        if clock not in (L.CLOCK_STAMP, L.CLOCK_ARRIVAL):
+        if clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
             raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {clock!r}")
-        times = g["stamp_ns" if clock == L.CLOCK_STAMP else "arrival_ns"][:n]
+        times = g["stamp_ns" if clock == fmt.CLOCK_STAMP else "arrival_ns"][:n]
         first = 0 if start_ns is None else int(np.searchsorted(times, start_ns, side="left"))
         stop = n if stop_ns is None else int(np.searchsorted(times, stop_ns, side="left"))
         return first, max(first, stop)
@@ -509,7 +529,7 @@ class EpisodeReader:
                     channels,
                     f"{self.path}: stream {name!r} frame {first + j}",
                 )
-                for j, (o, s) in enumerate(zip(offsets, sizes))
+                for j, (o, s) in enumerate(zip(offsets, sizes, strict=False))
             )
         return ImageSamples(name, stamps, arrivals, images, first)
 
@@ -532,22 +552,22 @@ def _open_h5(path: Path) -> Any:
         raise NotAnEpisodeError(f"{path}: no such file")
     if path.is_dir():
         raise NotAnEpisodeError(f"{path}: is a directory, not an episode file (use list_episodes)")
-    try:
-        return h5py.File(path, "r", swmr=True, libver="latest")
-    except OSError as exc:
-        message = str(exc)
-    if "signature" in message:
-        raise NotAnEpisodeError(f"{path}: not an HDF5 file, so not an episode")
-    try:
-        # Only files written with the newest superblock open in SWMR mode; other HDF5
-        # files (an ALOHA episode, say) still open, to be told what they are.
-        plain = h5py.File(path, "r")
-    except OSError as exc:
-        raise CorruptEpisodeError(f"{path}: HDF5 file is truncated or corrupt ({message})") from exc
-    plain.close()
-    raise NotAnEpisodeError(
-        f"{path}: HDF5 file but not a Training Ground episode (not written in the episode format)"
-    )
+    # A finished file opens normally, which also checks that it is not cut short.
+    # A recording in progress or interrupted one still says "open for writing" and
+    # only opens in SWMR mode (which skips that check, as the file may be growing).
+    partial = path.name.endswith(fmt.PARTIAL_SUFFIX)
+    attempts = [{"swmr": True, "libver": "latest"}] if partial else [{}, {"swmr": True, "libver": "latest"}]
+    message = ""
+    for options in attempts:
+        try:
+            return h5py.File(path, "r", **options)
+        except (OSError, RuntimeError) as exc:
+            message = str(exc)
+            if "signature" in message:
+                raise NotAnEpisodeError(f"{path}: not an HDF5 file, so not an episode") from None
+            if "already open for write" not in message:
+                break
+    raise CorruptEpisodeError(f"{path}: HDF5 file is truncated or corrupt ({message})")
 
 
 def _text(value: Any) -> str:

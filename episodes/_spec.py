@@ -24,7 +24,9 @@ __all__ = [
     "StreamSpec",
 ]
 
-JsonValue = Union[str, int, float, bool, None, Sequence["JsonValue"], Mapping[str, "JsonValue"]]
+JsonValue = Union[  # noqa: UP007 - a recursive alias needs Union on 3.10
+    str, int, float, bool, None, Sequence["JsonValue"], Mapping[str, "JsonValue"]
+]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -76,7 +78,8 @@ class ArrayStreamSpec:
     """A low-dimensional stream: one fixed-length numeric vector per sample.
 
     ``names`` gives one label per dimension (joint names, ``qx``...); ``units``
-    either one unit per dimension or a single unit for all of them.
+    either one unit per dimension or a single unit for all of them (it is then
+    repeated, so ``units`` always ends up with one entry per dimension).
     """
 
     name: str
@@ -107,6 +110,8 @@ class ArrayStreamSpec:
                 f"stream {self.name!r}: units must be one unit or one per dimension "
                 f"({len(self.names)}), got {len(self.units)}"
             )
+        if len(self.units) == 1:
+            object.__setattr__(self, "units", self.units * len(self.names))
         if self.dtype not in ("float64", "float32", "int64", "int32", "uint8", "bool"):
             raise StreamSpecError(
                 f"stream {self.name!r}: dtype {self.dtype!r} is not one of "
@@ -116,9 +121,6 @@ class ArrayStreamSpec:
     @property
     def dim(self) -> int:
         return len(self.names)
-
-    def unit_of(self, index: int) -> str:
-        return self.units[0] if len(self.units) == 1 else self.units[index]
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,7 @@ class ImageStreamSpec:
             )
         if self.width <= 0 or self.height <= 0:
             raise StreamSpecError(
-                f"stream {self.name!r}: width and height must be positive, "
-                f"got {self.width}x{self.height}"
+                f"stream {self.name!r}: width and height must be positive, got {self.width}x{self.height}"
             )
         if self.kind is StreamKind.DEPTH:
             if self.channels != 1 or self.encoding is not ImageEncoding.PNG:
@@ -182,7 +183,7 @@ class ImageStreamSpec:
         return (self.height, self.width, self.channels)
 
 
-StreamSpec = Union[ArrayStreamSpec, ImageStreamSpec]
+StreamSpec = Union[ArrayStreamSpec, ImageStreamSpec]  # noqa: UP007 - runtime alias, 3.10
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,4 @@ class EpisodeInfo:
 
     def __post_init__(self) -> None:
         if self.source not in ("sim", "ros2", "bag", "synthetic"):
-            raise StreamSpecError(
-                f"source must be one of sim, ros2, bag, synthetic; got {self.source!r}"
-            )
+            raise StreamSpecError(f"source must be one of sim, ros2, bag, synthetic; got {self.source!r}")

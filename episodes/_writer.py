@@ -37,7 +37,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from episodes import _layout as L
+from episodes import _layout as fmt
 from episodes._align import Alignment, compute_alignment, sortable_times
 from episodes._errors import (
     EpisodeError,
@@ -109,6 +109,11 @@ class _Stream:
     def is_image(self) -> bool:
         return isinstance(self.spec, ImageStreamSpec)
 
+    def fresh_block(self) -> _ArrayBlock:
+        if not isinstance(self.spec, ArrayStreamSpec):
+            raise StreamSpecError(f"stream {self.spec.name!r}: camera streams are not buffered in blocks")
+        return _ArrayBlock.empty(self.block_rows, self.spec)
+
 
 def _rows_for(row_bytes: int) -> int:
     return int(min(4096, max(64, _ARRAY_BLOCK_BYTES // max(1, row_bytes))))
@@ -139,7 +144,7 @@ class EpisodeWriter:
         streams: Sequence[StreamSpec],
         info: EpisodeInfo,
         aligned_rate_hz: float,
-        align_clock: str = L.CLOCK_STAMP,
+        align_clock: str = fmt.CLOCK_STAMP,
         required: Sequence[str] | None = None,
         episode_id: str | None = None,
         urdf: str | None = None,
@@ -153,15 +158,17 @@ class EpisodeWriter:
         self.episode_id = episode_id or new_episode_id()
         directory = Path(dataset_dir)
         directory.mkdir(parents=True, exist_ok=True)
-        self.final_path = directory / f"{self.episode_id}{L.EPISODE_SUFFIX}"
-        self.path = self.final_path.with_name(self.final_path.name + L.PARTIAL_SUFFIX)
+        self.final_path = directory / f"{self.episode_id}{fmt.EPISODE_SUFFIX}"
+        self.path = self.final_path.with_name(self.final_path.name + fmt.PARTIAL_SUFFIX)
         if self.final_path.exists():
             raise EpisodeExistsError(f"{self.final_path}: episode exists; refusing to overwrite it")
+        if self.path.exists():
+            raise EpisodeExistsError(f"{self.path}: partial episode exists; refusing to overwrite it")
         self._info = info
         self._rate_hz = float(aligned_rate_hz)
         self._align_clock = align_clock
-        self._required = tuple(required) if required is not None else tuple(
-            s.name for s in streams if s.required
+        self._required = (
+            tuple(required) if required is not None else tuple(s.name for s in streams if s.required)
         )
         self._fsync = fsync
         self._clock = clock
@@ -179,10 +186,8 @@ class EpisodeWriter:
         self._streams: dict[str, _Stream] = {}
 
         try:
-            # "w-" creates exclusively: a partial file of the same name is never overwritten either.
+            # "w-" creates exclusively, should another writer have won a race for the name.
             self._file = h5py.File(self.path, "w-", libver="latest")
-        except FileExistsError as exc:
-            raise EpisodeExistsError(f"{self.path}: partial episode exists; refusing to overwrite it") from exc
         except OSError as exc:
             raise _write_error(exc, self.path, "creating the episode file") from exc
         try:
@@ -198,7 +203,9 @@ class EpisodeWriter:
                 self._file.close()
             self.path.unlink(missing_ok=True)
             raise
-        self._pool = ThreadPoolExecutor(encoder_threads, thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}")
+        self._pool = ThreadPoolExecutor(
+            encoder_threads, thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}"
+        )
         self._io_thread = threading.Thread(
             target=self._io_loop, name=f"tg-writer-{self.episode_id[-6:]}", daemon=True
         )
@@ -222,7 +229,7 @@ class EpisodeWriter:
             raise StreamSpecError(f"stream names repeat: {dupes}")
         if not (np.isfinite(rate_hz) and rate_hz > 0):
             raise StreamSpecError(f"aligned_rate_hz must be a positive number, got {rate_hz}")
-        if align_clock not in (L.CLOCK_STAMP, L.CLOCK_ARRIVAL):
+        if align_clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
             raise StreamSpecError(f"align_clock must be 'stamp' or 'arrival', got {align_clock!r}")
         wanted = list(required) if required is not None else [s.name for s in streams if s.required]
         if not wanted:
@@ -234,14 +241,17 @@ class EpisodeWriter:
             raise StreamSpecError(f"flush_interval_s must be positive, got {flush_interval_s}")
 
     def _create_layout(
-        self, streams: Sequence[StreamSpec], urdf: str | None, calibrations: dict[str, CameraCalibration]
+        self,
+        streams: Sequence[StreamSpec],
+        urdf: str | None,
+        calibrations: dict[str, CameraCalibration],
     ) -> None:
         f = self._file
         info = self._info
         str_t = h5py.string_dtype()
         attrs: dict[str, Any] = {
-            "format": L.FORMAT_NAME,
-            "format_version": np.int64(L.FORMAT_VERSION),
+            "format": fmt.FORMAT_NAME,
+            "format_version": np.int64(fmt.FORMAT_VERSION),
             "episode_id": self.episode_id,
             "dataset": info.dataset or self.final_path.parent.name,
             "task": info.task,
@@ -255,11 +265,11 @@ class EpisodeWriter:
             "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "start_time_ns": np.int64(-1),
             "end_time_ns": np.int64(-1),
-            "status": L.STATUS_RECORDING,
+            "status": fmt.STATUS_RECORDING,
             "success": "unknown",
             "notes": info.notes,
             "abort_reason": "",
-            "extra_json": L.json_attr(dict(info.extra)),
+            "extra_json": fmt.json_attr(dict(info.extra)),
             "writer_host": socket.gethostname(),
             "writer_pid": np.int64(os.getpid()),
         }
@@ -267,11 +277,11 @@ class EpisodeWriter:
             f.attrs[key] = value
         f.attrs.create("robot_joint_names", np.array(info.robot.joint_names, dtype=object), dtype=str_t)
 
-        emb = f.create_group(L.EMBODIMENT)
+        emb = f.create_group(fmt.EMBODIMENT)
         emb.create_dataset("urdf", data=urdf or "", dtype=str_t)
-        f.create_group(L.ANNOTATIONS)
+        f.create_group(fmt.ANNOTATIONS)
 
-        root = f.create_group(L.STREAMS)
+        root = f.create_group(fmt.STREAMS)
         for spec in streams:
             g = root.create_group(spec.name)
             g.attrs["kind"] = spec.kind.value
@@ -281,17 +291,22 @@ class EpisodeWriter:
             g.attrs["topic"] = spec.topic
             g.attrs["msg_type"] = spec.msg_type
             for ds_name in ("stamp_ns", "arrival_ns"):
-                g.create_dataset(ds_name, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,))
+                g.create_dataset(
+                    ds_name, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,)
+                )
             if isinstance(spec, ArrayStreamSpec):
                 rows = _rows_for(spec.dim * np.dtype(spec.dtype).itemsize)
                 g.attrs.create("names", np.array(spec.names, dtype=object), dtype=str_t)
-                units = [spec.unit_of(i) for i in range(spec.dim)]
-                g.attrs.create("units", np.array(units, dtype=object), dtype=str_t)
+                g.attrs.create("units", np.array(spec.units, dtype=object), dtype=str_t)
                 g.create_dataset(
-                    "data", shape=(0, spec.dim), maxshape=(None, spec.dim), dtype=spec.dtype, chunks=(rows, spec.dim)
+                    "data",
+                    shape=(0, spec.dim),
+                    maxshape=(None, spec.dim),
+                    dtype=spec.dtype,
+                    chunks=(rows, spec.dim),
                 )
                 stream = _Stream(spec=spec, group=g, block_rows=rows)
-                stream.block = _ArrayBlock.empty(rows, spec)
+                stream.block = stream.fresh_block()
             else:
                 g.attrs["width"] = np.int64(spec.width)
                 g.attrs["height"] = np.int64(spec.height)
@@ -303,33 +318,51 @@ class EpisodeWriter:
                 calib = calibrations.get(spec.name)
                 g.attrs["calibration_json"] = _calibration_json(calib) if calib else ""
                 g.create_dataset(
-                    "frame_offset", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,)
+                    "frame_offset",
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype=np.int64,
+                    chunks=(_STAMP_CHUNK,),
                 )
                 g.create_dataset(
-                    "frame_size", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,)
+                    "frame_size",
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype=np.int64,
+                    chunks=(_STAMP_CHUNK,),
                 )
                 g.create_dataset(
-                    "frames", shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(_IMAGE_BLOCK_BYTES,)
+                    "frames",
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype=np.uint8,
+                    chunks=(_IMAGE_BLOCK_BYTES,),
                 )
                 stream = _Stream(spec=spec, group=g, block_rows=0)
             self._streams[spec.name] = stream
-        unknown_calib = sorted(set(calibrations) - {s.name for s in streams if isinstance(s, ImageStreamSpec)})
+        unknown_calib = sorted(
+            set(calibrations) - {s.name for s in streams if isinstance(s, ImageStreamSpec)}
+        )
         if unknown_calib:
             raise StreamSpecError(f"calibrations given for streams that are not cameras: {unknown_calib}")
 
-        aligned = f.create_group(L.ALIGNED)
+        aligned = f.create_group(fmt.ALIGNED)
         aligned.attrs["rate_hz"] = self._rate_hz
         aligned.attrs["t0_ns"] = np.int64(0)
         aligned.attrs["clock"] = self._align_clock
         aligned.attrs.create("required", np.array(self._required, dtype=object), dtype=str_t)
         aligned.attrs["num_frames"] = np.int64(0)
         aligned.attrs["reason"] = "recording"
-        aligned.create_dataset("time_ns", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,))
+        aligned.create_dataset(
+            "time_ns", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,)
+        )
         per_stream = aligned.create_group("streams")
         for spec in streams:
             g = per_stream.create_group(spec.name)
             for ds_name in ("index", "error_ns"):
-                g.create_dataset(ds_name, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,))
+                g.create_dataset(
+                    ds_name, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(_STAMP_CHUNK,)
+                )
 
     # ------------------------------------------------------------------ recording
 
@@ -391,7 +424,7 @@ class EpisodeWriter:
             block.count += 1
             if block.count == st.block_rows:
                 st.ready_blocks.append(block)
-                st.block = _ArrayBlock.empty(st.block_rows, spec)
+                st.block = st.fresh_block()
                 self._wake.set()
         st.last_stamp = stamp
 
@@ -467,7 +500,7 @@ class EpisodeWriter:
                 start += take
                 if block.count == st.block_rows:
                     st.ready_blocks.append(block)
-                    st.block = _ArrayBlock.empty(st.block_rows, spec)
+                    st.block = st.fresh_block()
             self._wake.set()
         st.last_stamp = int(stamps[-1])
 
@@ -492,11 +525,11 @@ class EpisodeWriter:
 
     def close(self) -> Path:
         """Finalise as ``complete`` and return the episode's final path."""
-        return self._finish(L.STATUS_COMPLETE, "")
+        return self._finish(fmt.STATUS_COMPLETE, "")
 
     def abort(self, reason: str) -> Path:
         """Finalise as ``aborted``, keeping everything recorded so far."""
-        return self._finish(L.STATUS_ABORTED, reason)
+        return self._finish(fmt.STATUS_ABORTED, reason)
 
     def discard(self) -> None:
         """Throw the episode away: stop writing and delete its partial file."""
@@ -593,7 +626,7 @@ class EpisodeWriter:
                     st.ready_blocks = []
                     if flush_due and st.block is not None and st.block.count:
                         blocks.append(st.block)
-                        st.block = _ArrayBlock.empty(st.block_rows, st.spec) if not closing else None
+                        st.block = st.fresh_block() if not closing else None
                     elif closing:
                         st.block = None
                     frames = st.pending_frames
@@ -695,7 +728,7 @@ class EpisodeWriter:
             raise _write_error(self._io_error, self.path, "writing samples")
         try:
             alignment = self._alignment()
-            write_alignment(self._file[L.ALIGNED], alignment)
+            write_alignment(self._file[fmt.ALIGNED], alignment)
             attrs = self._file.attrs
             first = [int(s.written_arrivals[0][0]) for s in self._streams.values() if s.written_arrivals]
             last = [int(s.written_arrivals[-1][-1]) for s in self._streams.values() if s.written_arrivals]
@@ -722,7 +755,7 @@ class EpisodeWriter:
     def _alignment(self) -> Alignment:
         stamps: dict[str, npt.NDArray[np.int64]] = {}
         for name, st in self._streams.items():
-            parts = st.written_stamps if self._align_clock == L.CLOCK_STAMP else st.written_arrivals
+            parts = st.written_stamps if self._align_clock == fmt.CLOCK_STAMP else st.written_arrivals
             stamps[name] = sortable_times(np.concatenate(parts) if parts else np.empty(0, np.int64))
         return compute_alignment(stamps, rate_hz=self._rate_hz, required=self._required)
 
@@ -756,7 +789,7 @@ def _pixel_format(spec: ImageStreamSpec) -> str:
 
 
 def _calibration_json(calib: CameraCalibration) -> str:
-    return L.json_attr(
+    return fmt.json_attr(
         {
             "width": calib.width,
             "height": calib.height,

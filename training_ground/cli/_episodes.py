@@ -1,0 +1,210 @@
+"""Verbs over episode files: info, realign, recover."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import track
+from rich.table import Table
+
+import episodes
+from training_ground.cli._console import console, err_console
+
+__all__ = ["info", "realign", "recover"]
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Episode files (.h5) or dataset directories.")]
+
+
+def _expand(paths: Sequence[Path], *, include_partial: bool) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(episodes.list_episodes(path, include_partial=include_partial))
+        else:
+            files.append(path)
+    return files
+
+
+def _progress(items: list[Path], what: str) -> Iterable[Path]:
+    if len(items) < 4:
+        return items
+    return track(items, description=what, console=err_console, transient=True)
+
+
+def info(
+    paths: PathsArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
+    ] = False,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Include recordings in progress or interrupted (*.partial)."),
+    ] = False,
+) -> None:
+    """Show an episode's metadata, streams and status, or a dataset directory's episodes.
+
+    Example: tg info datasets/demo
+    """
+    files = _expand(paths, include_partial=partial)
+    summaries = [episodes.summarize(p) for p in _progress(files, "reading episodes")]
+    single_file = len(paths) == 1 and not paths[0].is_dir()
+    if as_json:
+        payload = summaries[0].to_json() if single_file else [s.to_json() for s in summaries]
+        console.print_json(json.dumps(payload))
+    elif single_file:
+        _print_episode(summaries[0])
+    else:
+        _print_dataset(summaries)
+    if partial:
+        return
+    for directory in (p for p in paths if p.is_dir()):
+        hidden = len(episodes.list_episodes(directory, include_partial=True)) - len(
+            episodes.list_episodes(directory)
+        )
+        if hidden:
+            err_console.print(
+                f"[yellow]{directory}: {hidden} interrupted or live recording(s) not shown; "
+                f"list them with --partial, turn them into episodes with `tg recover {directory}`[/]"
+            )
+
+
+def _success_text(success: bool | None) -> str:
+    return "unknown" if success is None else ("yes" if success else "no")
+
+
+def _print_episode(s: episodes.EpisodeSummary) -> None:
+    m = s.metadata
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    rows = [
+        (
+            "file",
+            f"{s.path} ({s.size_bytes / 1e6:.1f} MB){'  [yellow]partial[/]' if s.partial else ''}",
+        ),
+        ("episode", m.episode_id),
+        ("status", m.status + (f" ({m.abort_reason})" if m.abort_reason else "")),
+        ("success", _success_text(m.success)),
+        ("dataset", m.dataset),
+        ("task", f"{m.task}: {m.instruction}" if m.instruction else m.task),
+        (
+            "robot",
+            f"{m.robot.profile} {m.robot.model}".strip() + f", {len(m.robot.joint_names)} joints",
+        ),
+        ("operator / station", f"{m.operator or '-'} / {m.station or '-'}"),
+        ("source", f"{m.source}, recorded {m.recorded_at} with {m.software_version}"),
+        ("duration", f"{m.duration_s:.2f} s"),
+        (
+            "aligned view",
+            f"{s.aligned_frames} frames at {s.aligned_rate_hz:g} Hz {s.aligned_reason}".rstrip(),
+        ),
+        ("annotations", ", ".join(s.annotations) or "none"),
+        ("notes", m.notes or "-"),
+    ]
+    for key, value in rows:
+        head.add_row(key, value)
+    console.print(head)
+    table = Table(title="streams", title_justify="left")
+    for col in (
+        "name",
+        "kind",
+        "role",
+        "shape",
+        "dtype",
+        "samples",
+        "rate Hz (expected)",
+        "duration s",
+    ):
+        table.add_column(col, justify="right" if col in ("samples", "duration s") else "left")
+    for st in s.streams:
+        expected = f" ({st.expected_rate_hz:g})" if st.expected_rate_hz else ""
+        shape = "x".join(str(d) for d in st.sample_shape) + (f" {st.encoding}" if st.encoding else "")
+        table.add_row(
+            st.name,
+            st.kind,
+            st.role,
+            shape,
+            st.dtype,
+            str(st.count),
+            f"{st.measured_rate_hz:.1f}{expected}",
+            f"{st.duration_s:.2f}",
+        )
+    console.print(table)
+
+
+def _print_dataset(summaries: list[episodes.EpisodeSummary]) -> None:
+    table = Table(title=f"{len(summaries)} episodes", title_justify="left")
+    table.add_column("episode", no_wrap=True, min_width=26)
+    for col in ("status", "success", "task", "operator", "duration s", "frames", "MB"):
+        table.add_column(col, justify="right" if col in ("duration s", "frames", "MB") else "left")
+    for s in summaries:
+        m = s.metadata
+        table.add_row(
+            m.episode_id,
+            m.status,
+            _success_text(m.success),
+            m.task,
+            m.operator or "-",
+            f"{m.duration_s:.1f}",
+            str(s.aligned_frames),
+            f"{s.size_bytes / 1e6:.1f}",
+        )
+    console.print(table)
+    total_s = sum(s.metadata.duration_s for s in summaries)
+    ok = sum(1 for s in summaries if s.metadata.success)
+    console.print(
+        f"{len(summaries)} episodes, {total_s / 60:.1f} min recorded, {ok} successful, "
+        f"{sum(s.size_bytes for s in summaries) / 1e9:.2f} GB"
+    )
+
+
+def realign(
+    paths: PathsArg,
+    rate: Annotated[float, typer.Option("--rate", help="New aligned rate in Hz.", min=0.001)],
+    clock: Annotated[
+        str | None,
+        typer.Option(help="Align on source 'stamp' or 'arrival' times (default: as before)."),
+    ] = None,
+) -> None:
+    """Recompute the aligned view at another rate; raw streams are not touched.
+
+    Example: tg realign datasets/demo --rate 10
+    """
+    files = _expand(paths, include_partial=False)
+    for path in _progress(files, "realigning"):
+        frames = episodes.realign(path, rate_hz=rate, clock=clock)
+        console.print(f"{path}: {frames} aligned frames at {rate:g} Hz")
+
+
+def recover(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Interrupted *.h5.partial files or dataset directories.")
+    ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Recover even if the file looks like it is still recording."),
+    ] = False,
+) -> None:
+    """Turn interrupted recordings into episodes with status 'recovered', keeping all flushed data.
+
+    Example: tg recover datasets/demo
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = episodes.list_episodes(path, include_partial=True)
+            files.extend(p for p in found if p.name.endswith(".partial"))
+        else:
+            files.append(path)
+    if not files:
+        console.print("nothing to recover: no *.partial files")
+        return
+    for path in _progress(files, "recovering"):
+        final = episodes.recover(path, force=force)
+        s = episodes.summarize(final)
+        counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
+        console.print(f"{path} -> {final}: {s.metadata.duration_s:.1f} s ({counts})")
