@@ -38,6 +38,7 @@ from collectors._session import (
     TaskConfig,
     load_session,
 )
+from collectors._synthetic import record_synthetic_episode
 
 __all__ = [
     "PROFILE_PATH_ENV",
@@ -56,4 +57,5 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "load_session",
+    "record_synthetic_episode",
 ]

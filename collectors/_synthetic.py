@@ -138,7 +138,8 @@ class _Motion:
         if kind is StreamKind.POSE and spec.dim == 7:
             return np.array([0.4 + 0.1 * np.sin(t), 0.1 * np.cos(t), 0.9, 0.0, 0.0, 0.0, 1.0]) + noise
         # Efforts, wrenches, generic signals: slow smooth variation around zero.
-        return 0.5 * np.sin(0.7 * t + np.arange(spec.dim)) + noise
+        smooth: npt.NDArray[Any] = 0.5 * np.sin(0.7 * t + np.arange(spec.dim)) + noise
+        return smooth
 
     def _frame(self, spec: ImageStreamSpec, t: float) -> npt.NDArray[Any]:
         h, w = spec.height, spec.width

@@ -28,7 +28,7 @@ from episodes._errors import (
 )
 from episodes._reader import ArraySamples, EpisodeReader
 from episodes._spec import EpisodeInfo
-from episodes._writer import EpisodeWriter, write_alignment
+from episodes._writer import EpisodeWriter, _fsync_path, write_alignment
 
 __all__ = ["atomic_update", "list_episodes", "realign", "recover"]
 
@@ -91,6 +91,10 @@ def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
     os.replace(recovered, final)
+    # Durability fix: _copy_into rewrote provenance attributes after the writer's fsync; make
+    # the recovered file and its rename durable before the only other copy (the partial) goes.
+    _fsync_path(final)
+    _fsync_path(final.parent)
     work_dir.rmdir()
     partial.unlink()
     return final

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from collectors import load_session
-from collectors._synthetic import record_synthetic_episode
+from collectors import load_session, record_synthetic_episode
 from training_ground.cli import _episodes
 from training_ground.cli._console import console, err_console
 

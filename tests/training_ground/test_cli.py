@@ -1,0 +1,162 @@
+"""The `tg` command line: each verb over real files, and how errors reach the user."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import episodes
+from collectors import load_session, record_synthetic_episode
+from training_ground import TgError
+from training_ground.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def tg(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "training_ground", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ds") / "pick"
+    session = load_session(REPO / "launch/sim_pick_place.yaml").model_copy(update={"out": str(out)})
+    run = session.resolve()
+    record_synthetic_episode(run, duration_s=1.5, seed=1, success=True)
+    record_synthetic_episode(run, duration_s=1.0, seed=2, success=False)
+    return out
+
+
+def test_help_lists_the_verbs():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for verb in ("info", "realign", "recover", "demo"):
+        assert verb in result.output
+    verb_help = runner.invoke(app, ["realign", "--help"])
+    assert verb_help.exit_code == 0 and "--rate" in verb_help.output and "Example" in verb_help.output
+
+
+def test_info_json_for_one_episode(dataset):
+    path = episodes.list_episodes(dataset)[0]
+    result = runner.invoke(app, ["info", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["metadata"]["task"] == "pick_place"
+    assert data["metadata"]["status"] == "complete" and data["metadata"]["success"] is True
+    streams = {s["name"]: s for s in data["streams"]}
+    assert streams["head"]["sample_shape"] == [240, 320, 3] and streams["head"]["encoding"] == "jpeg"
+    assert streams["joint_position"]["sample_shape"] == [28]
+    assert abs(streams["joint_position"]["measured_rate_hz"] - 200) < 10
+    assert data["aligned_rate_hz"] == 15 and data["aligned_frames"] > 0
+
+
+def test_info_table_for_a_dataset(dataset):
+    result = tg("info", str(dataset))
+    assert result.returncode == 0, result.stderr
+    assert "2 episodes" in result.stdout and "complete" in result.stdout
+    assert "interrupted" not in result.stderr
+
+
+def test_info_on_a_dataset_points_at_partial_recordings(dataset):
+    run = load_session(REPO / "launch/sim_pick_place.yaml").model_copy(update={"out": str(dataset)}).resolve()
+    live = episodes.EpisodeWriter(
+        dataset, streams=run.streams, info=run.episode_info("sim"), aligned_rate_hz=15
+    )
+    try:
+        result = tg("info", str(dataset))
+        assert "2 episodes" in result.stdout
+        assert "1 interrupted or live recording(s) not shown" in result.stderr
+        assert "tg recover" in result.stderr
+        with_partial = tg("info", str(dataset), "--partial", "--json")
+        assert len(json.loads(with_partial.stdout)) == 3
+    finally:
+        live.discard()
+
+
+def test_info_single_episode_table(dataset):
+    path = episodes.list_episodes(dataset)[1]
+    result = tg("info", str(path))
+    assert result.returncode == 0, result.stderr
+    for text in ("put the red cube in the blue bin", "sim_humanoid", "joint_position", "head", "success"):
+        assert text in result.stdout
+
+
+def test_bad_file_is_one_clear_line_and_exit_code_1(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_text("nope")
+    result = tg("info", str(bad))
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "bad.h5: not an HDF5 file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_error_exit_code_2():
+    result = tg("realign", "somewhere.h5")
+    assert result.returncode == 2 and "--rate" in result.stderr
+
+
+def test_realign_verb(dataset, tmp_path):
+    path = episodes.list_episodes(dataset)[0]
+    copy = tmp_path / path.name
+    copy.write_bytes(path.read_bytes())
+    result = runner.invoke(app, ["realign", str(copy), "--rate", "5"])
+    assert result.exit_code == 0, result.output
+    with episodes.open(copy) as ep:
+        assert ep.aligned.rate_hz == 5
+        frames = ep.aligned.num_frames
+    assert f"{frames} aligned frames at 5 Hz" in result.output
+
+
+def test_recover_verb_on_a_directory(tmp_path, dataset):
+    run = (
+        load_session(REPO / "launch/sim_pick_place.yaml").model_copy(update={"out": str(tmp_path)}).resolve()
+    )
+    writer = episodes.EpisodeWriter(
+        tmp_path, streams=run.streams, info=run.episode_info("synthetic"), aligned_rate_hz=15
+    )
+    writer.append("joint_position", 5, [0.0] * 28)
+    writer.append("joint_position", 10, [0.1] * 28)
+    writer._stop_io()  # what reached the disk stays; the writer never finalises, as after a crash
+    writer._file.close()
+    result = runner.invoke(app, ["recover", str(tmp_path), "--force"])
+    assert result.exit_code == 0, result.output
+    with episodes.open(writer.final_path) as ep:
+        assert ep.metadata.status == "recovered"
+        assert ep.stream("joint_position").count == 2
+    again = runner.invoke(app, ["recover", str(tmp_path)])
+    assert "nothing to recover" in again.output
+
+
+def test_library_errors_propagate_as_tg_errors(tmp_path):
+    result = runner.invoke(app, ["info", str(tmp_path / "missing.h5")])
+    assert isinstance(result.exception, TgError)
+
+
+def test_demo_records_and_describes(tmp_path):
+    out = tmp_path / "demo"
+    result = tg(
+        "demo",
+        "--config",
+        str(REPO / "launch/sim_pick_place.yaml"),
+        "--out",
+        str(out),
+        "--episodes",
+        "2",
+        "--duration",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    files = episodes.list_episodes(out)
+    assert len(files) == 2
+    assert f"Data: {out.resolve()}" in result.stdout
+    assert "2 episodes" in result.stdout
