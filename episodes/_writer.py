@@ -187,7 +187,12 @@ class EpisodeWriter:
 
         try:
             # "w-" creates exclusively, should another writer have won a race for the name.
-            self._file = h5py.File(self.path, "w-", libver="latest")
+            # Disk-full fix: no raw-data chunk cache (rdcc_nbytes=0). Every block goes to the OS
+            # when written, so ENOSPC/EFBIG surfaces at that write; with a cache, HDF5 (2.0) keeps
+            # the unwritable dirty chunk and segfaults when it later closes the dataset (at
+            # File.close, garbage collection or interpreter exit). The writer writes whole
+            # blocks anyway, so the cache bought nothing.
+            self._file = h5py.File(self.path, "w-", libver="latest", rdcc_nbytes=0)
         except OSError as exc:
             raise _write_error(exc, self.path, "creating the episode file") from exc
         try:

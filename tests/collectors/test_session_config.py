@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 import os
 import re
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-import collectors
 from collectors import (
     PROFILE_PATH_ENV,
     ConfigError,
@@ -182,14 +180,6 @@ def test_profile_found_by_name_must_carry_that_name(tmp_path: Path, monkeypatch:
     monkeypatch.setenv(PROFILE_PATH_ENV, str(tmp_path))
     with pytest.raises(ConfigError, match=r"other\.yaml: name: 'generic_ros2_arm' differs"):
         load_profile("other")
-
-
-def test_package_docstring_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    monkeypatch.delenv(PROFILE_PATH_ENV, raising=False)
-    result = doctest.testmod(collectors, verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 def test_examples_in_the_reference_are_valid(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
-from training_ground import TgError
+from training_ground import TgError, __version__
 from training_ground.cli import _demo, _episodes
 from training_ground.cli._console import err_console
 
@@ -25,6 +26,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"training-ground {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Training Ground: record, check and load humanoid teleoperation episodes."""
+
+
 app.command("info")(_episodes.info)
 app.command("realign")(_episodes.realign)
 app.command("recover")(_episodes.recover)
