@@ -332,7 +332,8 @@ class EpisodeReader:
         last = int(stamps[count - 1]) if count else 0
         calibration = None
         if "calibration_json" in g.attrs:
-            calibration = _calibration_from_json(fmt.parse_json_attr(g.attrs["calibration_json"]))
+            value = fmt.parse_json_attr(g.attrs["calibration_json"])
+            calibration = CameraCalibration.from_json(value) if value else None
         return StreamInfo(
             spec=_spec_from_group(name, g, self.path),
             count=count,
@@ -615,17 +616,3 @@ def _spec_from_group(name: str, g: Any, path: Path) -> StreamSpec:
         )
     except (KeyError, ValueError) as exc:
         raise CorruptEpisodeError(f"{path}: stream {name!r} has a bad or missing attribute ({exc})") from exc
-
-
-def _calibration_from_json(value: Any) -> CameraCalibration | None:
-    if not value:
-        return None
-    return CameraCalibration(
-        width=int(value["width"]),
-        height=int(value["height"]),
-        camera_matrix=tuple(float(v) for v in value["camera_matrix"]),
-        distortion_model=str(value["distortion_model"]),
-        distortion=tuple(float(v) for v in value["distortion"]),
-        mount_parent=str(value["mount_parent"]),
-        mount_pose=tuple(float(v) for v in value["mount_pose"]),
-    )

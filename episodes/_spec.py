@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Union
+from typing import Any, Union
 
 from episodes._errors import StreamSpecError
 
@@ -220,6 +220,30 @@ class CameraCalibration:
             raise StreamSpecError(
                 f"mount_pose must hold 7 values (x y z qx qy qz qw), got {len(self.mount_pose)}"
             )
+
+    def to_json(self) -> dict[str, JsonValue]:
+        """The form stored in a camera stream's ``calibration_json`` attribute."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "camera_matrix": list(self.camera_matrix),
+            "distortion_model": self.distortion_model,
+            "distortion": list(self.distortion),
+            "mount_parent": self.mount_parent,
+            "mount_pose": list(self.mount_pose),
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> CameraCalibration:
+        return cls(
+            width=int(value["width"]),
+            height=int(value["height"]),
+            camera_matrix=tuple(float(v) for v in value["camera_matrix"]),
+            distortion_model=str(value["distortion_model"]),
+            distortion=tuple(float(v) for v in value["distortion"]),
+            mount_parent=str(value["mount_parent"]),
+            mount_pose=tuple(float(v) for v in value["mount_pose"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -187,11 +187,11 @@ class EpisodeWriter:
 
         try:
             # "w-" creates exclusively, should another writer have won a race for the name.
-            # Disk-full fix: no raw-data chunk cache (rdcc_nbytes=0). Every block goes to the OS
-            # when written, so ENOSPC/EFBIG surfaces at that write; with a cache, HDF5 (2.0) keeps
-            # the unwritable dirty chunk and segfaults when it later closes the dataset (at
-            # File.close, garbage collection or interpreter exit). The writer writes whole
-            # blocks anyway, so the cache bought nothing.
+            # Disk-full fix: no raw-data chunk cache (rdcc_nbytes=0). Every block then goes to the
+            # OS when it is written, so ENOSPC/EFBIG surfaces at that write; with a cache, HDF5
+            # (2.0) keeps the unwritable dirty chunk and segfaults when it later closes the
+            # dataset (File.close, garbage collection or interpreter exit). No measurable cost in
+            # benchmarks/bench_writer.py: the writer writes whole blocks, not single samples.
             self._file = h5py.File(self.path, "w-", libver="latest", rdcc_nbytes=0)
         except OSError as exc:
             raise _write_error(exc, self.path, "creating the episode file") from exc
@@ -199,7 +199,9 @@ class EpisodeWriter:
             self._create_layout(streams, urdf, calibrations or {})
             self._file.swmr_mode = True
             self._file.flush()
-        except OSError as exc:
+        # Disk-full fix: h5py raises RuntimeError, not OSError, when starting SWMR or flushing
+        # fails (e.g. "Unable to start swmr writing (... errno = 28 ...)").
+        except (OSError, RuntimeError) as exc:
             with contextlib.suppress(Exception):
                 self._file.close()
             raise _write_error(exc, self.path, "creating the episode layout") from exc
@@ -321,7 +323,7 @@ class EpisodeWriter:
                 g.attrs["pixel_format"] = _pixel_format(spec)
                 g.attrs["depth_scale_m"] = 0.001 if spec.dtype == "uint16" else float("nan")
                 calib = calibrations.get(spec.name)
-                g.attrs["calibration_json"] = _calibration_json(calib) if calib else ""
+                g.attrs["calibration_json"] = fmt.json_attr(calib.to_json()) if calib else ""
                 g.create_dataset(
                     "frame_offset",
                     shape=(0,),
@@ -647,7 +649,8 @@ class EpisodeWriter:
                     if frames:
                         self._write_frames(st, frames)
                 for camera, calib in calibrations:
-                    self._streams[camera].group.attrs.modify("calibration_json", _calibration_json(calib))
+                    text = fmt.json_attr(calib.to_json())
+                    self._streams[camera].group.attrs.modify("calibration_json", text)
                 if flush_due:
                     self._file.flush()
                     next_flush = now + self._flush_interval
@@ -751,7 +754,8 @@ class EpisodeWriter:
             os.replace(self.path, self.final_path)
             if self._fsync:
                 _fsync_path(self.final_path.parent)
-        except OSError as exc:
+        # Disk-full fix: a failed File.flush() raises RuntimeError in h5py, not OSError.
+        except (OSError, RuntimeError) as exc:
             self._abandon()
             raise _write_error(exc, self.path, "finalising the episode") from exc
         self._closed = True
@@ -791,20 +795,6 @@ def _pixel_format(spec: ImageStreamSpec) -> str:
     if spec.dtype == "uint16":
         return "mono16"
     return "rgb8" if spec.channels == 3 else "mono8"
-
-
-def _calibration_json(calib: CameraCalibration) -> str:
-    return fmt.json_attr(
-        {
-            "width": calib.width,
-            "height": calib.height,
-            "camera_matrix": list(calib.camera_matrix),
-            "distortion_model": calib.distortion_model,
-            "distortion": list(calib.distortion),
-            "mount_parent": calib.mount_parent,
-            "mount_pose": list(calib.mount_pose),
-        }
-    )
 
 
 def _success_text(success: bool | None) -> str:

@@ -12,7 +12,9 @@ real signals. Every line is flushed as soon as it is printed:
 ``closing <partial path> <monotonic s>`` / ``closed <final path> <monotonic s>``
     around ``EpisodeWriter.close()``.
 ``storage_full <json message> <mro json>``, ``again ...``, ``close_error ...``
-    the disk-full outcome (``record --fsize-limit``); see :func:`_record_episode`.
+    the disk-full outcome (``record --fsize-limit``); see :func:`report_storage_full`.
+``storage_full_at_open <json message> <mro json>``
+    the last episode's writer could not even be created (``--limit-at-open``).
 ``recovering <partial path>`` / ``recovered <final path>``
     around ``episodes.recover()`` (``recover`` command).
 ``idle <monotonic s>``
@@ -27,6 +29,7 @@ Commands::
 
     record DIR [--complete N] [--complete-s S] [--final-s S] [--speed X]
                [--flush S] [--close-final] [--width W --height H] [--fsize-limit BYTES]
+               [--limit-at-open BYTES] [--limit-at-close BYTES]
     recover PARTIAL
 """
 
@@ -94,6 +97,8 @@ def _record_episode(
     frames: list[np.ndarray],
     width: int,
     height: int,
+    limit_at_close: int | None = None,
+    limit_at_open: int | None = None,
 ) -> bool:
     """Record ``seconds`` of data; ``speed`` data-seconds per wall second (0: as fast as possible).
 
@@ -104,13 +109,20 @@ def _record_episode(
         source="synthetic",
         task="crash",
     )
-    writer = episodes.EpisodeWriter(
-        root,
-        streams=streams(width, height),
-        info=info,
-        aligned_rate_hz=CAMERA_HZ,
-        flush_interval_s=flush,
-    )
+    if limit_at_open is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_at_open, limit_at_open))
+    try:
+        writer = episodes.EpisodeWriter(
+            root,
+            streams=streams(width, height),
+            info=info,
+            aligned_rate_hz=CAMERA_HZ,
+            flush_interval_s=flush,
+        )
+    except episodes.StorageFullError as exc:
+        mro = [c.__name__ for c in type(exc).__mro__]
+        emit("storage_full_at_open", json.dumps(str(exc)), json.dumps(mro))
+        return False
     emit("opened", writer.path)
     n_cam = 0
     n_joint = 0
@@ -144,6 +156,11 @@ def _record_episode(
             emit("idle", f"{time.monotonic():.6f}")
             while True:
                 time.sleep(1.0)
+        if limit_at_close is not None:
+            # Let every sample reach the file, then leave only `limit_at_close` bytes for close().
+            time.sleep(3 * flush)
+            size = writer.path.stat().st_size + limit_at_close
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
         emit("closing", writer.path, f"{time.monotonic():.6f}")
         final = writer.close()
         emit("closed", final, f"{time.monotonic():.6f}")
@@ -194,6 +211,8 @@ def main(argv: list[str]) -> int:
     rec.add_argument("--width", type=int, default=64)
     rec.add_argument("--height", type=int, default=48)
     rec.add_argument("--fsize-limit", type=int, default=0, help="RLIMIT_FSIZE in bytes (0: none)")
+    rec.add_argument("--limit-at-open", type=int, help="RLIMIT_FSIZE set for the last episode")
+    rec.add_argument("--limit-at-close", type=int, help="bytes the last episode may grow in close()")
     rcv = sub.add_parser("recover")
     rcv.add_argument("partial", type=Path)
     args = parser.parse_args(argv)
@@ -205,9 +224,10 @@ def main(argv: list[str]) -> int:
         emit("done")
         return 0
 
-    if args.fsize_limit:
+    if args.fsize_limit or args.limit_at_open is not None or args.limit_at_close is not None:
         # Writes past the limit then fail with EFBIG instead of killing the process.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    if args.fsize_limit:
         resource.setrlimit(resource.RLIMIT_FSIZE, (args.fsize_limit, args.fsize_limit))
     frames = textures(args.width, args.height)
     size = {"frames": frames, "width": args.width, "height": args.height}
@@ -228,6 +248,8 @@ def main(argv: list[str]) -> int:
         speed=args.speed,
         flush=args.flush,
         close=args.close_final,
+        limit_at_open=args.limit_at_open,
+        limit_at_close=args.limit_at_close,
         **size,
     )
     emit("done")
