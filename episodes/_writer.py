@@ -102,8 +102,8 @@ class _Stream:
     # Owned by the I/O thread.
     written: int = 0
     bytes_written: int = 0
-    written_stamps: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    written_arrivals: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    min_arrival: int = 2**63 - 1
+    max_arrival: int = -(2**63)
 
     @property
     def is_image(self) -> bool:
@@ -410,7 +410,12 @@ class EpisodeWriter:
             except RuntimeError as exc:  # pool already shut down by a failed I/O thread
                 self._in_flight.release()
                 raise self._closed_error() from exc
-            self._queue_frame(st, stamp, arrival, future)
+            try:
+                self._queue_frame(st, stamp, arrival, future)
+            except EpisodeError:  # closed meanwhile by another thread: this frame is not recorded
+                future.cancel()
+                self._in_flight.release()
+                raise
             return
         try:
             row = np.asarray(value, dtype=spec.dtype)
@@ -605,9 +610,15 @@ class EpisodeWriter:
         return stamp, arrival
 
     def _acquire_frame_slot(self) -> None:
+        if self._in_flight.acquire(blocking=False):
+            return
+        # Every slot holds a frame the I/O thread has not collected yet: wake it, or with
+        # many cameras each below the per-stream wake threshold we would wait for the flush timer.
+        self._wake.set()
         while not self._in_flight.acquire(timeout=0.5):
             if self._io_error is not None or not self._io_thread.is_alive():
                 raise self._closed_error()
+            self._wake.set()
 
     def _queue_frame(self, st: _Stream, stamp: int, arrival: int, frame: EncodedFrame) -> None:
         with self._lock:
@@ -684,8 +695,8 @@ class EpisodeWriter:
         _extend(g["arrival_ns"], start, stop, arrivals)
         _extend(g["stamp_ns"], start, stop, stamps)
         st.written = stop
-        st.written_stamps.append(stamps)
-        st.written_arrivals.append(arrivals)
+        st.min_arrival = min(st.min_arrival, int(arrivals.min()))
+        st.max_arrival = max(st.max_arrival, int(arrivals.max()))
 
     def _write_frames(self, st: _Stream, frames: list[tuple[int, int, EncodedFrame]]) -> None:
         encoded: list[npt.NDArray[np.uint8]] = []
@@ -711,8 +722,8 @@ class EpisodeWriter:
         _extend(g["stamp_ns"], start, stop, stamps)
         st.written = stop
         st.bytes_written += int(blob.shape[0])
-        st.written_stamps.append(stamps)
-        st.written_arrivals.append(arrivals)
+        st.min_arrival = min(st.min_arrival, int(arrivals.min()))
+        st.max_arrival = max(st.max_arrival, int(arrivals.max()))
 
     def _stop_io(self) -> None:
         with self._lock:
@@ -738,10 +749,11 @@ class EpisodeWriter:
             alignment = self._alignment()
             write_alignment(self._file[fmt.ALIGNED], alignment)
             attrs = self._file.attrs
-            first = [int(s.written_arrivals[0][0]) for s in self._streams.values() if s.written_arrivals]
-            last = [int(s.written_arrivals[-1][-1]) for s in self._streams.values() if s.written_arrivals]
-            attrs.modify("start_time_ns", np.int64(min(first) if first else -1))
-            attrs.modify("end_time_ns", np.int64(max(last) if last else -1))
+            recorded = [s for s in self._streams.values() if s.written]
+            start = min((s.min_arrival for s in recorded), default=-1)
+            end = max((s.max_arrival for s in recorded), default=-1)
+            attrs.modify("start_time_ns", np.int64(start))
+            attrs.modify("end_time_ns", np.int64(end))
             attrs.modify("success", _success_text(self._success))
             attrs.modify("notes", self._notes)
             attrs.modify("abort_reason", reason)
@@ -762,10 +774,12 @@ class EpisodeWriter:
         return self.final_path
 
     def _alignment(self) -> Alignment:
-        stamps: dict[str, npt.NDArray[np.int64]] = {}
-        for name, st in self._streams.items():
-            parts = st.written_stamps if self._align_clock == fmt.CLOCK_STAMP else st.written_arrivals
-            stamps[name] = sortable_times(np.concatenate(parts) if parts else np.empty(0, np.int64))
+        # Read back rather than kept in RAM: memory stays flat however long the episode.
+        dataset = "stamp_ns" if self._align_clock == fmt.CLOCK_STAMP else "arrival_ns"
+        stamps = {
+            name: sortable_times(np.asarray(st.group[dataset][: st.written], dtype=np.int64))
+            for name, st in self._streams.items()
+        }
         return compute_alignment(stamps, rate_hz=self._rate_hz, required=self._required)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import h5py
 import numpy as np
@@ -390,3 +391,28 @@ def test_role_and_kind_survive_round_trip(tmp_path, info, action_spec, joint_spe
         assert ep.stream("joint_position").spec.role is Role.OBSERVATION
         assert ep.stream("action_arm").count == 50
         assert abs(ep.stream("joint_position").measured_rate_hz - 100) < 0.5
+
+
+def test_more_cameras_than_encoder_slots_never_wait_for_the_flush_timer(tmp_path, info):
+    # Regression: with twice as many cameras as encoder threads every slot could be taken
+    # while no camera had enough frames queued to wake the I/O thread, so each append
+    # waited for the periodic flush. With an hour-long flush interval that is a hang.
+    cameras = [episodes.ImageStreamSpec(f"cam{i}", width=64, height=48) for i in range(4)]
+    writer = EpisodeWriter(
+        tmp_path, streams=cameras, info=info, aligned_rate_hz=30, encoder_threads=1, flush_interval_s=3600
+    )
+    done = threading.Event()
+
+    def record():
+        for k in range(40):
+            for cam in cameras:
+                writer.append(cam.name, k * 33_000_000, textured_frame(k))
+        done.set()
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert done.is_set(), "appending 160 frames did not finish within 60 s"
+    writer.close()
+    with episodes.open(writer.final_path) as ep:
+        assert [ep.stream(c.name).count for c in cameras] == [40, 40, 40, 40]
