@@ -230,7 +230,7 @@ def feed(
 # ---------------------------------------------------------------- scenarios (children)
 
 
-def scenario_generator(duration_s: float) -> dict[str, Any]:
+def scenario_generator(duration_s: float, encoder_threads: int) -> dict[str, Any]:
     scene = Scene()
     frames = 0
 
@@ -253,7 +253,7 @@ def scenario_generator(duration_s: float) -> dict[str, Any]:
     }
 
 
-def scenario_tg(duration_s: float) -> dict[str, Any]:
+def scenario_tg(duration_s: float, encoder_threads: int) -> dict[str, Any]:
     episodes = _import_episodes()
     scene = Scene()
     cams = [
@@ -287,7 +287,11 @@ def scenario_tg(duration_s: float) -> dict[str, Any]:
     try:
         t_open = time.perf_counter()
         writer = episodes.EpisodeWriter(
-            tmp, streams=[*cams, state_spec, action_spec], info=info, aligned_rate_hz=ALIGNED_HZ
+            tmp,
+            streams=[*cams, state_spec, action_spec],
+            info=info,
+            aligned_rate_hz=ALIGNED_HZ,
+            encoder_threads=encoder_threads,
         )
         names = {SID_STATE: STATE_STREAM, SID_ACTION: ACTION_STREAM}
         names.update({SID_CAM0 + i: name for i, name in enumerate(CAMERAS)})
@@ -300,6 +304,7 @@ def scenario_tg(duration_s: float) -> dict[str, Any]:
         t0 = time.perf_counter()
         timers = feed(duration_s, scene, sink, sink, f"tg_{duration_s:g}s")
         t_last = time.perf_counter()
+        peak_before_close = _peak_rss_bytes()
         path = writer.close()
         t_closed = time.perf_counter()
         cpu = _cpu_s() - cpu0
@@ -313,6 +318,7 @@ def scenario_tg(duration_s: float) -> dict[str, Any]:
     other = write_s - timers.frame_gen - timers.image - timers.array
     return {
         "duration_s": duration_s,
+        "encoder_threads": encoder_threads,
         "open_s": round(t0 - t_open, 3),
         "write_s": round(write_s, 3),
         "close_s": round(close_s, 3),
@@ -327,6 +333,7 @@ def scenario_tg(duration_s: float) -> dict[str, Any]:
         "cpu_s": round(cpu, 2),
         "cpu_cores_at_realtime": round(cpu / duration_s, 3),
         "peak_rss_mb": _mb(peak),
+        "peak_rss_before_close_mb": _mb(peak_before_close),
         "rss_before_writer_mb": _mb(rss_setup),
         "peak_rss_growth_mb": _mb(peak - rss_setup),
         "file_mb": _mb(size),
@@ -361,7 +368,7 @@ def _check_tg_file(episodes: Any, path: Path, scene: Scene, duration_s: float) -
     }
 
 
-def scenario_aloha(duration_s: float) -> dict[str, Any]:
+def scenario_aloha(duration_s: float, encoder_threads: int) -> dict[str, Any]:
     """ALOHA's record_episodes.py: raw frames in lists, numpy/h5py only after stop."""
     scene = Scene()
     rss_setup = _peak_rss_bytes()
@@ -434,7 +441,7 @@ def scenario_aloha(duration_s: float) -> dict[str, Any]:
     }
 
 
-SCENARIOS: dict[str, Callable[[float], dict[str, Any]]] = {
+SCENARIOS: dict[str, Callable[[float, int], dict[str, Any]]] = {
     "generator": scenario_generator,
     "tg": scenario_tg,
     "aloha": scenario_aloha,
@@ -444,7 +451,7 @@ SCENARIOS: dict[str, Callable[[float], dict[str, Any]]] = {
 # ---------------------------------------------------------------- parent
 
 
-def _run_child(kind: str, duration_s: float) -> dict[str, Any]:
+def _run_child(kind: str, duration_s: float, encoder_threads: int) -> dict[str, Any]:
     label = f"{kind}_{duration_s:g}s"
     _log(f"{label}: starting")
     started = time.perf_counter()
@@ -456,6 +463,8 @@ def _run_child(kind: str, duration_s: float) -> dict[str, Any]:
             kind,
             "--duration",
             str(duration_s),
+            "--encoder-threads",
+            str(encoder_threads),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -512,6 +521,13 @@ def _mem_total() -> int | None:
     return _meminfo("MemTotal")
 
 
+def _load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _goal(target: str, value: Any, ok: bool) -> dict[str, Any]:
     return {"target": target, "value": value, "pass": bool(ok)}
 
@@ -527,21 +543,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the ALOHA baseline")
     parser.add_argument("--out", type=Path, help="also write the JSON document to this file")
+    parser.add_argument(
+        "--encoder-threads",
+        type=int,
+        default=2,
+        help="EpisodeWriter(encoder_threads=...) for the tg runs (default 2, the writer's)",
+    )
     parser.add_argument("--child", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        result = SCENARIOS[args.child](args.duration)
+        result = SCENARIOS[args.child](args.duration, args.encoder_threads)
         print(json.dumps(result), flush=True)
         return 0
 
     started = time.perf_counter()
+    load_start = _load_average()
     results: dict[str, Any] = {}
     generator: dict[str, Any] = {}
     for duration in args.durations:
-        generator[f"{duration:g}s"] = _run_child("generator", duration)
-        results[f"tg_{duration:g}s"] = _run_child("tg", duration)
+        generator[f"{duration:g}s"] = _run_child("generator", duration, args.encoder_threads)
+        results[f"tg_{duration:g}s"] = _run_child("tg", duration, args.encoder_threads)
     if not args.skip_baseline:
         # Raw frames + one stacked camera + the interpreter: refuse rather than swap.
         need = 3 * WIDTH * HEIGHT * 3 * CAMERA_HZ * BASELINE_S * 4 / 3 + 300e6
@@ -551,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
                 "skipped": (f"needs about {need / 1e9:.1f} GB of RAM, {available / 1e9:.1f} GB available")
             }
         else:
-            results[f"aloha_{BASELINE_S:g}s"] = _run_child("aloha", BASELINE_S)
+            results[f"aloha_{BASELINE_S:g}s"] = _run_child("aloha", BASELINE_S, args.encoder_threads)
 
     ratios: dict[str, Any] = {}
     tg_base = results.get(f"tg_{BASELINE_S:g}s", {})
@@ -614,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
             "action": f"{ACTION_STREAM}: {ACTION_DIM} x float64 @ {ACTION_HZ} Hz (role action)",
             "jpeg_quality": JPEG_QUALITY,
             "aligned_rate_hz": ALIGNED_HZ,
-            "writer_defaults": "encoder_threads=2, flush_interval_s=1.0, fsync=True",
+            "writer_settings": (f"encoder_threads={args.encoder_threads}, flush_interval_s=1.0, fsync=True"),
             "feeding": "as fast as possible, all streams merged in stamp order",
         },
         "generator": generator,
@@ -623,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
         "goals": goals,
         "all_goals_pass": all(g["pass"] for g in goals.values()),
         "benchmark_wall_s": round(time.perf_counter() - started, 1),
+        # Other processes on the machine skew every timing: look here first when figures jump.
+        "load_average_1_5_15": {"start": load_start, "end": _load_average()},
     }
     text = json.dumps(document, indent=2)
     print(text)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from episodes import _layout as fmt
 from episodes._errors import (
     CorruptEpisodeError,
+    EpisodeError,
     NotAnEpisodeError,
     StreamSpecError,
     UnknownStreamError,
@@ -238,8 +239,16 @@ class EpisodeReader:
         try:
             self._check_format()
             self._metadata = self._read_metadata()
-        except BaseException:
+        except BaseException as exc:
             self._file.close()
+            if isinstance(exc, OSError) and not isinstance(exc, EpisodeError):
+                # Crash-safety fix: SWMR does not cover attribute rewrites, so a reader that
+                # opens a file while its writer finalises it (rewriting status, notes... in
+                # the global heap) can get h5py's "bad heap index" OSError: say what it is.
+                raise CorruptEpisodeError(
+                    f"{self.path}: cannot read the episode's attributes ({exc}); if the episode "
+                    "is still being recorded or finalised, open it again"
+                ) from exc
             raise
 
     # ------------------------------------------------------------------ opening

@@ -11,9 +11,9 @@ real signals. Every line is flushed as soon as it is printed:
     total; printed after every batch, ``time.monotonic()`` taken after the append.
 ``closing <partial path> <monotonic s>`` / ``closed <final path> <monotonic s>``
     around ``EpisodeWriter.close()``.
-``storage_full <json message> <mro json>``, ``again ...``, ``close_error ...``
+``storage_full <monotonic s> <json message> <json mro>``, ``again ...``, ``close_error ...``
     the disk-full outcome (``record --fsize-limit``); see :func:`report_storage_full`.
-``storage_full_at_open <json message> <mro json>``
+``storage_full_at_open <json message> <json mro>``
     the last episode's writer could not even be created (``--limit-at-open``).
 ``recovering <partial path>`` / ``recovered <final path>``
     around ``episodes.recover()`` (``recover`` command).
@@ -173,7 +173,7 @@ def _record_episode(
 def report_storage_full(writer: episodes.EpisodeWriter, exc: Exception, frame: np.ndarray) -> None:
     """Print what the disk-full error looks like, then check that the writer keeps saying so."""
     mro = [c.__name__ for c in type(exc).__mro__]
-    emit("storage_full", json.dumps(str(exc)), json.dumps(mro))
+    emit("storage_full", f"{time.monotonic():.6f}", json.dumps(str(exc)), json.dumps(mro))
     for stream, value in (("joints", np.zeros(7)), ("camera", frame)):
         began = time.monotonic()
         try:
@@ -347,6 +347,18 @@ def check_aligned(ep: episodes.EpisodeReader, where: str) -> int:
     return view.num_frames
 
 
+def json_fields(text: str) -> list[object]:
+    """The space-separated JSON values of a progress line's tail."""
+    decoder = json.JSONDecoder()
+    values, at = [], 0
+    while at < len(text):
+        value, at = decoder.raw_decode(text, at)
+        values.append(value)
+        while at < len(text) and text[at] == " ":
+            at += 1
+    return values
+
+
 class RecordingChild:
     """This script in a subprocess: its progress lines parsed as they arrive (a reader thread)."""
 
@@ -406,6 +418,11 @@ class RecordingChild:
         elif word == "idle":
             self.episodes[-1].idle_at = float(parts[0])
 
+    def said(self, word: str) -> list[str]:
+        """The rest of every line that started with ``word``."""
+        with self._cond:
+            return [line[len(word) + 1 :] for line in self.lines if line.split(" ", 1)[0] == word]
+
     def wait_for(
         self, what: str, predicate: Callable[[RecordingChild], object], timeout: float = 30.0
     ) -> None:
@@ -416,10 +433,10 @@ class RecordingChild:
                 left = deadline - time.monotonic()
                 if self._eof or left <= 0:
                     self.proc.poll()
+                    why = f"child exited with {self.proc.returncode}" if self._eof else "timed out"
                     raise AssertionError(
-                        f"{self.name}: gave up waiting for {what} after {timeout - max(0.0, left):.1f} s "
-                        f"({'child exited with ' + str(self.proc.returncode) if self._eof else 'timed out'})\n"
-                        + self.describe()
+                        f"{self.name}: gave up waiting for {what} after "
+                        f"{timeout - max(0.0, left):.1f} s ({why})\n" + self.describe()
                     )
                 self._cond.wait(min(left, 0.5))
 

@@ -22,7 +22,8 @@ import pytest
 
 import episodes
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+if sys.platform == "win32":
+    pytest.skip("needs POSIX signals", allow_module_level=True)
 
 
 def _load_child_module() -> ModuleType:
@@ -48,6 +49,11 @@ MARGIN_S = 0.3
 JOINT_BATCH = 7  # the child appends one camera frame and up to 7 joint samples per batch
 
 
+def _fingerprint(path: Path) -> tuple[int, int, str]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _stale_work_dirs(root: Path) -> list[Path]:
     return sorted(root.glob(".recover-*"))
 
@@ -63,6 +69,25 @@ def _check_complete(path: Path, counts: dict[str, int], where: str) -> None:
 
 # ---------------------------------------------------------------- 1. SIGKILL while recording
 
+
+def _wait_for_status_complete(child: RecordingChild, partial: Path) -> str:
+    """Poll the partial with a reader until close() has set status=complete (or renamed it)."""
+    began = time.monotonic()
+    polls = mid_update = 0
+    while time.monotonic() - began < 10 and child.proc.poll() is None:
+        polls += 1
+        try:
+            with episodes.open(partial) as ep:
+                if ep.metadata.status == "complete":
+                    break
+        except episodes.CorruptEpisodeError:
+            mid_update += 1  # caught the writer rewriting attributes (SWMR does not cover them)
+        except episodes.NotAnEpisodeError:
+            break  # renamed away: too late
+    took = (time.monotonic() - began) * 1e3
+    return f"after {polls} polls ({mid_update} mid-update), {took:.1f} ms"
+
+
 # (what the kill waits for, range of the random part)
 MOMENTS = {
     "at_open": "right after the third episode's writer opened (+0..50 ms)",
@@ -71,6 +96,7 @@ MOMENTS = {
     "late": "after 1.8..2.6 s of data",
     "finalising": "0..30 ms after the child printed 'closing' (close() of 20 s of data)",
     "finalising_now": "as soon as the child printed 'closing'",
+    "finalising_status_set": "once a reader sees status=complete in the partial (fsync, rename pending)",
 }
 
 
@@ -82,8 +108,8 @@ def test_sigkill_while_recording_loses_at_most_one_flush_interval(tmp_path: Path
     finalising = moment.startswith("finalising")
     args = ["record", str(root), "--complete", "2", "--complete-s", "0.4", "--flush", str(FLUSH_S)]
     if finalising:
-        # Paced at 10x real time, so the flushed data before the kill is a real bound.
-        args += ["--final-s", "20", "--speed", "10", "--close-final"]
+        # Paced at 20x real time, so the flushed data before the kill is a real bound.
+        args += ["--final-s", "20", "--speed", "20", "--close-final"]
     else:
         args += ["--final-s", "60", "--speed", "1"]
 
@@ -99,10 +125,12 @@ def test_sigkill_while_recording_loses_at_most_one_flush_interval(tmp_path: Path
             detail = f"{delay * 1e3:.0f} ms after it opened"
         elif finalising:
             child.wait_for("closing", lambda c: len(c.episodes) >= 3 and c.episodes[2].closing_at is not None)
-            delay = 0.0 if moment == "finalising_now" else rng.uniform(0.0, 0.03)
+            delay = rng.uniform(0.0, 0.03) if moment == "finalising" else 0.0
             if delay:
                 time.sleep(delay)
             detail = f"{delay * 1e3:.1f} ms after 'closing'"
+            if moment == "finalising_status_set":
+                detail = _wait_for_status_complete(child, child.episodes[2].partial)
         else:
             lo, hi = {"early": (0.25, 0.5), "mid": (0.8, 1.5), "late": (1.8, 2.6)}[moment]
             data_s = rng.uniform(lo, hi)
@@ -136,10 +164,12 @@ def test_sigkill_while_recording_loses_at_most_one_flush_interval(tmp_path: Path
         assert listed == sorted(ep.final for ep in done), f"{where}: list_episodes gave {listed}"
         assert last.partial in episodes.list_episodes(root, include_partial=True), where
 
+        before = _fingerprint(last.partial)
         with episodes.open(last.partial) as ep:  # read-only, SWMR: the writer died
             assert ep.is_partial
             assert ep.metadata.status in ("recording", "complete"), f"{where}: {ep.metadata.status}"
             on_disk = child_mod.check_samples(ep, f"{where} partial")
+        assert _fingerprint(last.partial) == before, f"{where}: reading the partial modified it"
 
         bound_at = killed_at - FLUSH_S - MARGIN_S
         lower = {name: last.appended_by(name, bound_at) for name in ("camera", "joints")}
@@ -149,11 +179,11 @@ def test_sigkill_while_recording_loses_at_most_one_flush_interval(tmp_path: Path
             "joints": last.counts.get("joints", 0) + JOINT_BATCH,
         }
         numbers = (
-            f"{where}: on disk {on_disk}; appended by kill-{FLUSH_S}-{MARGIN_S} s: {lower}; "
+            f"on disk {on_disk}; appended by kill-{FLUSH_S}-{MARGIN_S} s: {lower}; "
             f"appended before the kill: {last.counts}"
         )
         for name in ("camera", "joints"):
-            assert lower[name] <= on_disk[name] <= upper[name], numbers
+            assert lower[name] <= on_disk[name] <= upper[name], f"{where}: {numbers}"
 
         if not any(on_disk.values()):
             # Killed before the first flush: a valid file with nothing to recover.
@@ -161,8 +191,7 @@ def test_sigkill_while_recording_loses_at_most_one_flush_interval(tmp_path: Path
                 episodes.recover(last.partial)
             assert last.partial.exists(), f"{where}: recover deleted a partial it could not recover"
             assert not _stale_work_dirs(root), f"{where}: {_stale_work_dirs(root)} left behind"
-            outcome = "partial before the first flush: nothing to recover"
-            print(f"\n{numbers} -> {outcome}")
+            print(f"\n{where} -> {numbers} -> nothing to recover (killed before the first flush)")
             return
 
         recovered = episodes.recover(last.partial)
@@ -173,14 +202,13 @@ def test_sigkill_while_recording_loses_at_most_one_flush_interval(tmp_path: Path
             got = child_mod.check_samples(ep, f"{where} recovered")
             assert got == on_disk, f"{where}: recovered {got}, but the partial held {on_disk}"
             ticks = child_mod.check_aligned(ep, f"{where} recovered")
-        outcome = f"partial -> recovered {got}, {ticks} aligned ticks"
-        print(f"\n{numbers} -> {outcome}")
+        outcome = f"{numbers} -> recovered {got}, {ticks} aligned ticks"
 
     everything = sorted([*(ep.final for ep in eps[:2]), final])
     assert episodes.list_episodes(root) == everything, where
     assert episodes.list_episodes(root, include_partial=True) == everything, where
     assert not _stale_work_dirs(root), f"{where}: {_stale_work_dirs(root)} left behind"
-    print(f"{where} -> {outcome}")
+    print(f"\n{where} -> {outcome}")
 
 
 # ---------------------------------------------------------------- 2. SIGKILL while recovering
@@ -298,6 +326,7 @@ def test_sigkill_during_recover_leaves_partial_recoverable(
     _check_recovered_big(partial, big_partial, where)
 
 
+@pytest.mark.slow
 def test_recover_rerun_after_kill_between_rename_and_cleanup(
     tmp_path: Path, big_partial: dict[str, object]
 ) -> None:
