@@ -18,7 +18,7 @@
     operator: alice
     station: hall-a-07
     seed: 0
-    sim: {renderer: auto}         # kept as-is for the simulator
+    sim: {renderer: auto, failure_rate: 0.1}   # the simulator's settings (SimSettings)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, NonNegativeInt, PositiveInt, model_validator
 
@@ -56,6 +56,7 @@ __all__ = [
     "EpisodeLimits",
     "ResolvedSession",
     "SessionConfig",
+    "SimSettings",
     "TaskConfig",
     "load_session",
 ]
@@ -99,6 +100,30 @@ class EpisodeLimits(ConfigModel):
         return self
 
 
+class SimSettings(ConfigModel):
+    """The ``sim:`` section: how the PyBullet training ground (``sim_envs``) runs this session.
+
+    Names are checked against the simulator's registries when a simulation
+    starts, so that this file stays free of the simulator.
+    """
+
+    # Simulated robot model; default: the one whose URDF the profile names.
+    robot: str | None = Field(default=None, min_length=1)
+    # Simulated task; default: task.name.
+    task: str | None = Field(default=None, min_length=1)
+    operator: str = Field(default="scripted", min_length=1)
+    # auto: the GPU (EGL) renderer where one is present, else the CPU one (tiny);
+    # none: physics only, for sessions without cameras.
+    renderer: Literal["auto", "tiny", "egl", "none"] = "auto"
+    # Default: at least 200 Hz and a whole multiple of every recorded array stream's rate.
+    physics_hz: PositiveFinite | None = None
+    control_hz: PositiveFinite = 100.0
+    # Share of episodes in which the scripted operator fails on purpose (missed grasp, drop).
+    failure_rate: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+    # Standard deviation of the per-pixel camera noise, in 8-bit levels.
+    image_noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2.0
+
+
 class SessionConfig(ConfigFile):
     """What one recording session records: robot profile, task, overrides, output."""
 
@@ -114,8 +139,7 @@ class SessionConfig(ConfigFile):
     operator: str = ""
     station: str = ""
     seed: NonNegativeInt = 0
-    # Left open on purpose: the simulator defines its own section later.
-    sim: dict[str, Any] = Field(default_factory=dict)
+    sim: SimSettings = SimSettings()
 
     def resolve(self, profile: RobotProfile | None = None) -> ResolvedSession:
         """Apply this session's overrides to ``profile`` (default: load ``self.profile``).

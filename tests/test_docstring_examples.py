@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("episodes", "collectors", "training_ground")
+PACKAGES = ("episodes", "collectors", "training_ground", "sim_envs")
 
 
 def _modules() -> list[str]:

@@ -205,7 +205,9 @@ def test_urdf_is_read_relative_to_the_profile(tmp_path: Path) -> None:
     profile = load_profile(path)
     assert profile.urdf_path == tmp_path / "urdf" / "robot.urdf"
     assert profile.urdf_text() == "<robot name='r'/>"
-    assert load_profile("sim_humanoid").urdf_text() is None
+    shipped = load_profile("sim_humanoid")
+    assert shipped.urdf_path is not None and shipped.urdf_path.name == "kuavo_humanoid.urdf"
+    assert '<robot name="kuavo_humanoid">' in (shipped.urdf_text() or "")
     missing = tmp_path / "missing.yaml"
     missing.write_text(yaml.safe_dump(_minimal({"urdf": "nope.urdf"})), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"missing\.yaml: urdf: cannot read"):

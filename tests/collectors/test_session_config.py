@@ -38,7 +38,7 @@ def _session(tmp_path: Path, name: str = "run.yaml", **fields: Any) -> Path:
 def test_shipped_launch_file_resolves() -> None:
     session = load_session(LAUNCH)
     assert session.task.instruction == "put the red cube in the blue bin"
-    assert session.sim == {"renderer": "auto"}
+    assert (session.sim.renderer, session.sim.operator, session.sim.failure_rate) == ("auto", "scripted", 0.2)
     assert session.episode.max_duration_s == 60.0
     run = session.resolve()
     assert run.profile == load_profile("sim_humanoid")

@@ -1,4 +1,4 @@
-"""`tg demo`: record a small dataset end to end and show what was recorded."""
+"""`tg demo`: record a short simulated session end to end and show what was recorded."""
 
 from __future__ import annotations
 
@@ -7,41 +7,59 @@ from typing import Annotated
 
 import typer
 
-from collectors import load_session, record_synthetic_episode
+from collectors import load_session
 from training_ground.cli import _episodes
+from training_ground.cli._collect import record_simulated
 from training_ground.cli._console import console, err_console
 
 __all__ = ["demo"]
 
+_DEFAULT_CONFIGS = [Path("launch/sim_pick_place.yaml"), Path("launch/sim_bimanual_lift.yaml")]
+
 
 def demo(
-    config: Annotated[Path, typer.Option(help="Session config to record.")] = Path(
-        "launch/sim_pick_place.yaml"
-    ),
-    out: Annotated[Path | None, typer.Option(help="Dataset directory (default: the config's).")] = None,
-    episodes: Annotated[int, typer.Option(min=1, help="How many episodes to record.")] = 3,
-    duration: Annotated[float, typer.Option(min=0.5, help="Seconds per episode.")] = 8.0,
-    seed: Annotated[int, typer.Option(help="Seed of the first episode.")] = 0,
+    config: Annotated[
+        list[Path] | None,
+        typer.Option(help="Session config(s) to record (default: pick-and-place and a two-handed lift)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Dataset directory (default: each config's).")] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="How many episodes per config.")] = 2,
+    duration: Annotated[
+        float | None,
+        typer.Option(min=0.5, help="Longest episode in seconds (default: the config's episode limit)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode.")] = 0,
 ) -> None:
-    """Record a few synthetic episodes with the session's streams and rates, then describe them.
-
-    Until the PyBullet training ground lands, the motion and images are synthetic
-    (smooth joint trajectories within the profile's limits, textured moving scenes).
+    """Record a few simulated episodes (robot, scripted operator, cameras), then describe them.
 
     Example: tg demo --out datasets/demo --episodes 2
     """
-    session = load_session(config)
-    if out is not None:
-        session = session.model_copy(update={"out": str(out), "dataset": None})
-    run = session.resolve()
-    err_console.print(
-        f"recording {episodes} synthetic episode(s) of {duration:g} s with profile "
-        f"{run.profile.name!r} into {run.out}"
-    )
-    for i in range(episodes):
-        path = record_synthetic_episode(run, duration_s=duration, seed=seed + i, success=i % 3 != 2)
-        err_console.print(f"  wrote {path}")
+    configs = config or _DEFAULT_CONFIGS
+    outputs: list[Path] = []
+    for path in configs:
+        session = load_session(path)
+        if out is not None:
+            session = session.model_copy(update={"out": str(out), "dataset": None})
+        if duration is not None:
+            limits = session.episode.model_copy(
+                update={
+                    "max_duration_s": duration,
+                    "min_duration_s": min(duration, session.episode.min_duration_s),
+                }
+            )
+            session = session.model_copy(update={"episode": limits})
+        run = session.resolve()
+        err_console.print(
+            f"recording {episodes} simulated {run.session.task.name} episode(s) with profile "
+            f"{run.profile.name!r} into {run.out}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        record_simulated(run, episodes=episodes, seed=seed)
+        if run.out not in outputs:
+            outputs.append(run.out)
     console.rule("tg info")
-    _episodes.info([run.out])
-    console.print(f"\nData: {run.out.resolve()}")
+    _episodes.info(outputs)
+    for directory in outputs:
+        console.print(f"\nData: {directory.resolve()}")
     console.print("QA report: not available yet (validation arrives with the quality-gate issue).")
