@@ -25,37 +25,100 @@ Run from the repository root:
 
 Every problem in a file raises :class:`ConfigError` whose message names the
 file and the field, one line per problem.
+
+Bags recorded on a robot become episodes with :func:`ingest_bag` (one bag) or
+:func:`ingest_bags` (many, in parallel processes), driven by the same profile
+(``tg ingest``). The profile's field expressions are compiled against message
+schemas by :func:`compile_fields`, which reads plain message objects and so
+serves the live recorder as well.
 """
 
-from collectors._errors import ConfigError, UnknownProfileError
+from collectors._errors import (
+    BagError,
+    BagReadError,
+    ConfigError,
+    FieldError,
+    MessageDefinitionError,
+    TopicError,
+    UnknownProfileError,
+)
+from collectors._fields import (
+    FieldReader,
+    FieldType,
+    Schemas,
+    StampReader,
+    compile_fields,
+    header_stamp_reader,
+    ros2_field_type,
+)
+from collectors._frames import compressed_frame, raw_frame
+from collectors._ingest import (
+    BagFailure,
+    IngestOptions,
+    IngestResult,
+    IngestSummary,
+    bag_sizes,
+    ingest_bag,
+    ingest_bags,
+)
 from collectors._loading import PROFILE_PATH_ENV, list_profiles, load_profile
 from collectors._profile import Camera, Gripper, Joint, RobotProfile, Stream
+from collectors._qa_config import EpisodeQaConfigs, QaSettings, qa_config
 from collectors._session import (
     CameraOverride,
     EpisodeLimits,
     ResolvedSession,
     SessionConfig,
+    SimSettings,
     TaskConfig,
     load_session,
 )
+from collectors._sim_collect import SimEpisodeRecord, collect_sim
 from collectors._synthetic import record_synthetic_episode
 
 __all__ = [
     "PROFILE_PATH_ENV",
+    "BagError",
+    "BagFailure",
+    "BagReadError",
     "Camera",
     "CameraOverride",
     "ConfigError",
     "EpisodeLimits",
+    "EpisodeQaConfigs",
+    "FieldError",
+    "FieldReader",
+    "FieldType",
     "Gripper",
+    "IngestOptions",
+    "IngestResult",
+    "IngestSummary",
     "Joint",
+    "MessageDefinitionError",
+    "QaSettings",
     "ResolvedSession",
     "RobotProfile",
+    "Schemas",
     "SessionConfig",
+    "SimEpisodeRecord",
+    "SimSettings",
+    "StampReader",
     "Stream",
     "TaskConfig",
+    "TopicError",
     "UnknownProfileError",
+    "bag_sizes",
+    "collect_sim",
+    "compile_fields",
+    "compressed_frame",
+    "header_stamp_reader",
+    "ingest_bag",
+    "ingest_bags",
     "list_profiles",
     "load_profile",
     "load_session",
+    "qa_config",
+    "raw_frame",
     "record_synthetic_episode",
+    "ros2_field_type",
 ]

@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    ValidationError,
+)
 
 from collectors._errors import ConfigError
 
@@ -58,11 +68,72 @@ def _field_expr(value: str) -> str:
     return value
 
 
+def _field_exprs(value: object) -> str | tuple[str, ...]:
+    # One expression, or a list whose values are concatenated (an IMU from three fields).
+    if isinstance(value, str):
+        return _field_expr(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and v for v in value):
+        return tuple(_field_expr(v) for v in value)
+    raise ValueError(f"field must be a field expression or a non-empty list of them, got {value!r}")
+
+
+def _dump_field_exprs(value: str | tuple[str, ...]) -> str | list[str]:
+    return value if isinstance(value, str) else list(value)
+
+
+def _name_or_id(value: object) -> object:
+    # Motor ids (Walker's `name: 11`) are matched as text, like joint names.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+# Units an episode may hold: SI, plus closure, amperes for motor current and the
+# dimensionless 1. Robot-native units (degrees, percent, ticks) are converted on the way in.
+UNITS = (
+    "1",
+    "closure",
+    "rad",
+    "rad/s",
+    "rad/s^2",
+    "m",
+    "m/s",
+    "m/s^2",
+    "N",
+    "N·m",
+    "A",
+    "V",
+    "W",
+    "s",
+    "Hz",
+    "K",
+    "°C",
+    "Pa",
+    "kg",
+)
+
+
+def _unit(value: str) -> str:
+    if value not in UNITS:
+        hint = ""
+        if value.lower() in ("deg", "degree", "degrees", "deg/s", "°"):
+            hint = " (convert degrees with convert: deg_to_rad)"
+        elif value in ("%", "percent"):
+            hint = " (convert 0-100 to a closure with convert: percent_to_closure)"
+        raise ValueError(f"unknown unit {value!r}{hint}; episodes hold SI units, one of: {', '.join(UNITS)}")
+    return value
+
+
 StreamName = Annotated[str, AfterValidator(_stream_name)]
 Ident = Annotated[str, AfterValidator(_ident)]
 Topic = Annotated[str, AfterValidator(_topic)]
 MsgType = Annotated[str, AfterValidator(_msg_type)]
 FieldExpr = Annotated[str, AfterValidator(_field_expr)]
+FieldExprs = Annotated[
+    str | tuple[str, ...], PlainValidator(_field_exprs), PlainSerializer(_dump_field_exprs)
+]
+NameOrId = Annotated[str, BeforeValidator(_name_or_id)]
+Unit = Annotated[str, AfterValidator(_unit)]
 PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 

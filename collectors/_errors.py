@@ -6,7 +6,15 @@ from collections.abc import Sequence
 
 from training_ground.errors import TgError
 
-__all__ = ["ConfigError", "UnknownProfileError"]
+__all__ = [
+    "BagError",
+    "BagReadError",
+    "ConfigError",
+    "FieldError",
+    "MessageDefinitionError",
+    "TopicError",
+    "UnknownProfileError",
+]
 
 
 class ConfigError(TgError):
@@ -29,3 +37,28 @@ class UnknownProfileError(ConfigError):
             f"{prefix}unknown robot profile {name!r}; known profiles: {listed} "
             "(shipped in collectors/profiles/ or found on TG_PROFILE_PATH)"
         )
+
+
+class FieldError(TgError):
+    """A stream's field expression does not fit its message type, or a message does not fit the stream.
+
+    The message names where (bag and topic, or topic), the field expression and
+    what was expected: ``kuavo.bag: /sensors_data_raw (kuavo_msgs/msg/sensorsData):
+    field joint_data.joint_qq: kuavo_msgs/msg/jointData has no field 'joint_qq'; it has joint_q, ...``.
+    """
+
+
+class BagError(TgError):
+    """A bag cannot be turned into episodes. The message starts with the bag's path."""
+
+
+class BagReadError(BagError):
+    """The bag cannot be read: not a bag, truncated, not indexed, or damaged."""
+
+
+class TopicError(BagError):
+    """A topic the profile requires is missing from the bag, or carries another message type."""
+
+
+class MessageDefinitionError(BagError):
+    """A message type has no definition, neither in the bag nor in the profile's ``msg_definitions``."""

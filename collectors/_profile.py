@@ -34,7 +34,11 @@ One YAML file per robot. Shipped profiles live in ``collectors/profiles/``;
         rate_hz: 500
         topic: /joint_states
         msg_type: sensor_msgs/msg/JointState
-        field: position           # e.g. joint_data.joint_q[12:26]
+        field: position           # e.g. joint_data.joint_q[12:26], joint_data[3] (4th field),
+                                  # status.pos (each element), or a list, concatenated
+        name_field: name          # optional: match values by name (JointState) or id
+        source_names: [j1, j2]    # optional: names in the message; default the joints
+        units_by_field: {}        # optional: units by the name of the field read
         convert: none             # none | deg_to_rad | percent_to_closure | scale
         stamp: header             # header | arrival
       - name: gripper_state
@@ -68,14 +72,17 @@ from collectors._base import (
     ConfigFile,
     ConfigModel,
     FieldExpr,
+    FieldExprs,
     Finite,
     Ident,
     Loc,
     LocatedError,
     MsgType,
+    NameOrId,
     PositiveFinite,
     StreamName,
     Topic,
+    Unit,
     is_msg_type,
 )
 from collectors._errors import ConfigError
@@ -175,6 +182,7 @@ class Camera(ConfigModel):
     topic: Topic = ""
     msg_type: MsgType = ""
     required: bool = True
+    stamp: Literal["header", "arrival"] = "header"
 
     @model_validator(mode="after")
     def _check(self) -> Camera:
@@ -218,12 +226,15 @@ class Stream(ConfigModel):
     role: Literal["observation", "action"] = "observation"
     joints: tuple[Ident, ...] = ()
     names: tuple[Ident, ...] = ()
-    units: tuple[str, ...] = ()
+    units: tuple[Unit, ...] = ()
     rate_hz: PositiveFinite | None = None
     required: bool = True
     topic: Topic = ""
     msg_type: MsgType = ""
-    field: FieldExpr = ""
+    field: FieldExprs = ""
+    name_field: FieldExpr = ""
+    source_names: tuple[NameOrId, ...] = ()
+    units_by_field: dict[Ident, tuple[Unit, ...]] = Field(default_factory=dict)
     convert: Literal["none", "deg_to_rad", "percent_to_closure", "scale"] = "none"
     scale: Finite | None = None
     offset: Finite | None = None
@@ -257,6 +268,22 @@ class Stream(ConfigModel):
             problems.append(
                 (("units",), f"a {self.kind} stream with names {list(self.names)} must give units")
             )
+        if self.source_names and not self.name_field:
+            problems.append((("source_names",), "source_names are matched against name_field; set it too"))
+        if self.source_names and len(self.source_names) != dim:
+            problems.append(
+                (
+                    ("source_names",),
+                    f"give one source name per dimension ({dim}), got {len(self.source_names)}",
+                )
+            )
+        if self.units_by_field and len(self.field_paths) != 1:
+            problems.append((("units_by_field",), "needs exactly one field expression in field"))
+        for key, units in self.units_by_field.items():
+            if len(units) not in (1, dim):
+                problems.append(
+                    (("units_by_field", key), f"give one unit or one per dimension ({dim}), got {len(units)}")
+                )
         if self.convert == "scale" and self.scale is None:
             problems.append((("scale",), "convert: scale needs a scale (and optionally offset)"))
         if self.convert != "scale":
@@ -272,6 +299,18 @@ class Stream(ConfigModel):
             return True
         standard = _STANDARD_DIMS.get(self.kind)
         return standard is not None and self.dimension_names == standard[0]
+
+    @property
+    def field_paths(self) -> tuple[str, ...]:
+        """``field`` as a tuple of expressions; empty for the message type's standard layout."""
+        if isinstance(self.field, str):
+            return (self.field,) if self.field else ()
+        return self.field
+
+    @property
+    def source_keys(self) -> tuple[str, ...]:
+        """The names matched against ``name_field``: ``source_names``, else the dimension names."""
+        return self.source_names or self.dimension_names
 
     @property
     def dimension_names(self) -> tuple[str, ...]:
@@ -372,12 +411,26 @@ class RobotProfile(ConfigFile):
             where = self.source_path or f"profile {self.name!r}"
             raise ConfigError(f"{where}: urdf: cannot read {path}: {exc.strerror}") from None
 
-    def _array_spec(self, stream: Stream) -> ArrayStreamSpec:
+    def array_spec(self, stream: Stream, *, source_field: str = "") -> ArrayStreamSpec:
+        """The episode stream of ``stream``; ``source_field`` is the message field its values were
+        read from, which picks the units when the stream has ``units_by_field``."""
+        units = stream.units or self._default_units(stream)
+        if stream.units_by_field:
+            if source_field not in stream.units_by_field:
+                where = self.source_path or f"profile {self.name!r}"
+                raise ConfigError(
+                    f"{where}: stream {stream.name!r}: units_by_field has no units for field "
+                    f"{source_field!r}; it lists {', '.join(stream.units_by_field)}"
+                )
+            units = stream.units_by_field[source_field]
+        return self._array_spec(stream, units)
+
+    def _array_spec(self, stream: Stream, units: tuple[str, ...] | None = None) -> ArrayStreamSpec:
         return ArrayStreamSpec(
             name=stream.name,
             kind=StreamKind(stream.kind),
             names=stream.dimension_names,
-            units=stream.units or self._default_units(stream),
+            units=units or stream.units or self._default_units(stream),
             role=Role(stream.role),
             rate_hz=stream.rate_hz,
             required=stream.required,

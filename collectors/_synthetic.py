@@ -1,14 +1,23 @@
-"""Synthetic episodes for any profile: plausible motion and textured, changing images.
+"""Synthetic episodes for any profile: a scripted pick-and-place and textured, changing images.
 
 Used by `tg demo` until the simulation exists and by tests that need realistic
 files. Every stream is generated from its declared kind, rate and joint limits,
 so it works for any robot profile, never for one hard-coded robot.
+
+The motion follows a script, as a teleoperated pick-and-place does: the robot
+stands still, reaches (minimum-jerk moves of every joint declared ``moves``),
+closes its grippers, carries, opens them, retreats, and stands still again.
+Moves stay within half of each joint's velocity limit. The script's phase
+times are stored in the episode's ``extra_json`` under ``script``, so tools
+that segment episodes can be checked against them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +32,16 @@ __all__ = ["record_synthetic_episode"]
 
 _DEFAULT_RATE_HZ = 30.0
 _ACTION_LEAD_S = 0.1  # a command leads the state it produces
+_IDLE_S, _IDLE_FRACTION = 1.0, 0.1  # standing still before and after: 1 s or 10 %, at least
+_GRIP_S, _GRIP_FRACTION = 0.6, 0.08  # closing or opening the grippers
+_MOVE_S = 6.0  # longest reach, transport or retreat
+_VELOCITY_SHARE = 0.5  # moves peak at this share of a joint's velocity limit
+_MIN_JERK_PEAK = 1.875  # peak of d/dtau of the minimum-jerk law 10t^3 - 15t^4 + 6t^5
+_CLOSED = (0.55, 0.75)  # closure when the fingers meet the object
+# Per phase of the script: the waypoint it starts from and the one it moves to (equal: a hold).
+_LEGS = ((0, 0), (0, 1), (1, 1), (1, 2), (2, 2), (2, 0), (0, 0))
+_POSITION_NOISE = 1e-4  # rad: encoder noise
+_CLOSURE_NOISE = 2e-3
 
 
 def record_synthetic_episode(
@@ -40,8 +59,10 @@ def record_synthetic_episode(
     PosixPath('datasets/sim_pick_place/01J....h5')
     """
     rng = np.random.default_rng(seed)
-    motion = _Motion(run, rng)
+    script = _Script.of(duration_s)
+    motion = _Motion(run, script, rng)
     info = run.episode_info("synthetic")
+    info = dataclasses.replace(info, extra={**info.extra, "seed": seed, "script": script.to_json()})
     with EpisodeWriter(
         run.out,
         streams=run.streams,
@@ -77,42 +98,91 @@ def _schedule(
         heapq.heappush(heap, (stamp + periods[i] + jitter, i, k + 1))
 
 
-class _Motion:
-    """Smooth, bounded trajectories for each joint, and a scene a camera can look at."""
+@dataclass(frozen=True)
+class _Script:
+    """Phase boundaries of the scripted pick-and-place, in seconds from the start."""
 
-    def __init__(self, run: ResolvedSession, rng: np.random.Generator) -> None:
+    bounds: tuple[float, ...]  # start of each phase, then the end of the last
+    labels: tuple[str, ...] = ("idle", "reach", "grasp", "transport", "release", "retreat", "idle")
+
+    @classmethod
+    def of(cls, duration_s: float) -> _Script:
+        grip = min(_GRIP_S, _GRIP_FRACTION * duration_s)
+        # A person's moves take seconds, however long the recording: a long one idles longer.
+        move = min(_MOVE_S, (duration_s - 2 * min(_IDLE_S, _IDLE_FRACTION * duration_s) - 2 * grip) / 3)
+        idle = (duration_s - 2 * grip - 3 * move) / 2
+        steps = (idle, move, grip, move, grip, move, idle)
+        return cls(tuple(float(b) for b in np.concatenate([[0.0], np.cumsum(steps)])))
+
+    def phase(self, t: float) -> tuple[int, float]:
+        """Index of the phase at ``t`` and how far through it (0..1)."""
+        i = int(np.clip(np.searchsorted(self.bounds, t, side="right") - 1, 0, len(self.labels) - 1))
+        start, stop = self.bounds[i], self.bounds[i + 1]
+        return i, float(np.clip((t - start) / (stop - start), 0.0, 1.0)) if stop > start else 1.0
+
+    def to_json(self) -> list[Any]:
+        """``[[label, start_ns, stop_ns], ...]`` on the episode's stamp clock."""
+        return [
+            [label, round(self.bounds[i] * 1e9), round(self.bounds[i + 1] * 1e9)]
+            for i, label in enumerate(self.labels)
+        ]
+
+
+def _min_jerk(tau: float) -> tuple[float, float]:
+    """Position (0..1) and its derivative in tau of the minimum-jerk law."""
+    return tau**3 * (10 - 15 * tau + 6 * tau**2), 30 * tau**2 * (1 - tau) ** 2
+
+
+class _Motion:
+    """The script's joint and gripper trajectories, and a scene a camera can look at."""
+
+    def __init__(self, run: ResolvedSession, script: _Script, rng: np.random.Generator) -> None:
         profile = run.profile
-        self._joints = {j.name: j for j in profile.joints}
-        n = len(profile.joints)
-        self._freq = rng.uniform(0.1, 0.4, n)
-        self._phase = rng.uniform(0, 2 * np.pi, n)
+        self._script = script
         self._index = {j.name: i for i, j in enumerate(profile.joints)}
         lower, upper = profile.joint_limits()
-        moves = np.array([j.moves for j in profile.joints])
-        mid = (lower + upper) / 2
-        self._mid = mid
-        self._amp = np.where(moves, 0.3 * (upper - lower) / 2, 0.0)
+        n = len(profile.joints)
+        moves = np.array([j.moves for j in profile.joints], dtype=bool)
+        velocity = np.array([j.velocity for j in profile.joints], dtype=np.float64)
+        mid, half = (lower + upper) / 2, (upper - lower) / 2
+        move_s = script.bounds[2] - script.bounds[1]
+        # Each move changes every moving joint by a visible amount (the grasp and the place are on
+        # opposite sides of home), never faster than its share of the velocity limit: the
+        # transport, from one side to the other, covers up to twice ``most``.
+        most = np.minimum(0.3 * half, _VELOCITY_SHARE * velocity * move_s / (2 * _MIN_JERK_PEAK))
+        side = rng.choice([-1.0, 1.0], n) * most
+        home = mid + rng.uniform(-0.1, 0.1, n) * half
+        grasp = home + side * rng.uniform(0.5, 1.0, n)
+        self._waypoints = np.stack([home, grasp, home - side * rng.uniform(0.5, 1.0, n)])
+        self._waypoints[:, ~moves] = mid[~moves]
+        self._closed = rng.uniform(*_CLOSED)
         self._textures: dict[str, npt.NDArray[Any]] = {}
         self._rng = rng
 
-    def _joint_rows(self, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
-        return np.array([self._index.get(n, -1) for n in names], dtype=np.int64)
+    def _joints(self, t: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Positions and velocities of every profile joint at ``t``."""
+        i, tau = self._script.phase(t)
+        w = self._waypoints
+        a, b = _LEGS[i]
+        s, ds = _min_jerk(tau)
+        span = self._script.bounds[i + 1] - self._script.bounds[i]
+        position = w[a] + (w[b] - w[a]) * s
+        velocity = (w[b] - w[a]) * ds / span if span > 0 else np.zeros_like(position)
+        return position, velocity
 
-    def _positions(self, t: float, names: tuple[str, ...]) -> npt.NDArray[Any]:
-        rows = self._joint_rows(names)
-        known = rows >= 0
-        out = np.zeros(len(names))
-        r = rows[known]
-        out[known] = self._mid[r] + self._amp[r] * np.sin(2 * np.pi * self._freq[r] * t + self._phase[r])
-        return out
+    def _closure(self, t: float) -> float:
+        i, tau = self._script.phase(t)
+        label = self._script.labels[i]
+        if label == "grasp":
+            return self._closed * tau
+        if label == "release":
+            return self._closed * (1 - tau)
+        return self._closed if label == "transport" else 0.0
 
-    def _velocities(self, t: float, names: tuple[str, ...]) -> npt.NDArray[Any]:
-        rows = self._joint_rows(names)
-        known = rows >= 0
+    def _columns(self, values: npt.NDArray[np.float64], names: tuple[str, ...]) -> npt.NDArray[Any]:
+        rows = np.array([self._index.get(n, -1) for n in names], dtype=np.int64)
         out = np.zeros(len(names))
-        r = rows[known]
-        w = 2 * np.pi * self._freq[r]
-        out[known] = self._amp[r] * w * np.cos(w * t + self._phase[r])
+        out[rows >= 0] = values[rows[rows >= 0]]
         return out
 
     def sample(self, spec: StreamSpec, t: float) -> npt.NDArray[Any]:
@@ -121,16 +191,20 @@ class _Motion:
         return self._vector(spec, t)
 
     def _vector(self, spec: ArrayStreamSpec, t: float) -> npt.NDArray[Any]:
-        noise = self._rng.normal(0.0, 1e-4, spec.dim)
-        lead = _ACTION_LEAD_S if spec.role is Role.ACTION else 0.0
+        noise = self._rng.normal(0.0, _POSITION_NOISE, spec.dim)
+        if spec.role is Role.ACTION:
+            t += _ACTION_LEAD_S
         kind = spec.kind
         if kind is StreamKind.JOINT_POSITION:
-            return self._positions(t + lead, spec.names) + noise
+            return self._columns(self._joints(t)[0], spec.names) + noise
         if kind is StreamKind.JOINT_VELOCITY:
-            return self._velocities(t + lead, spec.names) + noise
+            return self._columns(self._joints(t)[1], spec.names) + noise
         if kind is StreamKind.GRIPPER:
-            closure: npt.NDArray[Any] = 0.5 + 0.5 * np.sin(0.5 * (t + lead) + np.arange(spec.dim))
-            return closure
+            closure = np.full(spec.dim, self._closure(t))
+            if spec.role is Role.OBSERVATION:
+                closure += self._rng.normal(0.0, _CLOSURE_NOISE, spec.dim)
+            clipped: npt.NDArray[Any] = np.clip(closure, 0.0, 1.0)
+            return clipped
         if kind is StreamKind.IMU and spec.dim == 10:
             tilt = 0.02 * float(np.sin(0.3 * t))
             quat = [float(np.sin(tilt / 2)), 0.0, 0.0, float(np.cos(tilt / 2))]

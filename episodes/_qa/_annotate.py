@@ -1,0 +1,337 @@
+"""The annotator: active range, gripper events, segments, labels and statistics, kept in the file.
+
+It reads raw streams and the aligned view and writes only ``/annotations/*``
+groups (layout in episodes/QA.md), through a copy renamed over the original,
+and only when what it computed differs from what the file holds.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from episodes import _layout as fmt
+from episodes._errors import EpisodeError
+from episodes._maintenance import atomic_update
+from episodes._qa._access import EpisodeData
+from episodes._qa._checks import motion_reference
+from episodes._qa._config import QaConfig
+from episodes._qa._motion import GripperEvent, Segment, active_span, gripper_events, segments
+from episodes._qa._parallel import run_parallel
+from episodes._qa._stats import StreamStats, episode_digest, stream_stats
+from episodes._qa._store import new_group, put_strings, strings, text
+from episodes._qa._validate import ConfigSource
+from episodes._reader import AlignedView, EpisodeReader
+from episodes._spec import ArrayStreamSpec, Role, StreamKind
+from training_ground.errors import TgError
+
+__all__ = [
+    "AnnotationResult",
+    "EpisodeAnnotations",
+    "annotate_episode",
+    "annotate_episodes",
+    "read_annotations",
+]
+
+_GROUPS = ("active_range", "gripper_events", "segments", "labels", "stats")
+_TOOL = "tg annotate"
+_STAT_KEYS = ("min", "max", "mean", "std", "q01", "q10", "q50", "q90", "q99")
+
+
+@dataclass(frozen=True)
+class EpisodeAnnotations:
+    """What the annotator derives from one episode. Times are ns on the stamp clock."""
+
+    active_start_ns: int
+    active_stop_ns: int
+    motion_detected: bool
+    """False when nothing moved: the active range is then the whole episode."""
+    gripper_events: tuple[GripperEvent, ...]
+    segments: tuple[Segment, ...]
+    task: str
+    instruction: str
+    instruction_source: str  # "metadata", "template" or "none"
+    success: bool | None
+    success_source: str  # "simulator", "operator" or "unknown"
+    stats: tuple[StreamStats, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "active_range": [self.active_start_ns, self.active_stop_ns],
+            "motion_detected": self.motion_detected,
+            "gripper_events": [[e.gripper, e.event, e.start_ns, e.stop_ns] for e in self.gripper_events],
+            "segments": [[s.start_ns, s.stop_ns, s.kind, s.label] for s in self.segments],
+            "task": self.task,
+            "instruction": self.instruction,
+            "instruction_source": self.instruction_source,
+            "success": self.success,
+            "success_source": self.success_source,
+            "stats": {s.stream: s.to_json() for s in self.stats},
+        }
+
+
+@dataclass(frozen=True)
+class AnnotationResult:
+    """The annotator's outcome for one file: its annotations, or why there are none."""
+
+    path: str
+    episode_id: str
+    annotations: EpisodeAnnotations | None
+    changed: bool
+    error: str = ""
+
+
+def annotate_episode(
+    path: str | os.PathLike[str], config: ConfigSource = None, *, write: bool = True
+) -> AnnotationResult:
+    """Annotate one episode file and (``write=True``) store the annotations if they changed.
+
+    Running it again on the same file changes nothing. An unreadable file is
+    not an exception but a result with ``error`` set, so a batch goes on.
+
+    >>> result = annotate_episode("datasets/demo/01J....h5")  # doctest: +SKIP
+    >>> [s.label for s in result.annotations.segments]  # doctest: +SKIP
+    ['reach', 'grasp', 'transport', 'release', 'retreat']
+    """
+    p = Path(path)
+    try:
+        with EpisodeReader(p) as reader:
+            episode_id = reader.metadata.episode_id
+            qa = _config(config, reader)
+            found = compute_annotations(EpisodeData(reader), qa)
+    except (EpisodeError, OSError, KeyError, ValueError, RuntimeError) as exc:
+        return AnnotationResult(
+            str(p), "", None, False, f"{p}: cannot annotate ({type(exc).__name__}: {exc})"
+        )
+    changed = False
+    if write:
+        if p.name.endswith(fmt.PARTIAL_SUFFIX):
+            return AnnotationResult(
+                str(p),
+                episode_id,
+                found,
+                False,
+                f"{p}: still recording or interrupted; run `tg recover` first",
+            )
+        stored = read_annotations(p)
+        # Compared in JSON form, where a NaN statistic equals itself.
+        changed = stored is None or stored.to_json() != found.to_json()
+        if changed:
+            with atomic_update(p) as f:
+                _store(f, found)
+    return AnnotationResult(str(p), episode_id, found, changed)
+
+
+def annotate_episodes(
+    paths: Sequence[str | os.PathLike[str]],
+    config: ConfigSource = None,
+    *,
+    workers: int | None = None,
+    write: bool = True,
+    on_result: Callable[[AnnotationResult], None] | None = None,
+) -> list[AnnotationResult]:
+    """:func:`annotate_episode` for many files over ``workers`` processes (default: all cores)."""
+    work = functools.partial(annotate_episode, config=config, write=write)
+    return run_parallel(
+        work, [Path(p) for p in paths], workers=workers, on_result=on_result, on_crash=_crashed
+    )
+
+
+def _crashed(path: Path, why: str) -> AnnotationResult:
+    return AnnotationResult(str(path), "", None, False, f"{path}: {why}")
+
+
+def _config(config: ConfigSource, reader: EpisodeReader) -> QaConfig:
+    if config is None:
+        return QaConfig()
+    if isinstance(config, QaConfig):
+        return config
+    try:
+        return config(reader.metadata)
+    except TgError:
+        return QaConfig()  # the quality gate reports the missing profile (config.profile)
+
+
+def compute_annotations(data: EpisodeData, config: QaConfig) -> EpisodeAnnotations:
+    """Everything the annotator derives, without writing anything."""
+    reader = data.reader
+    meta = reader.metadata
+    view = reader.aligned
+    span = None
+    reference = motion_reference(data, config)
+    if reference is not None:
+        name, cols = reference
+        found = active_span(data.values(name)[:, cols], config.idle_threshold)
+        if found is not None:
+            stamps = data.stamps(name)
+            span = (int(stamps[found[0]]), int(stamps[found[1] - 1]) + 1)
+    events = _gripper_events(data, config)
+    if events:
+        first = min(e.start_ns for e in events)
+        last = max(e.stop_ns for e in events) + 1
+        span = (min(span[0], first), max(span[1], last)) if span else (first, last)
+    moved = span is not None
+    if span is None:
+        span = _whole(data, view.time_ns)
+    template = config.template(meta.task)
+    if meta.instruction:
+        instruction, instruction_source = meta.instruction, "metadata"
+    elif template.instruction:
+        instruction, instruction_source = template.instruction, "template"
+    else:
+        instruction, instruction_source = "", "none"
+    if meta.success is None:
+        success_source = "unknown"
+    else:
+        success_source = "simulator" if meta.source == "sim" else "operator"
+    return EpisodeAnnotations(
+        active_start_ns=span[0],
+        active_stop_ns=span[1],
+        motion_detected=moved,
+        gripper_events=tuple(events),
+        segments=tuple(segments(span, events, template)),
+        task=meta.task,
+        instruction=instruction,
+        instruction_source=instruction_source,
+        success=meta.success,
+        success_source=success_source,
+        stats=tuple(_stats(data, view, span)),
+    )
+
+
+def _gripper_events(data: EpisodeData, config: QaConfig) -> list[GripperEvent]:
+    """Events of the observed grippers, or of the commanded ones when nothing observes them."""
+    grippers = [
+        (name, info.spec)
+        for name, info in data.infos.items()
+        if isinstance(info.spec, ArrayStreamSpec) and info.spec.kind is StreamKind.GRIPPER and info.count
+    ]
+    observed = [g for g in grippers if g[1].role is Role.OBSERVATION]
+    events: list[GripperEvent] = []
+    for name, spec in observed or grippers:
+        stamps, values = data.stamps(name), data.values(name)
+        for j, column in enumerate(spec.names):
+            events += gripper_events(f"{name}.{column}", stamps, values[:, j], config.gripper_min_swing)
+    return sorted(events, key=lambda e: (e.start_ns, e.gripper))
+
+
+def _whole(data: EpisodeData, ticks: npt.NDArray[np.int64]) -> tuple[int, int]:
+    if ticks.size:
+        return int(ticks[0]), int(ticks[-1]) + 1
+    infos = [i for i in data.infos.values() if i.count]
+    if not infos:
+        return 0, 0
+    return min(i.first_stamp_ns for i in infos), max(i.last_stamp_ns for i in infos) + 1
+
+
+def _stats(data: EpisodeData, view: AlignedView, span: tuple[int, int]) -> list[StreamStats]:
+    """Per numeric stream: statistics of its aligned rows within the active range."""
+    ticks = (view.time_ns >= span[0]) & (view.time_ns < span[1])
+    out = []
+    for name, info in data.infos.items():
+        spec = info.spec
+        if not isinstance(spec, ArrayStreamSpec) or name not in view.index or not info.count:
+            continue
+        rows = view.index[name][ticks]
+        rows = rows[rows >= 0]
+        if rows.size:
+            out.append(stream_stats(name, spec.names, spec.units, data.values(name)[rows]))
+    return out
+
+
+# ---------------------------------------------------------------- storage
+
+
+def _store(f: Any, a: EpisodeAnnotations) -> None:
+    g = new_group(f, "active_range", _TOOL)
+    g.attrs["start_ns"] = np.int64(a.active_start_ns)
+    g.attrs["stop_ns"] = np.int64(a.active_stop_ns)
+    g.attrs["motion_detected"] = a.motion_detected
+    g = new_group(f, "gripper_events", _TOOL)
+    put_strings(g, "gripper", [e.gripper for e in a.gripper_events])
+    put_strings(g, "event", [e.event for e in a.gripper_events])
+    g.create_dataset("start_ns", data=np.array([e.start_ns for e in a.gripper_events], dtype=np.int64))
+    g.create_dataset("stop_ns", data=np.array([e.stop_ns for e in a.gripper_events], dtype=np.int64))
+    g = new_group(f, "segments", _TOOL)
+    g.create_dataset("start_ns", data=np.array([s.start_ns for s in a.segments], dtype=np.int64))
+    g.create_dataset("stop_ns", data=np.array([s.stop_ns for s in a.segments], dtype=np.int64))
+    put_strings(g, "kind", [s.kind for s in a.segments])
+    put_strings(g, "label", [s.label for s in a.segments])
+    g = new_group(f, "labels", _TOOL)
+    g.attrs["task"] = a.task
+    g.attrs["instruction"] = a.instruction
+    g.attrs["instruction_source"] = a.instruction_source
+    g.attrs["success"] = "unknown" if a.success is None else ("true" if a.success else "false")
+    g.attrs["success_source"] = a.success_source
+    g = new_group(f, "stats", _TOOL)
+    g.attrs["digest"] = episode_digest(a.stats)
+    for s in a.stats:
+        sg = g.create_group(s.stream)
+        put_strings(sg, "names", s.names)
+        put_strings(sg, "units", s.units)
+        sg.attrs["count"] = np.int64(s.count)
+        for key in _STAT_KEYS:
+            sg.create_dataset(key, data=s.array(key))
+
+
+def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
+    """The annotations ``tg annotate`` stored in an episode, or None if it was never annotated.
+
+    >>> read_annotations("datasets/demo/01J....h5").instruction  # doctest: +SKIP
+    'put the red cube in the blue bin'
+    """
+    with EpisodeReader(path) as reader:
+        root = reader._file.get(fmt.ANNOTATIONS)
+        if root is None or any(name not in root for name in _GROUPS):
+            return None
+        active, ev, seg, labels, stats = (root[name] for name in _GROUPS)
+        success = text(labels.attrs["success"])
+        return EpisodeAnnotations(
+            active_start_ns=int(active.attrs["start_ns"]),
+            active_stop_ns=int(active.attrs["stop_ns"]),
+            motion_detected=bool(active.attrs["motion_detected"]),
+            gripper_events=tuple(
+                GripperEvent(g, e, int(a), int(b))
+                for g, e, a, b in zip(
+                    strings(ev, "gripper"),
+                    strings(ev, "event"),
+                    ev["start_ns"][()],
+                    ev["stop_ns"][()],
+                    strict=True,
+                )
+            ),
+            segments=tuple(
+                Segment(int(a), int(b), k, lab)
+                for a, b, k, lab in zip(
+                    seg["start_ns"][()],
+                    seg["stop_ns"][()],
+                    strings(seg, "kind"),
+                    strings(seg, "label"),
+                    strict=True,
+                )
+            ),
+            task=text(labels.attrs["task"]),
+            instruction=text(labels.attrs["instruction"]),
+            instruction_source=text(labels.attrs["instruction_source"]),
+            success=None if success == "unknown" else success == "true",
+            success_source=text(labels.attrs["success_source"]),
+            stats=tuple(_read_stats(name, group) for name, group in stats.items()),
+        )
+
+
+def _read_stats(name: str, g: Any) -> StreamStats:
+    values = {key: tuple(float(v) for v in g[key][()]) for key in _STAT_KEYS}
+    return StreamStats(
+        stream=name,
+        names=strings(g, "names"),
+        units=strings(g, "units"),
+        count=int(g.attrs["count"]),
+        **values,
+    )

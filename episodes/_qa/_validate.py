@@ -1,0 +1,198 @@
+"""The quality gate: every check on an episode file, a dataset in parallel, results kept in the file."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from episodes import _layout as fmt
+from episodes._errors import EpisodeError
+from episodes._maintenance import atomic_update
+from episodes._qa._access import EpisodeData
+from episodes._qa._checks import guard, run_checks
+from episodes._qa._config import QaConfig
+from episodes._qa._findings import EpisodeReport, Finding, Severity
+from episodes._qa._parallel import run_parallel
+from episodes._qa._report import episode_visuals
+from episodes._qa._store import new_group, put_strings, strings
+from episodes._reader import EpisodeMetadata, EpisodeReader
+from training_ground.errors import TgError
+
+__all__ = ["Configure", "read_qa", "validate_episode", "validate_episodes"]
+
+QA_GROUP = "qa"
+Configure = Callable[[EpisodeMetadata], QaConfig]
+"""Picks the config from an episode's metadata (its robot profile); may raise a TgError."""
+ConfigSource = Union[QaConfig, Configure, None]  # noqa: UP007 - runtime alias, 3.10
+
+
+def validate_episode(
+    path: str | os.PathLike[str],
+    config: ConfigSource = None,
+    *,
+    write: bool = False,
+    visuals: bool = False,
+) -> EpisodeReport:
+    """Run every check on one episode file. It never raises for a bad file: that is a finding.
+
+    ``config`` is a :class:`QaConfig`, a function of the episode's metadata that
+    returns one (``collectors.EpisodeQaConfigs`` loads the episode's robot
+    profile), or ``None`` for the defaults. ``write=True`` stores the result in
+    ``/annotations/qa`` (only if it differs from what is stored); ``visuals=True``
+    adds plots and thumbnails for :func:`render_html_report`.
+
+    >>> report = validate_episode("datasets/demo/01J....h5")  # doctest: +SKIP
+    >>> report.passed, report.counts()  # doctest: +SKIP
+    (False, {'time.gap': 1})
+    """
+    started = time.perf_counter()
+    p = Path(path)
+    findings: list[Finding] = []
+
+    def unreadable(where: str, exc: Exception) -> None:
+        stream = f"stream {where!r}: " if where else ""
+        findings.append(
+            Finding.of(
+                "file.unreadable", f"{p}: {stream}cannot be read ({type(exc).__name__}: {exc})", stream=where
+            )
+        )
+
+    episode_id = ""
+    shown = None
+    try:
+        reader = EpisodeReader(p)
+    except (EpisodeError, OSError) as exc:
+        findings.append(Finding.of("file.unreadable", str(exc)))
+    else:
+        with reader:
+            episode_id = reader.metadata.episode_id
+            qa = _config_for(config, reader.metadata, findings)
+            data = guard(unreadable, "", lambda: EpisodeData(reader))
+            if data is not None:
+                findings += run_checks(data, qa, unreadable)
+                if visuals:
+                    shown = guard(unreadable, "", lambda: episode_visuals(data, findings))
+    readable = not any(f.check == "file.unreadable" for f in findings)
+    written = False
+    if write and readable and not p.name.endswith(fmt.PARTIAL_SUFFIX):
+        written = _write_qa(p, tuple(findings))
+    return EpisodeReport(
+        path=str(p),
+        episode_id=episode_id,
+        findings=tuple(findings),
+        size_bytes=p.stat().st_size if p.is_file() else 0,
+        seconds=time.perf_counter() - started,
+        written=written,
+        visuals=shown,
+    )
+
+
+def validate_episodes(
+    paths: Sequence[str | os.PathLike[str]],
+    config: ConfigSource = None,
+    *,
+    workers: int | None = None,
+    write: bool = False,
+    visuals: bool = False,
+    on_result: Callable[[EpisodeReport], None] | None = None,
+) -> list[EpisodeReport]:
+    """:func:`validate_episode` for many files over ``workers`` processes (default: all cores).
+
+    Reports come back in the order of ``paths``; ``on_result`` is called in this
+    process as each one is done (for a progress bar). ``config`` must be
+    picklable when ``workers > 1``.
+    """
+    work = functools.partial(validate_episode, config=config, write=write, visuals=visuals)
+    return run_parallel(
+        work, [Path(p) for p in paths], workers=workers, on_result=on_result, on_crash=_crashed
+    )
+
+
+def _crashed(path: Path, why: str) -> EpisodeReport:
+    finding = Finding.of("file.unreadable", f"{path}: {why}")
+    size = path.stat().st_size if path.is_file() else 0
+    return EpisodeReport(str(path), "", (finding,), size, 0.0)
+
+
+def _config_for(config: ConfigSource, meta: EpisodeMetadata, findings: list[Finding]) -> QaConfig:
+    if config is None:
+        return QaConfig()
+    if isinstance(config, QaConfig):
+        return config
+    try:
+        return config(meta)
+    except TgError as exc:
+        findings.append(Finding.of("config.profile", f"{exc}; checked with the default thresholds"))
+        return QaConfig()
+
+
+def read_qa(path: str | os.PathLike[str]) -> tuple[Finding, ...] | None:
+    """The findings ``validate --write`` stored in an episode, or None if it was never written.
+
+    >>> read_qa("datasets/demo/01J....h5")  # doctest: +SKIP
+    ()
+    """
+    with EpisodeReader(path) as reader:
+        group = reader._file.get(f"{fmt.ANNOTATIONS}/{QA_GROUP}")
+        if group is None:
+            return None
+        starts = np.asarray(group["start_ns"][()], dtype=np.int64)
+        stops = np.asarray(group["stop_ns"][()], dtype=np.int64)
+        counts = np.asarray(group["count"][()], dtype=np.int64)
+        rows = zip(
+            strings(group, "check"),
+            strings(group, "severity"),
+            strings(group, "message"),
+            strings(group, "stream"),
+            starts.tolist(),
+            stops.tolist(),
+            strings(group, "columns"),
+            counts.tolist(),
+            strict=True,
+        )
+        return tuple(
+            Finding(
+                check,
+                Severity(severity),
+                message,
+                stream,
+                None if start < 0 else start,
+                None if stop < 0 else stop,
+                tuple(columns.split(",")) if columns else (),
+                count,
+            )
+            for check, severity, message, stream, start, stop, columns, count in rows
+        )
+
+
+def _write_qa(path: Path, findings: tuple[Finding, ...]) -> bool:
+    """Store the findings in ``/annotations/qa``; False (file untouched) if they are already there."""
+    if read_qa(path) == findings:
+        return False
+    with atomic_update(path) as f:
+        group = new_group(f, QA_GROUP, "tg validate")
+        errors = sum(1 for x in findings if x.severity is Severity.ERROR)
+        group.attrs["passed"] = errors == 0
+        group.attrs["errors"] = np.int64(errors)
+        group.attrs["warnings"] = np.int64(len(findings) - errors)
+        for name, column in (
+            ("check", [x.check for x in findings]),
+            ("severity", [x.severity.value for x in findings]),
+            ("stream", [x.stream for x in findings]),
+            ("columns", [",".join(x.columns) for x in findings]),
+            ("message", [x.message for x in findings]),
+        ):
+            put_strings(group, name, column)
+        for name, ints in (
+            ("start_ns", [-1 if x.start_ns is None else x.start_ns for x in findings]),
+            ("stop_ns", [-1 if x.stop_ns is None else x.stop_ns for x in findings]),
+            ("count", [x.count for x in findings]),
+        ):
+            group.create_dataset(name, data=np.array(ints, dtype=np.int64))
+    return True

@@ -1,0 +1,89 @@
+"""`tg annotate`: active range, gripper events, segments, labels and statistics into each episode."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+import episodes
+from training_ground.cli._console import console, err_console
+from training_ground.cli._validate import (
+    ConfigOption,
+    PathsArg,
+    ProfileOption,
+    WorkersOption,
+    episode_files,
+    progress,
+    qa_configs,
+)
+
+__all__ = ["annotate"]
+
+
+def annotate(
+    paths: PathsArg,
+    workers: WorkersOption = None,
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Annotate episodes in place (raw data untouched); for a directory, also its dataset_stats.json.
+
+    Adds the active range, gripper events, phase segments, instruction, success
+    label and per-stream statistics under /annotations (episodes/QA.md). Running
+    it again changes nothing.
+
+    Example: tg annotate datasets/demo
+    """
+    files = episode_files(paths)
+    configs = qa_configs(profile, config)
+    with progress(len(files), "annotating") as advance:
+        results = episodes.annotate_episodes(files, configs, workers=workers, on_result=advance)
+    _print_table(results)
+    done = {Path(r.path).resolve(): r for r in results}
+    for directory in (p for p in paths if p.is_dir()):
+        stats = {
+            r.episode_id: r.annotations.stats
+            for f in episodes.list_episodes(directory)
+            if (r := done.get(f.resolve())) is not None and r.annotations is not None
+        }
+        changed = episodes.write_dataset_stats(directory, stats)
+        target = directory / episodes.DATASET_STATS_FILE
+        console.print(
+            f"dataset statistics: {target} ({'updated' if changed else 'unchanged'}, {len(stats)} episodes)"
+        )
+    failed = [r for r in results if r.error]
+    for r in failed:
+        err_console.print(f"[bold red]error:[/] {r.error}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_table(results: Sequence[episodes.AnnotationResult]) -> None:
+    table = Table(title=f"{len(results)} episode(s)", title_justify="left")
+    table.add_column("episode", no_wrap=True, min_width=26)
+    for col in ("active s", "segments", "gripper events", "instruction", "success", "file"):
+        table.add_column(col)
+    for r in results:
+        a = r.annotations
+        if a is None:
+            table.add_row(
+                r.episode_id or Path(r.path).name, "-", "-", "-", "-", "-", "[bold red]unreadable[/]"
+            )
+            continue
+        active = f"{(a.active_stop_ns - a.active_start_ns) / 1e9:.2f}" + (
+            "" if a.motion_detected else " (still)"
+        )
+        success = "unknown" if a.success is None else ("yes" if a.success else "no")
+        table.add_row(
+            r.episode_id,
+            active,
+            ", ".join(s.kind for s in a.segments),
+            str(len(a.gripper_events)),
+            a.instruction_source,
+            f"{success} ({a.success_source})",
+            "updated" if r.changed else "unchanged",
+        )
+    console.print(table)

@@ -1,0 +1,134 @@
+"""`tg ingest`: robot bags (ROS 1 .bag, ROS 2 sqlite3/MCAP directories) into episodes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from collectors import BagFailure, IngestOptions, IngestResult, bag_sizes, ingest_bags, load_profile
+from training_ground.cli._console import console, err_console
+
+__all__ = ["ingest"]
+
+
+def ingest(
+    bags: Annotated[
+        list[Path],
+        typer.Argument(help="ROS 1 .bag files, ROS 2 bag directories, or folders holding either."),
+    ],
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", help="Robot profile: a name from `tg profiles`, or a YAML file.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory the episodes are written to.")],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", "-j", min=1, help="Bags ingested at once, one process each (default: one per CPU)."
+        ),
+    ] = None,
+    split_gap: Annotated[
+        float | None,
+        typer.Option(
+            "--split-gap", min=0.001, help="Start a new episode after this many seconds without messages."
+        ),
+    ] = None,
+    split_topic: Annotated[
+        str | None, typer.Option("--split-topic", help="Start a new episode at each message on this topic.")
+    ] = None,
+    task: Annotated[str, typer.Option(help="Task label of the episodes, e.g. pick_place.")] = "",
+    instruction: Annotated[str, typer.Option(help="Language instruction of the task.")] = "",
+    dataset: Annotated[str, typer.Option(help="Dataset label (default: the name of the --out folder).")] = "",
+    operator: Annotated[str, typer.Option(help="Who teleoperated.")] = "",
+    station: Annotated[str, typer.Option(help="Which collection station.")] = "",
+) -> None:
+    """Turn robot bags into episodes: one bag = one episode unless split; bad bags are reported, not fatal.
+
+    Exit code 1 when any bag failed; the episodes of the other bags are written.
+
+    Example: tg ingest recordings/*.bag --profile kuavo4pro --out datasets/kuavo_pick --task pick_place
+    """
+    if split_gap is not None and split_topic:
+        raise typer.BadParameter("give --split-gap or --split-topic, not both", param_hint="--split-gap")
+    robot = load_profile(profile)
+    bags = _expand(bags)
+    options = IngestOptions(
+        task=task,
+        instruction=instruction,
+        dataset=dataset,
+        operator=operator,
+        station=station,
+        split_gap_s=split_gap,
+        split_topic=split_topic or "",
+    )
+    sizes = [max(1, s) for s in bag_sizes(bags)]
+    fractions = [0.0] * len(bags)
+    outcomes: list[IngestResult | BagFailure] = []
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task_id = bar.add_task(f"ingesting 0/{len(bags)} bags", total=sum(sizes))
+
+        def progress(i: int, fraction: float) -> None:
+            fractions[i] = max(fractions[i], fraction)
+            bar.update(task_id, completed=sum(f * s for f, s in zip(fractions, sizes, strict=True)))
+
+        def done(outcome: IngestResult | BagFailure) -> None:
+            outcomes.append(outcome)
+            bar.update(task_id, description=f"ingesting {len(outcomes)}/{len(bags)} bags")
+            if isinstance(outcome, BagFailure):
+                err_console.print(f"[red]failed:[/] {outcome.reason}", highlight=False)
+
+        summary = ingest_bags(
+            bags,
+            robot,
+            out,
+            options=options,
+            workers=workers or os.cpu_count() or 1,
+            progress=progress,
+            done=done,
+        )
+    _print_summary(summary.results, summary.failures)
+    episodes_written = len(summary.episodes)
+    console.print(
+        f"{episodes_written} episode(s) written to {out} from {len(summary.results)} bag(s)"
+        + (f"; [red]{len(summary.failures)} bag(s) failed[/]" if summary.failures else ""),
+        highlight=False,
+    )
+    if summary.failures:
+        raise typer.Exit(code=1)
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Bags as given; a folder that is not itself a ROS 2 bag stands for the bags in it."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not (path / "metadata.yaml").is_file():
+            inside = sorted(
+                p for p in path.iterdir() if p.suffix == ".bag" or (p / "metadata.yaml").is_file()
+            )
+            found.extend(inside or [path])  # an empty folder stays, to be reported as not a bag
+        else:
+            found.append(path)
+    return found
+
+
+def _print_summary(results: tuple[IngestResult, ...], failures: tuple[BagFailure, ...]) -> None:
+    table = Table(title="ingest", title_justify="left")
+    table.add_column("bag", overflow="fold")
+    table.add_column("episodes", justify="right")
+    table.add_column("notes", overflow="fold")
+    for result in results:
+        table.add_row(str(result.bag), str(len(result.episodes)), "; ".join(result.skipped) or "-")
+    for failure in failures:
+        table.add_row(str(failure.bag), "[red]failed[/]", failure.reason)
+    console.print(table)

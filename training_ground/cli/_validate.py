@@ -1,0 +1,160 @@
+"""`tg validate`: the quality gate over episode files and dataset directories."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+import episodes
+from collectors import EpisodeQaConfigs, load_profile, load_session
+from training_ground import TgError
+from training_ground.cli._console import console, err_console
+
+__all__ = ["ConfigOption", "PathsArg", "ProfileOption", "WorkersOption", "qa_configs", "validate"]
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Episode files (.h5) or dataset directories.")]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", min=1, help="Processes to use (default: all cores).")
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="Robot profile (name or .yaml file) to check against, instead of each episode's."
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Session config: expect its streams, rates, duration bounds, task and qa settings."
+    ),
+]
+
+
+def validate(
+    paths: PathsArg,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write every finding to FILE as JSON.")
+    ] = None,
+    html_file: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Write a report with plots and thumbnails to FILE."),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Record the result in each episode (/annotations/qa).")
+    ] = False,
+    workers: WorkersOption = None,
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check episodes: timing, values, images, sync, status. Exit code 1 if any episode has an error.
+
+    Thresholds come from each episode's robot profile (and --config's session);
+    episodes/QA.md lists every check. Files are not modified unless --write.
+
+    Example: tg validate datasets/demo --html qa.html
+    """
+    files = episode_files(paths)
+    configs = qa_configs(profile, config)
+    with progress(len(files), "validating") as advance:
+        reports = episodes.validate_episodes(
+            files, configs, workers=workers, write=write, visuals=html_file is not None, on_result=advance
+        )
+    _print_table(reports)
+    if json_file is not None:
+        payload = {
+            "checks": {
+                c.id: {"severity": c.severity.value, "catches": c.catches} for c in episodes.CHECKS.values()
+            },
+            "episodes": [r.to_json() for r in reports],
+        }
+        json_file.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        console.print(f"findings: {json_file}")
+    if html_file is not None:
+        html_file.write_text(episodes.render_html_report(reports), encoding="utf-8")
+        console.print(f"HTML report: {html_file.resolve()}")
+    if write:
+        console.print(
+            f"recorded the result in {sum(r.written for r in reports)} episode(s) (others unchanged)"
+        )
+    if any(not r.passed for r in reports):
+        raise typer.Exit(1)
+
+
+def _print_table(reports: Sequence[episodes.EpisodeReport]) -> None:
+    table = Table(title=f"{len(reports)} episode(s)", title_justify="left")
+    table.add_column("episode", no_wrap=True, min_width=26)
+    table.add_column("result")
+    table.add_column("errors", justify="right")
+    table.add_column("warnings", justify="right")
+    table.add_column("findings per check")
+    for r in reports:
+        counts = ", ".join(f"{check} x{n}" for check, n in sorted(r.counts().items()))
+        table.add_row(
+            r.episode_id or Path(r.path).name,
+            "[green]pass[/]" if r.passed else "[bold red]FAIL[/]",
+            str(r.errors),
+            str(r.warnings),
+            counts or "-",
+        )
+    console.print(table)
+    failed = sum(1 for r in reports if not r.passed)
+    console.print(
+        f"{len(reports)} episode(s): {len(reports) - failed} passed, {failed} failed; "
+        f"{sum(r.errors for r in reports)} error(s), {sum(r.warnings for r in reports)} warning(s)"
+    )
+
+
+def episode_files(paths: Sequence[Path]) -> list[Path]:
+    """Episode files of ``paths`` (directories expanded); a usage error if none exist."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(episodes.list_episodes(path))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise typer.BadParameter(f"{path}: no such file or directory", param_hint="PATHS")
+    if not files:
+        raise typer.BadParameter(
+            f"no episode files (*.h5) in {', '.join(map(str, paths))}", param_hint="PATHS"
+        )
+    return files
+
+
+def qa_configs(profile: str | None, config: Path | None) -> EpisodeQaConfigs:
+    """Each episode's config; the files named on the command line are checked now (usage errors)."""
+    try:
+        if config is not None:
+            session = load_session(config)
+            session.resolve(load_profile(profile) if profile else None)
+        elif profile is not None:
+            load_profile(profile)
+    except TgError as exc:
+        raise typer.BadParameter(
+            str(exc), param_hint="--config" if config is not None else "--profile"
+        ) from None
+    return EpisodeQaConfigs(profile=profile, session=str(config) if config is not None else None)
+
+
+@contextmanager
+def progress(total: int, what: str) -> Iterator[Callable[[object], None]]:
+    """A progress bar on stderr; the yielded function advances it by one episode."""
+    bar = Progress(
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=total < 2,
+    )
+    with bar:
+        task = bar.add_task(what, total=total)
+        yield lambda _result: bar.advance(task)
