@@ -86,6 +86,7 @@ from collectors._base import (
     is_msg_type,
 )
 from collectors._errors import ConfigError
+from collectors._qa_settings import QaSettings
 from episodes._errors import StreamSpecError
 from episodes._spec import (
     ArrayStreamSpec,
@@ -343,6 +344,8 @@ class RobotProfile(ConfigFile):
     master_stream: str | None = None
     aligned_rate_hz: PositiveFinite = 30.0
     msg_definitions: dict[str, str] = Field(default_factory=dict)
+    qa: QaSettings = QaSettings()
+    """Quality-gate thresholds for this robot (episodes/QA.md lists the keys)."""
 
     @model_validator(mode="after")
     def _check(self) -> RobotProfile:

@@ -105,19 +105,11 @@ def qa_config(
         raise ConfigError(f"{where}: qa: {exc}") from None
 
 
-def _qa_section(model: Any) -> QaSettings | None:
-    # Profiles and session configs carry the section in their `qa` field.
-    section = getattr(model, "qa", None)
-    return section if isinstance(section, QaSettings) else None
-
-
 def _merged(profile: RobotProfile, run: ResolvedSession | None) -> dict[str, Any]:
     """The keys set in the profile's ``qa:``, then the session's (which win)."""
-    out: dict[str, Any] = {}
-    for model in (profile, run.session if run is not None else None):
-        section = _qa_section(model)
-        if section is not None:
-            out.update(section.model_dump(exclude_none=True))
+    out: dict[str, Any] = profile.qa.model_dump(exclude_none=True)
+    if run is not None:
+        out.update(run.session.qa.model_dump(exclude_none=True))
     return out
 
 

@@ -42,6 +42,7 @@ from collectors._base import (
 from collectors._errors import ConfigError, UnknownProfileError
 from collectors._loading import load_profile, looks_like_path
 from collectors._profile import JOINT_KINDS, RobotProfile
+from collectors._qa_settings import QaSettings
 from episodes._errors import StreamSpecError
 from episodes._spec import (
     EpisodeInfo,
@@ -140,6 +141,8 @@ class SessionConfig(ConfigFile):
     station: str = ""
     seed: NonNegativeInt = 0
     sim: SimSettings = SimSettings()
+    qa: QaSettings = QaSettings()
+    """Quality-gate thresholds for this session's task; they win over the profile's."""
 
     def resolve(self, profile: RobotProfile | None = None) -> ResolvedSession:
         """Apply this session's overrides to ``profile`` (default: load ``self.profile``).

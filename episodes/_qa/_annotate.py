@@ -137,7 +137,10 @@ def annotate_episodes(
     write: bool = True,
     on_result: Callable[[AnnotationResult], None] | None = None,
 ) -> list[AnnotationResult]:
-    """:func:`annotate_episode` for many files over ``workers`` processes (default: all cores)."""
+    """:func:`annotate_episode` for many files over ``workers`` processes (default: all cores).
+
+    Results come back in the order of ``paths``; see :func:`validate_episodes` for ``workers``.
+    """
     work = functools.partial(annotate_episode, config=config, write=write)
     return run_parallel(
         work, [Path(p) for p in paths], workers=workers, on_result=on_result, on_crash=_crashed

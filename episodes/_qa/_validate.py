@@ -105,8 +105,9 @@ def validate_episodes(
     """:func:`validate_episode` for many files over ``workers`` processes (default: all cores).
 
     Reports come back in the order of ``paths``; ``on_result`` is called in this
-    process as each one is done (for a progress bar). ``config`` must be
-    picklable when ``workers > 1``.
+    process as each one is done (for a progress bar). With ``workers > 1``,
+    ``config`` must be picklable and, as for any spawned process pool, a script
+    must call this under ``if __name__ == "__main__":``.
     """
     work = functools.partial(validate_episode, config=config, write=write, visuals=visuals)
     return run_parallel(

@@ -112,3 +112,14 @@ def test_episode_configs_pick_each_episode_profile_and_pickle():
     assert "joint1" in fixed.for_profile("sim_humanoid").joint_limits
     with_session = EpisodeQaConfigs(session=str(SESSION))
     assert with_session.for_profile("anything").expected_rates_hz["head"] == 15.0
+
+
+def test_qa_section_in_yaml_files(tmp_path):
+    text = SESSION.read_text(encoding="utf-8") + "\nqa:\n  gap_factor: 7\n  stuck_window_s: 4\n"
+    session_file = tmp_path / "session.yaml"
+    session_file.write_text(text, encoding="utf-8")
+    qa = qa_config(load_profile("sim_humanoid"), load_session(session_file))
+    assert (qa.gap_factor, qa.stuck_window_s) == (7, 4)
+    session_file.write_text(SESSION.read_text(encoding="utf-8") + "\nqa:\n  gap_factr: 7\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"session\.yaml: qa\.gap_factr: "):
+        load_session(session_file)

@@ -2,9 +2,11 @@
 of them with exactly one defect injected at a known place.
 
 A *source* records clean episodes and says which config checks them
-(``SOURCES``: name -> builder). Every *injector* takes a clean episode of any
-source, writes a defective copy and returns where the defect is, so each check
-is tried on every source. Streams are picked by kind and role, never by name.
+(``SOURCES``: synthetic episodes as `tg demo` recorded them before the
+simulator, `tg collect --no-ros` simulation, ingested Kuavo bags). Every
+*injector* takes a clean episode of any source, writes a defective copy and
+returns where the defect is, so each check is tried on every source. Streams
+are picked by kind and role, never by name.
 
 Copies are edited with h5py, as a broken recorder or a damaged disk would
 leave them: some defects (stamps that go backwards, frames of another size)
@@ -13,7 +15,10 @@ cannot be written through EpisodeWriter, which refuses them.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +30,14 @@ import numpy as np
 import pytest
 
 import episodes
-from collectors import EpisodeQaConfigs, ingest_bag, load_profile, load_session, record_synthetic_episode
+from collectors import (
+    EpisodeQaConfigs,
+    collect_sim,
+    ingest_bag,
+    load_profile,
+    load_session,
+    record_synthetic_episode,
+)
 from tests.collectors.bagfixtures import write_kuavo_bag
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,38 +49,57 @@ SESSION = REPO / "launch/sim_pick_place.yaml"
 
 @dataclass(frozen=True)
 class Source:
-    """Clean episodes of one recorder and the config they are checked with."""
+    """Clean episodes of one recorder and the config they are checked with.
+
+    Episodes whose ``extra_json`` holds ``script`` (``[[phase, start_ns, stop_ns], ...]``, the
+    scripted operator's plan) are also checked against their known phase changes.
+    """
 
     name: str
     episodes: tuple[Path, ...]
     configure: Callable[[episodes.EpisodeMetadata], episodes.QaConfig]
-    scripted_phases: bool = False
-    """Episodes carry their script's phase times in extra_json["script"]."""
 
 
-def synthetic_source(directory: Path) -> Source:
-    """`record_synthetic_episode` with the pick-and-place session: what `tg demo` records."""
+@dataclass(frozen=True)
+class Recorder:
+    """How a source records its clean episodes into a folder, and the config that checks them."""
+
+    record: Callable[[Path], list[Path]]
+    configure: EpisodeQaConfigs
+
+
+def _synthetic(directory: Path) -> list[Path]:
+    """`record_synthetic_episode` with the pick-and-place session."""
     run = load_session(SESSION).model_copy(update={"out": str(directory)}).resolve()
-    paths = (
+    return [
         record_synthetic_episode(run, duration_s=4.0, seed=1, success=True),
         record_synthetic_episode(run, duration_s=3.0, seed=2, success=False),
-    )
-    return Source("synthetic", paths, EpisodeQaConfigs(session=str(SESSION)), scripted_phases=True)
+    ]
 
 
-def bag_source(directory: Path) -> Source:
-    """A synthetic Kuavo 4 Pro ROS 1 bag (tests/collectors/bagfixtures.py) through `ingest_bag`."""
+def _bag(directory: Path) -> list[Path]:
+    """Synthetic Kuavo 4 Pro ROS 1 bags (tests/collectors/bagfixtures.py) through `ingest_bag`."""
     profile = load_profile("kuavo4pro")
     paths: list[Path] = []
     for seed, seconds in ((1, 4.0), (2, 3.0)):
         bag = directory / f"kuavo{seed}.bag"
         write_kuavo_bag(bag, profile, duration_s=seconds, size=(320, 240), seed=seed)
         paths += ingest_bag(bag, profile, directory / "episodes").episodes
-    return Source("bag", tuple(paths), EpisodeQaConfigs())
+    return paths
 
 
-SOURCES: dict[str, Callable[[Path], Source]] = {"synthetic": synthetic_source, "bag": bag_source}
-"""Name -> builder. `tg collect --no-ros` (simulation) adds its own here."""
+def _sim(directory: Path) -> list[Path]:
+    """`tg collect --no-ros`: the PyBullet pick-and-place with its scripted operator (one episode)."""
+    run = load_session(SESSION).model_copy(update={"out": str(directory)}).resolve()
+    return [r.path for r in collect_sim(run, episodes=1, seed=0, failure_rate=0.0)]
+
+
+SOURCES: dict[str, Recorder] = {
+    "synthetic": Recorder(_synthetic, EpisodeQaConfigs(session=str(SESSION))),
+    "bag": Recorder(_bag, EpisodeQaConfigs()),
+    "sim": Recorder(_sim, EpisodeQaConfigs(session=str(SESSION))),
+}
+"""Name -> recorder: `tg demo`'s synthetic episodes, ingested bags, `tg collect --no-ros`."""
 
 
 # ---------------------------------------------------------------- editing copies
@@ -386,11 +417,12 @@ def _stuck_joint(clean: Path, work: Path, source: Source) -> Injected:
 
 @injector("stuck_stretch", "value.stuck")
 def _stuck_stretch(clean: Path, work: Path, source: Source) -> Injected:
-    """Every moving joint frozen for 1.5 s mid-motion, checked with a 1 s window."""
+    """Every moving joint's sensor frozen for 1.5 s mid-episode (inside the active range)."""
     path = copy_of(clean, work)
     stream = stream_of(path, episodes.StreamKind.JOINT_POSITION)
     s = stamps_of(path, stream)
-    lo, hi = np.searchsorted(s, [s[0] + 0.9e9, s[0] + 2.4e9])
+    middle = (int(s[0]) + int(s[-1])) // 2
+    lo, hi = np.searchsorted(s, [middle - 0.75e9, middle + 0.75e9])
     with h5py.File(path, "r+") as f:
         data = f[f"streams/{stream}/data"][()]
         data[lo:hi] = data[lo]
@@ -402,7 +434,8 @@ def _stuck_stretch(clean: Path, work: Path, source: Source) -> Injected:
         int(s[lo]),
         int(s[hi - 1]) + 1,
         tolerance_ns=int(0.13e9),
-        config={"stuck_window_s": 1.0},
+        # A stuck sensor repeats the exact same value; a person holding still never does.
+        config={"stuck_window_s": 1.0, "stuck_epsilon": 1e-9},
     )
 
 
@@ -486,10 +519,35 @@ def _smaller_frames(clean: Path, work: Path, source: Source) -> Injected:
 
 
 _BUILT: dict[str, Source] = {}
+_WAIT_S = 900.0
 
 
 def corpus_source(name: str, tmp_path_factory: pytest.TempPathFactory) -> Source:
-    """Source ``name``, recorded once per test process (test modules share it)."""
+    """Source ``name``, recorded once per test session, shared by test modules and xdist workers.
+
+    The first process to need it records it (the simulation takes a while); the
+    others wait for its list of episodes.
+    """
     if name not in _BUILT:
-        _BUILT[name] = SOURCES[name](tmp_path_factory.mktemp(f"corpus-{name}"))
+        recorder = SOURCES[name]
+        base = tmp_path_factory.getbasetemp()
+        shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        folder, done = shared / f"corpus-{name}", shared / f"corpus-{name}.json"
+        try:
+            folder.mkdir()  # atomic: exactly one process records
+        except FileExistsError:
+            deadline = time.monotonic() + _WAIT_S
+            while not done.exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{done}: the {name} corpus was not recorded in {_WAIT_S:g} s"
+                    ) from None
+                time.sleep(0.2)
+        else:
+            paths = recorder.record(folder)
+            work = done.with_suffix(".tmp")
+            work.write_text(json.dumps([str(p) for p in paths]))
+            work.replace(done)
+        paths = [Path(p) for p in json.loads(done.read_text())]
+        _BUILT[name] = Source(name, tuple(paths), recorder.configure)
     return _BUILT[name]

@@ -160,3 +160,11 @@ def test_demo_records_and_describes(tmp_path):
     assert len(files) == 2
     assert f"Data: {out.resolve()}" in result.stdout
     assert "2 episodes" in result.stdout
+    report = out / "qa_report.html"
+    assert f"QA report: {report.resolve()}" in result.stdout
+    assert report.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert "2 passed, 0 failed" in result.stdout
+    assert (out / episodes.DATASET_STATS_FILE).exists()
+    for path in files:
+        with episodes.open(path) as ep:
+            assert "qa" in ep.annotations

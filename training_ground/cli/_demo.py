@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from collectors import load_session
-from training_ground.cli import _episodes
+from training_ground.cli import _annotate, _episodes, _validate
 from training_ground.cli._collect import record_simulated
 from training_ground.cli._console import console, err_console
 
@@ -30,7 +30,7 @@ def demo(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode.")] = 0,
 ) -> None:
-    """Record a few simulated episodes (robot, scripted operator, cameras), then describe them.
+    """Record a few simulated episodes (robot, scripted operator, cameras), then check and annotate them.
 
     Example: tg demo --out datasets/demo --episodes 2
     """
@@ -60,6 +60,18 @@ def demo(
             outputs.append(run.out)
     console.rule("tg info")
     _episodes.info(outputs)
+    report = (outputs[0] if len(outputs) == 1 else Path.cwd()) / "qa_report.html"
+    console.rule("tg validate --write --html")
+    qa_failed = False
+    try:
+        _validate.validate(outputs, html_file=report, write=True)
+    except typer.Exit:
+        qa_failed = True  # annotate and say where things are all the same, then fail
+    console.rule("tg annotate")
+    _annotate.annotate(outputs)
     for directory in outputs:
         console.print(f"\nData: {directory.resolve()}")
-    console.print("QA report: not available yet (validation arrives with the quality-gate issue).")
+    console.print(f"QA report: {report.resolve()}")
+    if qa_failed:
+        err_console.print("[bold red]error:[/] the quality gate found errors in the demo's own episodes")
+        raise typer.Exit(1)
