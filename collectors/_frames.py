@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from collectors._errors import FieldError
-from episodes._images import encoded_size
+from episodes._images import read_header
 from episodes._spec import ImageEncoding, ImageStreamSpec
 
 __all__ = ["compressed_frame", "raw_frame"]
@@ -65,15 +65,14 @@ def compressed_frame(data: bytes, fmt: str, spec: ImageStreamSpec, *, where: str
             payload = payload[_COMPRESSED_DEPTH_HEADER:]
         else:
             raise FieldError(f"{where}: frame is neither JPEG nor PNG (format {fmt!r}, {len(data)} bytes)")
-    found = encoded_size(payload)
-    if found is None:
+    header = read_header(payload)
+    if header is None:
         raise FieldError(f"{where}: frame header is damaged (format {fmt!r}, {len(data)} bytes)")
-    encoding, width, height = found
-    same_size = (width, height) == (spec.width, spec.height)
+    same_size = (header.width, header.height) == (spec.width, spec.height)
     if spec.dtype == "uint16":
-        if same_size and encoding is ImageEncoding.PNG and _png_is_mono16(payload):
+        if same_size and header.encoding is ImageEncoding.PNG and _png_is_mono16(payload):
             return payload
-    elif same_size and encoding is spec.encoding:
+    elif same_size and header.encoding is spec.encoding and header.channels == spec.channels:
         return payload
     return _fit(_decode(payload, spec, where), spec)
 

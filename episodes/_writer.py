@@ -51,7 +51,7 @@ from episodes._errors import (
     WriterClosedError,
 )
 from episodes._ids import new_episode_id
-from episodes._images import encode_frame, encoded_size
+from episodes._images import encode_frame, read_header
 from episodes._spec import (
     ArrayStreamSpec,
     CameraCalibration,
@@ -451,14 +451,15 @@ class EpisodeWriter:
         spec = st.spec
         if not isinstance(spec, ImageStreamSpec):
             raise SampleError(f"stream {stream!r} is not a camera stream; use append()")
-        found = encoded_size(data)
-        if found is None:
+        header = read_header(data)
+        if header is None:
             raise SampleError(f"stream {stream!r}: data is neither JPEG nor PNG ({len(data)} bytes)")
-        encoding, width, height = found
-        if encoding is not spec.encoding or (width, height) != (spec.width, spec.height):
+        expected = (spec.encoding, spec.width, spec.height, spec.channels)
+        if (header.encoding, header.width, header.height, header.channels) != expected:
             raise SampleError(
-                f"stream {stream!r}: expected {spec.encoding.value} {spec.width}x{spec.height}, "
-                f"got {encoding.value} {width}x{height}"
+                f"stream {stream!r}: expected {spec.encoding.value} "
+                f"{spec.width}x{spec.height}x{spec.channels}, got {header.encoding.value} "
+                f"{header.width}x{header.height}x{header.channels}"
             )
         stamp, arrival = self._stamps(st, stamp_ns, arrival_ns)
         self._queue_frame(st, stamp, arrival, np.frombuffer(data, dtype=np.uint8))

@@ -18,13 +18,13 @@ So a healthy stream costs a few hundred bytes per frame plus the sample.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from episodes._images import read_header
 from episodes._qa._access import EpisodeData, FrameStore
 from episodes._qa._config import QaConfig
 from episodes._qa._ranges import runs
@@ -45,8 +45,6 @@ _SMALL_LIMIT = 4  # ... up to 4x the even sample
 
 _PNG_MAGIC = np.frombuffer(b"\x89PNG\r\n\x1a\n", dtype=np.uint8)
 _IEND = np.frombuffer(b"IEND", dtype=np.uint8)
-_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
 
 FINE, NO_SIGNATURE, CUT_SHORT, BAD_HEADER, NO_DECODE = range(5)
 PROBLEMS = {
@@ -104,30 +102,10 @@ def _header_end(data: bytes) -> int | None:
 
 def _locate_header(data: bytes) -> tuple[FrameFormat, int] | None:
     """The header's format and the offset just past what it was read from."""
-    if data[:8] == _PNG_MAGIC.tobytes() and len(data) >= 26 and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        channels = _PNG_CHANNELS.get(data[25])
-        return (FrameFormat("png", width, height, channels), 26) if channels else None
-    if not data.startswith(b"\xff\xd8"):
+    header = read_header(data)
+    if header is None:
         return None
-    pos, end = 2, len(data)
-    while pos + 4 <= end:
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            pos += 2
-            continue
-        if marker in _JPEG_SOF:
-            if pos + 10 > end:
-                return None
-            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return FrameFormat("jpeg", width, height, data[pos + 9]), pos + 10
-        pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-    return None
+    return FrameFormat(header.encoding.value, header.width, header.height, header.channels), header.end
 
 
 def scan_camera(data: EpisodeData, name: str, spec: ImageStreamSpec, config: QaConfig) -> CameraScan:

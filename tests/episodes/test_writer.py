@@ -162,7 +162,7 @@ def test_pre_encoded_frame_of_wrong_size_is_rejected(tmp_path, info, camera_spec
     buf = io.BytesIO()
     Image.fromarray(textured_frame(5, 40, 50)).save(buf, format="JPEG")
     with EpisodeWriter(tmp_path, streams=[camera_spec], info=info, aligned_rate_hz=30) as w:
-        with pytest.raises(episodes.SampleError, match=r"'head': expected jpeg 64x48, got jpeg 50x40"):
+        with pytest.raises(episodes.SampleError, match=r"'head': expected jpeg 64x48x3, got jpeg 50x40x3"):
             w.append_encoded("head", 0, buf.getvalue())
         with pytest.raises(episodes.SampleError, match="neither JPEG nor PNG"):
             w.append_encoded("head", 0, b"GIF89a....")
