@@ -507,4 +507,5 @@ class SimEpisode:
                 "image_noise": setup.image_noise,
             },
             "scene": dict(self.task.scene()),
+            "script": self.operator.script(),
         }

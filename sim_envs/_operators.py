@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from episodes import JsonValue
 from sim_envs._errors import UnreachableError
 from sim_envs._geometry import Pose
 from sim_envs._ik import ArmIK
@@ -142,6 +143,14 @@ class ScriptedOperator:
         # What the arms do between segments: hold where the last one ended.
         self._hold_q = {side: np.asarray(arm.ready, dtype=np.float64) for side, arm in self.arms.items()}
         self._hold_closure = dict.fromkeys(self.arms, 0.0)
+
+    def script(self) -> list[JsonValue]:
+        """The planned phases as ``[phase, start_ns, stop_ns]`` on the episode's clock.
+
+        Stored in the episode (``extra_json["script"]``) so annotation can be checked
+        against what the operator actually meant to do.
+        """
+        return [[seg.phase.value, seg.start_ns, seg.end_ns] for seg in self._segments]
 
     # ------------------------------------------------------------------ planning
 
