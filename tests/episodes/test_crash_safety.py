@@ -9,36 +9,22 @@ the seed and the moment, so a failure can be replayed with ``TG_CRASH_SEED=<seed
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import random
 import shutil
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 import episodes
+from tests.episodes import _recording_child as child_mod
 
 if sys.platform == "win32":
     pytest.skip("needs POSIX signals", allow_module_level=True)
 
 
-def _load_child_module() -> ModuleType:
-    path = Path(__file__).with_name("_recording_child.py")
-    spec = importlib.util.spec_from_file_location("tg_tests_recording_child", path)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up
-        spec.loader.exec_module(module)
-    return module
-
-
-child_mod = _load_child_module()
 RecordingChild = child_mod.RecordingChild
 
 SEED = int(os.environ.get("TG_CRASH_SEED", "20240611"))

@@ -5,34 +5,20 @@ ENOSPC. The child is ``_recording_child.py``; it prints the errors it catches.
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 import episodes
+from tests.episodes import _recording_child as child_mod
 from training_ground import TgError
 
 if sys.platform == "win32":
     pytest.skip("needs RLIMIT_FSIZE", allow_module_level=True)
 
 
-def _load_child_module() -> ModuleType:
-    path = Path(__file__).with_name("_recording_child.py")
-    spec = importlib.util.spec_from_file_location("tg_tests_recording_child", path)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up
-        spec.loader.exec_module(module)
-    return module
-
-
-child_mod = _load_child_module()
 RecordingChild = child_mod.RecordingChild
 
 FLUSH_S = 0.2
