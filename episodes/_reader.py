@@ -7,6 +7,7 @@ died, always read-only and in SWMR mode, so it never takes a live file over.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 Int64Array = npt.NDArray[np.int64]
+_OPEN_ATTEMPTS = 3
+_OPEN_RETRY_S = 0.05
 _METADATA_KEYS = (
     "format_version",
     "episode_id",
@@ -234,22 +237,29 @@ class EpisodeReader:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._file = _open_h5(self.path)
         self._counts: dict[str, int] = {}
-        try:
-            self._check_format()
-            self._metadata = self._read_metadata()
-        except BaseException as exc:
-            self._file.close()
-            if isinstance(exc, OSError) and not isinstance(exc, EpisodeError):
-                # Crash-safety fix: SWMR does not cover attribute rewrites, so a reader that
-                # opens a file while its writer finalises it (rewriting status, notes... in
-                # the global heap) can get h5py's "bad heap index" OSError: say what it is.
-                raise CorruptEpisodeError(
-                    f"{self.path}: cannot read the episode's attributes ({exc}); if the episode "
-                    "is still being recorded or finalised, open it again"
-                ) from exc
-            raise
+        # SWMR does not cover attribute rewrites: a reader that opens a file while its writer
+        # finalises it (rewriting status, notes... in the global heap) can read a heap entry
+        # mid-update and get h5py's "bad heap index". The writer is done within milliseconds.
+        for attempt in range(_OPEN_ATTEMPTS):
+            self._file = _open_h5(self.path)
+            try:
+                self._check_format()
+                self._metadata = self._read_metadata()
+                return
+            except OSError as exc:
+                self._file.close()
+                if isinstance(exc, EpisodeError):
+                    raise
+                if attempt + 1 == _OPEN_ATTEMPTS:
+                    raise CorruptEpisodeError(
+                        f"{self.path}: cannot read the episode's attributes ({exc}); if the episode "
+                        "is still being recorded or finalised, open it again"
+                    ) from exc
+                time.sleep(_OPEN_RETRY_S)
+            except BaseException:
+                self._file.close()
+                raise
 
     # ------------------------------------------------------------------ opening
 
