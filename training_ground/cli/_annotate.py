@@ -9,14 +9,13 @@ import typer
 from rich.table import Table
 
 import episodes
-from training_ground.cli._console import console, err_console
+from training_ground.cli._console import console, err_console, progress
 from training_ground.cli._validate import (
     ConfigOption,
     PathsArg,
     ProfileOption,
     WorkersOption,
     episode_files,
-    progress,
     qa_configs,
 )
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import track
 from rich.table import Table
 
 import episodes
-from training_ground.cli._console import console, err_console
+from training_ground.cli._console import console, err_console, progress
 
 __all__ = ["info", "realign", "recover"]
 
@@ -27,12 +26,6 @@ def _expand(paths: Sequence[Path], *, include_partial: bool) -> list[Path]:
         else:
             files.append(path)
     return files
-
-
-def _progress(items: list[Path], what: str) -> Iterable[Path]:
-    if len(items) < 4:
-        return items
-    return track(items, description=what, console=err_console, transient=True)
 
 
 def info(
@@ -50,7 +43,11 @@ def info(
     Example: tg info datasets/demo
     """
     files = _expand(paths, include_partial=partial)
-    summaries = [episodes.summarize(p) for p in _progress(files, "reading episodes")]
+    summaries = []
+    with progress(len(files), "reading episodes") as advance:
+        for path in files:
+            summaries.append(episodes.summarize(path))
+            advance(path)
     single_file = len(paths) == 1 and not paths[0].is_dir()
     if as_json:
         payload = summaries[0].to_json() if single_file else [s.to_json() for s in summaries]
@@ -175,9 +172,11 @@ def realign(
     Example: tg realign datasets/demo --rate 10
     """
     files = _expand(paths, include_partial=False)
-    for path in _progress(files, "realigning"):
-        frames = episodes.realign(path, rate_hz=rate, clock=clock)
-        console.print(f"{path}: {frames} aligned frames at {rate:g} Hz")
+    with progress(len(files), "realigning") as advance:
+        for path in files:
+            frames = episodes.realign(path, rate_hz=rate, clock=clock)
+            console.print(f"{path}: {frames} aligned frames at {rate:g} Hz")
+            advance(path)
 
 
 def recover(
@@ -203,8 +202,10 @@ def recover(
     if not files:
         console.print("nothing to recover: no *.partial files")
         return
-    for path in _progress(files, "recovering"):
-        final = episodes.recover(path, force=force)
-        s = episodes.summarize(final)
-        counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
-        console.print(f"{path} -> {final}: {s.metadata.duration_s:.1f} s ({counts})")
+    with progress(len(files), "recovering") as advance:
+        for path in files:
+            final = episodes.recover(path, force=force)
+            s = episodes.summarize(final)
+            counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
+            console.print(f"{path} -> {final}: {s.metadata.duration_s:.1f} s ({counts})")
+            advance(path)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 import episodes
 from collectors import EpisodeQaConfigs, load_profile, load_session
 from training_ground import TgError
-from training_ground.cli._console import console, err_console
+from training_ground.cli._console import console, progress
 
 __all__ = ["ConfigOption", "PathsArg", "ProfileOption", "WorkersOption", "qa_configs", "validate"]
 
@@ -141,20 +139,3 @@ def qa_configs(profile: str | None, config: Path | None) -> EpisodeQaConfigs:
             str(exc), param_hint="--config" if config is not None else "--profile"
         ) from None
     return EpisodeQaConfigs(profile=profile, session=str(config) if config is not None else None)
-
-
-@contextmanager
-def progress(total: int, what: str) -> Iterator[Callable[[object], None]]:
-    """A progress bar on stderr; the yielded function advances it by one episode."""
-    bar = Progress(
-        TextColumn(what),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=total < 2,
-    )
-    with bar:
-        task = bar.add_task(what, total=total)
-        yield lambda _result: bar.advance(task)
