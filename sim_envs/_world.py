@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -360,53 +361,43 @@ class SimWorld:
         )
         return list(view), list(projection)
 
-    def render(self, camera: CameraModel) -> npt.NDArray[np.uint8]:
-        """The camera's RGB frame, (height, width, 3) uint8, without sensor noise."""
+    def _capture(self, camera: CameraModel, *, renderer: int | None = None, **options: Any) -> Any:
+        """PyBullet's camera image tuple (width, height, rgba, depth buffer, segmentation)."""
         view, projection = self._view(camera)
-        _, _, rgba, _, _ = pb.getCameraImage(
+        return pb.getCameraImage(
             camera.width,
             camera.height,
             view,
             projection,
-            renderer=self._renderer,
+            renderer=self._renderer if renderer is None else renderer,
+            physicsClientId=self.client,
+            **options,
+        )
+
+    def render(self, camera: CameraModel) -> npt.NDArray[np.uint8]:
+        """The camera's RGB frame, (height, width, 3) uint8, without sensor noise."""
+        _, _, rgba, _, _ = self._capture(
+            camera,
             flags=pb.ER_NO_SEGMENTATION_MASK,
             shadow=0,
             lightDirection=[0.4, 0.3, 1.0],
             lightAmbientCoeff=0.55,
             lightDiffuseCoeff=0.45,
             lightSpecularCoeff=0.05,
-            physicsClientId=self.client,
         )
         image = np.asarray(rgba, dtype=np.uint8).reshape(camera.height, camera.width, 4)
         return np.ascontiguousarray(image[:, :, :3])
 
     def render_depth(self, camera: CameraModel) -> npt.NDArray[np.float64]:
         """Metres along the optical axis for every pixel, ``camera.far`` where nothing is seen."""
-        view, projection = self._view(camera)
-        _, _, _, zbuffer, _ = pb.getCameraImage(
-            camera.width,
-            camera.height,
-            view,
-            projection,
-            renderer=self._renderer,
-            flags=pb.ER_NO_SEGMENTATION_MASK,
-            physicsClientId=self.client,
-        )
+        _, _, _, zbuffer, _ = self._capture(camera, flags=pb.ER_NO_SEGMENTATION_MASK)
         z = np.asarray(zbuffer, dtype=np.float64).reshape(camera.height, camera.width)
         near, far = camera.near, camera.far
         return np.asarray(far * near / (far - (far - near) * z), dtype=np.float64)
 
     def segmentation(self, camera: CameraModel) -> npt.NDArray[np.int32]:
         """Which body each pixel of the camera's frame shows (-1: nothing)."""
-        view, projection = self._view(camera)
-        _, _, _, _, seg = pb.getCameraImage(
-            camera.width,
-            camera.height,
-            view,
-            projection,
-            renderer=pb.ER_TINY_RENDERER,
-            physicsClientId=self.client,
-        )
+        _, _, _, _, seg = self._capture(camera, renderer=pb.ER_TINY_RENDERER)
         return np.asarray(seg, dtype=np.int32).reshape(camera.height, camera.width)
 
     def close(self) -> None:
