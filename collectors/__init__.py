@@ -33,6 +33,7 @@ schemas by :func:`compile_fields`, which reads plain message objects and so
 serves the live recorder as well.
 """
 
+from collectors._dds import fastdds_profile_xml, ros_environment, segment_bytes_for, write_fastdds_profile
 from collectors._errors import (
     BagError,
     BagReadError,
@@ -111,6 +112,7 @@ __all__ = [
     "collect_sim",
     "compile_fields",
     "compressed_frame",
+    "fastdds_profile_xml",
     "header_stamp_reader",
     "ingest_bag",
     "ingest_bags",
@@ -121,4 +123,7 @@ __all__ = [
     "raw_frame",
     "record_synthetic_episode",
     "ros2_field_type",
+    "ros_environment",
+    "segment_bytes_for",
+    "write_fastdds_profile",
 ]
