@@ -53,6 +53,7 @@ from collectors._fields import (
     ros2_field_type,
 )
 from collectors._frames import compressed_frame, raw_frame
+from collectors._graph import NodeSpec, ParameterValue, record_graph, session_graph
 from collectors._ingest import (
     BagFailure,
     IngestOptions,
@@ -96,6 +97,8 @@ __all__ = [
     "IngestSummary",
     "Joint",
     "MessageDefinitionError",
+    "NodeSpec",
+    "ParameterValue",
     "QaSettings",
     "ResolvedSession",
     "RobotProfile",
@@ -121,9 +124,11 @@ __all__ = [
     "load_session",
     "qa_config",
     "raw_frame",
+    "record_graph",
     "record_synthetic_episode",
     "ros2_field_type",
     "ros_environment",
     "segment_bytes_for",
+    "session_graph",
     "write_fastdds_profile",
 ]
