@@ -295,7 +295,9 @@ class EpisodeDataset:
                     ranges.append(
                         usable_range(entry, self.layout, reader.aligned, active_only=self.active_only)
                     )
-            except (CorruptEpisodeError, OSError, KeyError, ValueError) as exc:
+            except DatasetError:
+                raise
+            except (EpisodeError, OSError, KeyError, ValueError) as exc:
                 warnings.warn(
                     f"{entry.path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=3
                 )
@@ -397,17 +399,18 @@ class EpisodeDataset:
         :class:`EpisodeSkippedWarning` naming the file, so an epoch never stops
         half-way; an episode whose file fails to open is skipped from then on.
         """
-        i = self._check_index(index)
+        j = self._check_index(index)
         n = len(self)
-        for step in range(n):
-            j = (i + step) % n
+        for _ in range(n + len(self.episodes)):
             e = int(np.searchsorted(self._starts, j, side="right")) - 1
             if e in self._bad:
+                j = int(self._starts[e + 1]) % n  # the next episode's first sample
                 continue
             try:
                 return self._build(j, e)
             except _READ_ERRORS as exc:
                 self._warn_once(e, exc)
+                j = (j + 1) % n
         raise DatasetError(f"{self.root}: no sample can be read; every episode failed")
 
     def unnormalize_action(self, action: Any) -> Any:

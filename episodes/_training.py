@@ -76,6 +76,7 @@ class EpisodeEntry:
     qa_passed: bool | None
     active_range_ns: tuple[int, int] | None
     num_frames: int
+    aligned_rate_hz: float
     streams: tuple[StreamSpec, ...]
 
     def stream(self, name: str) -> StreamSpec:
@@ -88,8 +89,11 @@ class EpisodeEntry:
 
     @property
     def signature(self) -> tuple[Any, ...]:
-        """Robot and stream set (names, kinds, roles, columns, frame shapes): equal for a uniform dataset."""
-        return (self.robot, tuple(_stream_signature(s) for s in self.streams))
+        """Robot, aligned rate and stream set (names, kinds, roles, columns, frame shapes).
+
+        Equal across a uniform dataset: a window of N ticks means the same time span in every episode.
+        """
+        return (self.robot, self.aligned_rate_hz, tuple(_stream_signature(s) for s in self.streams))
 
 
 def _stream_signature(spec: StreamSpec) -> tuple[Any, ...]:
@@ -128,6 +132,7 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
             qa_passed=qa_passed,
             active_range_ns=active,
             num_frames=int(f[fmt.ALIGNED].attrs["num_frames"]),
+            aligned_rate_hz=float(f[fmt.ALIGNED].attrs["rate_hz"]),
             streams=streams,
         )
 
@@ -191,6 +196,8 @@ def select_episodes(
     largest group (the earliest on a tie) is kept and the others are left out with a warning.
     """
     where = Path(root)
+    if on_mixed not in ("error", "skip"):
+        raise DatasetError(f"on_mixed must be 'error' or 'skip', got {on_mixed!r}")
     chosen = episode_filter or EpisodeFilter()
     paths = list_episodes(where)
     if not paths:
@@ -222,10 +229,9 @@ def select_episodes(
         if on_mixed == "error":
             raise DatasetError(
                 f"{where}: episodes differ in robot or streams: {_describe_groups(ordered)}; "
-                "keep one robot with robot=..., or pass on_mixed='skip' to use the largest group"
+                "keep one robot with robot=... (or realign them to one rate), "
+                "or pass on_mixed='skip' to use the largest group"
             )
-        if on_mixed != "skip":
-            raise DatasetError(f"on_mixed must be 'error' or 'skip', got {on_mixed!r}")
         left = [e for g in ordered[1:] for e in g]
         warnings.warn(
             f"{where}: {len(left)} episode(s) with another robot or stream set left out: "
@@ -256,7 +262,8 @@ def _describe_groups(groups: Sequence[Sequence[EpisodeEntry]]) -> str:
             )
             bits = [f"+{n}" for n in extra] + [f"-{n}" for n in missing] + [f"~{n}" for n in changed]
             diff = f", streams {' '.join(bits)}" if bits else ""
-        out.append(f"{len(group)} x robot {e.robot!r}{diff} (e.g. {e.path.name})")
+        rate = f", aligned at {e.aligned_rate_hz:g} Hz" if e.aligned_rate_hz != first.aligned_rate_hz else ""
+        out.append(f"{len(group)} x robot {e.robot!r}{diff}{rate} (e.g. {e.path.name})")
     return "; ".join(out)
 
 

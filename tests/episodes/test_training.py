@@ -59,7 +59,12 @@ def test_filters_keep_exactly_the_matching_episodes(
 def test_entry_reads_labels_qa_and_active_range(tmp_path: Path) -> None:
     path = make_episode(tmp_path, frames=8, instruction="", task="pick_place")
     entry = episodes.scan_episode(path)
-    assert (entry.qa_passed, entry.active_range_ns, entry.num_frames) == (None, None, 8)
+    assert (entry.qa_passed, entry.active_range_ns, entry.num_frames, entry.aligned_rate_hz) == (
+        None,
+        None,
+        8,
+        10,
+    )
     mark_qa(path, True)
     mark_active(path, 2, 6)
     with h5py.File(path, "a") as f:
@@ -110,6 +115,16 @@ def test_mixed_stream_sets_are_refused_naming_the_difference(tmp_path: Path) -> 
     make_episode(tmp_path, frames=4)
     make_episode(tmp_path, frames=4, streams=specs(robot_streams=False))
     with pytest.raises(DatasetError, match=r"1 x robot 'test_arm', streams -gripper_state"):
+        episodes.select_episodes(tmp_path)
+
+
+def test_mixed_aligned_rates_are_refused(tmp_path: Path) -> None:
+    make_episode(tmp_path, frames=6)
+    slow = make_episode(tmp_path, frames=6)
+    episodes.realign(slow, rate_hz=5)
+    with pytest.raises(
+        DatasetError, match=r"1 x robot 'test_arm', aligned at 5 Hz .*or realign them to one rate"
+    ):
         episodes.select_episodes(tmp_path)
 
 
