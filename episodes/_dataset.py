@@ -225,6 +225,8 @@ class EpisodeDataset:
             raise DatasetError(f"image_size must be (height, width) with positive sizes, got {image_size}")
         if image_dtype not in ("uint8", "float32"):
             raise DatasetError(f"image_dtype must be 'uint8' or 'float32', got {image_dtype!r}")
+        if normalize not in (None, "mean_std", "min_max"):
+            raise DatasetError(f"normalize must be 'mean_std', 'min_max' or None, got {normalize!r}")
         if split not in (None, "train", "valid"):
             raise DatasetError(f"split must be 'train', 'valid' or None, got {split!r}")
         if as_tensors and importlib.util.find_spec("torch") is None:

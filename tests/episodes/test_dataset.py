@@ -213,6 +213,7 @@ def test_bad_options_are_refused(root: Path, monkeypatch: pytest.MonkeyPatch) ->
         ({"image_size": (0, 4)}, r"image_size must be \(height, width\) with positive sizes, got \(0, 4\)"),
         ({"image_dtype": "float16"}, "image_dtype must be 'uint8' or 'float32', got 'float16'"),
         ({"split": "test"}, "split must be 'train', 'valid' or None, got 'test'"),
+        ({"normalize": "zscore"}, "normalize must be 'mean_std', 'min_max' or None, got 'zscore'"),
         ({"valid_fraction": 0.2}, "valid_fraction only applies with split='train' or 'valid'"),
     ]
     for kwargs, message in cases:
