@@ -76,12 +76,20 @@ def make_episode(
     ) as writer:
         for stamp, _, spec, k in events:
             if isinstance(spec, ImageStreamSpec):
-                writer.append(spec.name, stamp, textured_frame(k, spec.height, spec.width))
+                writer.append(spec.name, stamp, camera_frame(spec, k))
             else:
                 base = 1000.0 if spec.role is Role.ACTION else 0.0
                 writer.append(spec.name, stamp, base + k + np.arange(spec.dim) / 10)
         writer.set_labels(success=success)
     return writer.final_path
+
+
+def camera_frame(spec: ImageStreamSpec, k: int) -> np.ndarray:
+    """Frame ``k`` of a camera: RGB, mono (its green channel) or depth (500 + 10 x red, in mm)."""
+    rgb = textured_frame(k, spec.height, spec.width)
+    if spec.kind is StreamKind.DEPTH:
+        return 500 + 10 * rgb[:, :, 0].astype(np.uint16)
+    return rgb[:, :, 1].copy() if spec.channels == 1 else rgb
 
 
 def mark_qa(path: Path, passed: bool) -> None:

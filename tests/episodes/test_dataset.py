@@ -18,7 +18,7 @@ import episodes
 from episodes import DatasetError, EpisodeDataset, EpisodeSkippedWarning, UnknownStreamError
 from episodes._qa._stats import stream_stats, write_dataset_stats
 from tests.episodes.conftest import textured_frame
-from tests.episodes.loader_corpus import SIZE, make_episode, mark_active
+from tests.episodes.loader_corpus import SIZE, camera_frame, make_episode, mark_active, specs
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +124,33 @@ def test_image_options(root: Path) -> None:
     reference = cv2.resize(full, (4, 3), interpolation=cv2.INTER_AREA).transpose(2, 0, 1)
     assert small.dtype == np.uint8 and small.shape == (3, 3, 4)
     assert np.abs(small.astype(int) - reference.astype(int)).mean() < 12
+
+
+def test_depth_and_mono_cameras(tmp_path: Path) -> None:
+    depth = episodes.ImageStreamSpec(
+        "depth",
+        width=16,
+        height=12,
+        kind=episodes.StreamKind.DEPTH,
+        channels=1,
+        encoding=episodes.ImageEncoding.PNG,
+        rate_hz=10,
+    )
+    mono = episodes.ImageStreamSpec(
+        "mono", width=16, height=12, channels=1, encoding=episodes.ImageEncoding.PNG, rate_hz=10
+    )
+    make_episode(tmp_path, frames=4, streams=[*specs()[:4], depth, mono])
+    raw = _numpy(tmp_path, channels_first=False).sample(2)["images"]
+    assert raw["depth"].dtype == np.uint16 and raw["depth"].shape == (1, 12, 16, 1)
+    np.testing.assert_array_equal(raw["depth"][0, :, :, 0], camera_frame(depth, 2))
+    np.testing.assert_array_equal(raw["mono"][0, :, :, 0], camera_frame(mono, 2))
+    metres = _numpy(tmp_path, image_dtype="float32", image_size=(6, 8)).sample(2)["images"]
+    assert metres["depth"].shape == (1, 1, 6, 8) and metres["mono"].shape == (1, 1, 6, 8)
+    # Depth is resized by nearest neighbour (averaging would invent distances) and given in metres.
+    nearest = cv2.resize(camera_frame(depth, 2), (8, 6), interpolation=cv2.INTER_NEAREST)
+    np.testing.assert_allclose(metres["depth"][0, 0], nearest * 0.001, rtol=1e-6)
+    area = cv2.resize(camera_frame(mono, 2).astype(np.float32), (8, 6), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(metres["mono"][0, 0], area / 255, atol=1e-5)
 
 
 def test_normalisation_round_trips_and_centres(root: Path) -> None:
@@ -319,3 +346,62 @@ def test_warnings_are_silent_on_a_clean_dataset(root: Path) -> None:
         data = _numpy(root, obs_horizon=2)
         for i in range(len(data)):
             data.sample(i)
+
+
+def test_every_episode_failing_is_an_error_not_a_loop(tmp_path: Path) -> None:
+    paths = [make_episode(tmp_path, frames=3) for _ in range(2)]
+    data = _numpy(tmp_path)
+    for path in paths:
+        path.write_bytes(b"\0" * 100)
+    with pytest.warns(EpisodeSkippedWarning), pytest.raises(DatasetError, match="no sample can be read"):
+        data.sample(0)
+
+
+def test_a_file_cut_short_while_open_is_skipped(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=6)
+    data = _numpy(tmp_path, cameras=["head"])
+    data.sample(0)  # the file is open now
+    with open(path, "r+b") as f:
+        f.truncate(2048)  # every frame lay beyond this
+    beyond = r"lie beyond the end of the file"
+    with pytest.warns(EpisodeSkippedWarning, match=beyond), pytest.raises(DatasetError, match="no sample"):
+        data.sample(5)
+
+
+def test_a_frame_of_another_size_is_named(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=3)
+    _, small = cv2.imencode(".png", np.zeros((5, 7, 3), np.uint8))
+    with h5py.File(path, "a") as f:
+        g = f["streams/head"]
+        g["frames"].resize((g["frames"].shape[0] + small.size,))
+        g["frames"][-small.size :] = small.ravel()
+        g["frame_offset"][1] = g["frames"].shape[0] - small.size
+        g["frame_size"][1] = small.size
+    with pytest.warns(EpisodeSkippedWarning, match=r"frame 1: decodes to 7x5, the stream declares 32x24"):
+        _numpy(tmp_path).sample(1)
+
+
+def test_an_episode_changed_after_building_is_named(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=8)
+    data = _numpy(tmp_path)
+    episodes.realign(path, rate_hz=5)  # fewer aligned ticks than the dataset indexed
+    changed = r"changed since the dataset was built; build it again"
+    with pytest.warns(EpisodeSkippedWarning, match=changed), pytest.raises(DatasetError, match="no sample"):
+        data.sample(0)
+
+
+def test_a_stream_missing_from_the_aligned_view_is_named(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=3)
+    with h5py.File(path, "a") as f:
+        del f["aligned/streams/wrist"]
+    entry = episodes.scan_episode(path)
+    with pytest.raises(
+        UnknownStreamError, match=r"stream 'wrist' is not in the aligned view .*run `tg realign`"
+    ):
+        episodes.load_aligned(entry, episodes.sample_layout(entry))
+    skipped = r"skipped, unreadable \(.*'wrist' is not in the aligned view"
+    with (
+        pytest.warns(EpisodeSkippedWarning, match=skipped),
+        pytest.raises(DatasetError, match="every selected"),
+    ):
+        _numpy(tmp_path)
