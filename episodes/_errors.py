@@ -6,9 +6,11 @@ from training_ground.errors import TgError
 
 __all__ = [
     "CorruptEpisodeError",
+    "DatasetError",
     "EpisodeBusyError",
     "EpisodeError",
     "EpisodeExistsError",
+    "EpisodeSkippedWarning",
     "EpisodeWriteError",
     "NotAnEpisodeError",
     "SampleError",
@@ -74,3 +76,11 @@ class StorageFullError(EpisodeWriteError):
 
 class EpisodeBusyError(EpisodeError):
     """The episode is still being recorded by a live process."""
+
+
+class DatasetError(EpisodeError):
+    """A dataset directory cannot be loaded as asked (no episodes, mixed robots, an unknown stream...)."""
+
+
+class EpisodeSkippedWarning(UserWarning):
+    """An episode file of a dataset was left out (unreadable); the message names it and says why."""
