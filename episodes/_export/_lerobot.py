@@ -33,11 +33,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from episodes._export._errors import ExportError
-from episodes._export._source import Camera, ExportOptions, Layout, SourceEpisode, frames, load_dataset
+from episodes._export._source import Camera, ExportLayout, frames, open_source, prompt
 from episodes._export._target import ExportResult, prepare_target
 from episodes._export._video import VideoWriter, video_info
 from episodes._qa._stats import QUANTILES, StreamStats, aggregate, stream_stats
 from episodes._reader import EpisodeReader
+from episodes._training import AlignedEpisode, EpisodeFilter, OnMixed, Selection
 
 __all__ = ["CODEBASE_VERSION", "export_lerobot"]
 
@@ -67,34 +68,46 @@ def camera_key(stream: str) -> str:
 
 
 def export_lerobot(
-    directory: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Selection,
     out: str | os.PathLike[str],
     *,
+    episode_filter: EpisodeFilter | None = None,
+    on_mixed: OnMixed = "error",
     cameras: Sequence[str] | None = None,
     image_size: tuple[int, int] | None = None,
     active_range: bool = False,
-    on_episode: Callable[[Path], None] | None = None,
+    on_episode: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Write the episodes of ``directory`` as a LeRobot v3.0 dataset in the new directory ``out``.
+    """Write a dataset directory's episodes (or a :class:`Selection` of them) as a LeRobot v3.0
+    dataset in the new directory ``out``.
 
-    ``observation.state`` is the observation array streams concatenated in stored order,
-    ``action`` the action streams likewise, each camera a video ``observation.images.<name>``,
-    and each episode's task its language instruction (its task name when it has none).
-    ``on_episode`` is called once per episode file, exported or skipped.
+    ``observation.state`` is the state columns and ``action`` the action columns of
+    :func:`sample_layout` (the observation and the action array streams, each concatenated
+    in stored order), each RGB camera a video ``observation.images.<name>`` (``image_size``:
+    ``(height, width)`` to resize to), each episode's task its language instruction (its task
+    name when it has none). ``episode_filter`` and ``on_mixed`` select episodes as
+    :func:`select_episodes` does; ``active_range`` keeps the annotated active range only.
+    ``on_episode`` is called with each exported episode's id.
 
     >>> import episodes
     >>> episodes.export_lerobot("datasets/demo", "exports/demo_lerobot")  # doctest: +SKIP
     ExportResult(out=PosixPath('exports/demo_lerobot'), format='lerobot', episodes=4, ...)
     """
     target, work = prepare_target(Path(out))
-    options = ExportOptions(cameras=cameras, image_size=image_size, active_range=active_range)
-    layout, source = load_dataset(directory, options, on_skip=on_episode)
+    selected = open_source(
+        source, episode_filter=episode_filter, on_mixed=on_mixed, cameras=cameras, image_size=image_size
+    )
+    layout = selected.layout
+    exported: list[str] = []
     try:
         writer = _LeRobotWriter(work, layout)
-        for episode in source:
-            writer.add(episode)
+        for episode, reader in selected.episodes(active_range=active_range):
+            writer.add(episode, reader)
+            exported.append(episode.episode_id)
             if on_episode is not None:
-                on_episode(episode.path)
+                on_episode(episode.episode_id)
+        if not exported:
+            raise ExportError(f"{selected.root}: none of the selected episodes could be read")
         writer.finish()
         os.replace(work, target)
     except BaseException:
@@ -103,16 +116,16 @@ def export_lerobot(
     return ExportResult(
         out=target,
         format="lerobot",
-        episodes=len(source),
+        episodes=len(exported),
         frames=writer.total_frames,
-        episode_ids=tuple(e.episode_id for e in source),
+        episode_ids=tuple(exported),
         cameras=tuple(c.stream for c in layout.cameras),
         details={"codec": writer.codec, "fps": layout.fps},
     )
 
 
 class _LeRobotWriter:
-    def __init__(self, root: Path, layout: Layout) -> None:
+    def __init__(self, root: Path, layout: ExportLayout) -> None:
         self.root = root
         self.layout = layout
         self.total_frames = 0
@@ -124,27 +137,22 @@ class _LeRobotWriter:
         self._videos = {c.stream: _VideoFiles(root, c, layout.fps) for c in layout.cameras}
         root.mkdir()
 
-    def add(self, episode: SourceEpisode) -> None:
+    def add(self, episode: AlignedEpisode, reader: EpisodeReader) -> None:
         index = len(self._episodes)
-        n = episode.length
-        task_index = self._tasks.setdefault(episode.prompt, len(self._tasks))
-        state = episode.concat(self.layout.observation).astype(np.float32)
-        action = episode.concat(self.layout.action).astype(np.float32)
+        n = len(episode)
+        task = prompt(episode)
+        task_index = self._tasks.setdefault(task, len(self._tasks))
         frame_index = np.arange(n, dtype=np.int64)
         columns: dict[str, npt.NDArray[Any]] = {
-            STATE: state,
-            ACTION: action,
+            STATE: episode.state,
+            ACTION: episode.action,
             "timestamp": (frame_index / self.layout.fps).astype(np.float32),
             "frame_index": frame_index,
             "episode_index": np.full(n, index, dtype=np.int64),
             "index": np.arange(self.total_frames, self.total_frames + n, dtype=np.int64),
             "task_index": np.full(n, task_index, dtype=np.int64),
         }
-        row: dict[str, Any] = {
-            "episode_index": index,
-            "tasks": [episode.prompt],
-            "length": n,
-        }
+        row: dict[str, Any] = {"episode_index": index, "tasks": [task], "length": n}
         chunk, file = self._data.write(columns, n)
         row.update(
             {
@@ -157,14 +165,11 @@ class _LeRobotWriter:
         stats = {
             key: _vector_stats(key, np.asarray(value, dtype=np.float64)) for key, value in columns.items()
         }
-        if self._videos:
-            with EpisodeReader(episode.path) as reader:
-                for camera in self.layout.cameras:
-                    files = self._videos[camera.stream]
-                    key = camera_key(camera.stream)
-                    placed, sampled = files.write(frames(reader, camera, episode), n)
-                    row.update({f"videos/{key}/{name}": value for name, value in placed.items()})
-                    stats[key] = _image_stats(key, sampled)
+        for camera in self.layout.cameras:
+            key = camera_key(camera.stream)
+            placed, sampled = self._videos[camera.stream].write(frames(reader, camera, episode), n)
+            row.update({f"videos/{key}/{name}": value for name, value in placed.items()})
+            stats[key] = _image_stats(key, sampled)
         row["tg_episode_id"] = episode.episode_id
         self._episodes.append(row)
         self._stats.append(stats)
@@ -194,8 +199,8 @@ class _LeRobotWriter:
         """meta/info.json as lerobot/datasets/utils.py: create_empty_dataset_info fills it."""
         layout = self.layout
         features: dict[str, dict[str, Any]] = {
-            STATE: {"dtype": "float32", "shape": [len(layout.state_names)], "names": layout.state_names},
-            ACTION: {"dtype": "float32", "shape": [len(layout.action_names)], "names": layout.action_names},
+            STATE: _vector_feature(layout.sample.state_names),
+            ACTION: _vector_feature(layout.sample.action_names),
         }
         for camera in layout.cameras:
             key = camera_key(camera.stream)
@@ -221,6 +226,10 @@ class _LeRobotWriter:
             "video_path": VIDEO_PATH if layout.cameras else None,
             "features": {**features, **DEFAULT_FEATURES},
         }
+
+
+def _vector_feature(names: Sequence[str]) -> dict[str, Any]:
+    return {"dtype": "float32", "shape": [len(names)], "names": list(names)}
 
 
 def _next_file(chunk: int, file: int) -> tuple[int, int]:
@@ -326,11 +335,11 @@ def _subsample(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return rgb[::step, ::step]
 
 
-def _data_schema(layout: Layout) -> pa.Schema:
+def _data_schema(layout: ExportLayout) -> pa.Schema:
     return pa.schema(
         [
-            pa.field(STATE, pa.list_(pa.float32(), len(layout.state_names))),
-            pa.field(ACTION, pa.list_(pa.float32(), len(layout.action_names))),
+            pa.field(STATE, pa.list_(pa.float32(), len(layout.sample.state_names))),
+            pa.field(ACTION, pa.list_(pa.float32(), len(layout.sample.action_names))),
             pa.field("timestamp", pa.float32()),
             pa.field("frame_index", pa.int64()),
             pa.field("episode_index", pa.int64()),
@@ -340,8 +349,8 @@ def _data_schema(layout: Layout) -> pa.Schema:
     )
 
 
-def _bytes_per_row(layout: Layout) -> int:
-    return 4 * (len(layout.state_names) + len(layout.action_names)) + 4 + 4 * 8
+def _bytes_per_row(layout: ExportLayout) -> int:
+    return 4 * (len(layout.sample.state_names) + len(layout.sample.action_names)) + 4 + 4 * 8
 
 
 def _column(values: npt.NDArray[Any], kind: pa.DataType) -> pa.Array:

@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from episodes._export._source import ExportOptions, Layout, SourceEpisode, frames, load_dataset
+from episodes._export._errors import ExportError
+from episodes._export._source import ExportLayout, frames, open_source, prompt, split_state
 from episodes._export._target import ExportResult, prepare_target
 from episodes._reader import EpisodeReader
+from episodes._splits import DEFAULT_VALID_FRACTION, load_splits, split_of
+from episodes._training import AlignedEpisode, EpisodeFilter, OnMixed, Selection
 
 __all__ = ["export_robomimic"]
 
@@ -35,40 +38,62 @@ _GYM_TYPE = 2
 
 
 def export_robomimic(
-    directory: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Selection,
     out: str | os.PathLike[str],
     *,
+    episode_filter: EpisodeFilter | None = None,
+    on_mixed: OnMixed = "error",
     cameras: Sequence[str] | None = None,
     image_size: tuple[int, int] | None = None,
     active_range: bool = False,
-    split: Mapping[str, Sequence[str]] | None = None,
-    on_episode: Callable[[Path], None] | None = None,
+    on_episode: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Write the episodes of ``directory`` as the new robomimic HDF5 file ``out``.
+    """Write a dataset directory's episodes (or a :class:`Selection` of them) as the new
+    robomimic HDF5 file ``out``.
 
-    ``split`` maps ``train``/``valid`` to episode ids (default: every episode in ``train``);
-    ``on_episode`` is called once per episode file, exported or skipped.
+    Options as :func:`export_lerobot`. ``mask/train`` and ``mask/valid`` hold the dataset's
+    split (``splits.json``, as :class:`EpisodeDataset` uses it; the same hash of the episode id
+    for episodes it does not list yet), so robomimic validates on the same episodes.
 
     >>> import episodes
     >>> episodes.export_robomimic("datasets/demo", "exports/demo.hdf5")  # doctest: +SKIP
     ExportResult(out=PosixPath('exports/demo.hdf5'), format='robomimic', episodes=4, ...)
     """
     target, work = prepare_target(Path(out))
-    options = ExportOptions(cameras=cameras, image_size=image_size, active_range=active_range)
-    layout, source = load_dataset(directory, options, on_skip=on_episode)
-    names = {e.episode_id: f"demo_{i}" for i, e in enumerate(source)}
+    selected = open_source(
+        source, episode_filter=episode_filter, on_mixed=on_mixed, cameras=cameras, image_size=image_size
+    )
+    layout = selected.layout
+    recorded = load_splits(selected.root)
+    names: dict[str, str] = {}
+    tasks: set[str] = set()
+    total = 0
     try:
         with h5py.File(work, "w", libver="latest") as f:
             data = f.create_group("data")
-            for episode in source:
-                _write_demo(data, names[episode.episode_id], layout, episode)
+            for episode, reader in selected.episodes(active_range=active_range):
+                name = f"demo_{len(names)}"
+                _write_demo(data, name, layout, episode, reader)
+                names[episode.episode_id] = name
+                tasks.add(episode.task)
+                total += len(episode)
                 if on_episode is not None:
-                    on_episode(episode.path)
-            data.attrs["total"] = sum(e.length for e in source)
-            data.attrs["env_args"] = json.dumps(_env_args(layout, source))
+                    on_episode(episode.episode_id)
+            if not names:
+                raise ExportError(f"{selected.root}: none of the selected episodes could be read")
+            data.attrs["total"] = total
+            data.attrs["env_args"] = json.dumps(_env_args(layout, sorted(tasks)))
+            masks: dict[str, list[bytes]] = {"train": [], "valid": []}
+            for episode_id, name in names.items():
+                split = (
+                    recorded.of(episode_id)
+                    if recorded is not None
+                    else split_of(episode_id, DEFAULT_VALID_FRACTION)
+                )
+                masks[split].append(name.encode())
             mask = f.create_group("mask")
-            for key, ids in _masks(split, names).items():
-                mask.create_dataset(key, data=np.array([names[i].encode() for i in ids], dtype="S"))
+            for key, demos in masks.items():
+                mask.create_dataset(key, data=np.array(demos, dtype="S"))
         os.replace(work, target)
     except BaseException:
         work.unlink(missing_ok=True)
@@ -76,49 +101,49 @@ def export_robomimic(
     return ExportResult(
         out=target,
         format="robomimic",
-        episodes=len(source),
-        frames=sum(e.length for e in source),
-        episode_ids=tuple(e.episode_id for e in source),
+        episodes=len(names),
+        frames=total,
+        episode_ids=tuple(names),
         cameras=tuple(c.stream for c in layout.cameras),
-        details={"demos": dict(names)},
+        details={"demos": names, "fps": layout.fps},
     )
 
 
-def _write_demo(data: Any, name: str, layout: Layout, episode: SourceEpisode) -> None:
-    n = episode.length
+def _write_demo(
+    data: Any, name: str, layout: ExportLayout, episode: AlignedEpisode, reader: EpisodeReader
+) -> None:
+    n = len(episode)
     demo = data.create_group(name)
     demo.attrs["num_samples"] = n
     demo.attrs["ep_meta"] = json.dumps(
         {
-            "lang": episode.prompt,
+            "lang": prompt(episode),
             "task": episode.task,
             "episode_id": episode.episode_id,
             "success": episode.success,
         }
     )
     obs = demo.create_group("obs")
-    for stream, _ in layout.observation:
-        obs.create_dataset(stream, data=episode.values[stream])
-    if layout.cameras:
-        with EpisodeReader(episode.path) as reader:
-            for camera in layout.cameras:
-                images = obs.create_dataset(
-                    f"{camera.stream}_image",
-                    shape=(n, camera.height, camera.width, 3),
-                    dtype=np.uint8,
-                    chunks=(1, camera.height, camera.width, 3),
-                )
-                for k, rgb in enumerate(frames(reader, camera, episode)):
-                    images[k] = rgb
+    for stream, values in split_state(layout, episode.state).items():
+        obs.create_dataset(stream, data=values)
+    for camera in layout.cameras:
+        images = obs.create_dataset(
+            f"{camera.stream}_image",
+            shape=(n, camera.height, camera.width, 3),
+            dtype=np.uint8,
+            chunks=(1, camera.height, camera.width, 3),
+        )
+        for k, rgb in enumerate(frames(reader, camera, episode)):
+            images[k] = rgb
     next_obs = demo.create_group("next_obs")
-    for key, source in obs.items():
-        layout_ = h5py.VirtualLayout(shape=source.shape, dtype=source.dtype)
-        view = h5py.VirtualSource(".", source.name, shape=source.shape)
+    for key, stored in obs.items():
+        shifted = h5py.VirtualLayout(shape=stored.shape, dtype=stored.dtype)
+        view = h5py.VirtualSource(".", stored.name, shape=stored.shape)
         if n > 1:
-            layout_[: n - 1] = view[1:n]
-        layout_[n - 1] = view[n - 1]
-        next_obs.create_virtual_dataset(key, layout_)
-    demo.create_dataset("actions", data=episode.concat(layout.action))
+            shifted[: n - 1] = view[1:n]
+        shifted[n - 1] = view[n - 1]
+        next_obs.create_virtual_dataset(key, shifted)
+    demo.create_dataset("actions", data=episode.action)
     dones = np.zeros(n, dtype=np.int64)
     dones[-1] = 1
     demo.create_dataset("dones", data=dones)
@@ -127,23 +152,16 @@ def _write_demo(data: Any, name: str, layout: Layout, episode: SourceEpisode) ->
     demo.create_dataset("rewards", data=rewards)
 
 
-def _env_args(layout: Layout, source: Sequence[SourceEpisode]) -> dict[str, Any]:
-    tasks = sorted({e.task for e in source})
+def _env_args(layout: ExportLayout, tasks: Sequence[str]) -> dict[str, Any]:
     return {
-        "env_name": tasks[0] if len(tasks) == 1 else "+".join(tasks),
+        "env_name": "+".join(tasks),
         "type": _GYM_TYPE,
         "env_kwargs": {
             "robot_profile": layout.robot,
             "control_freq": layout.fps,
-            "observation": {stream: list(columns) for stream, columns in layout.observation},
-            "action": layout.action_names,
+            "observation": {stream: width for stream, width in layout.state_columns},
+            "action": list(layout.sample.action_names),
             "cameras": [c.stream for c in layout.cameras],
             "source": "training-ground",
         },
     }
-
-
-def _masks(split: Mapping[str, Sequence[str]] | None, names: Mapping[str, str]) -> dict[str, list[str]]:
-    if split is None:
-        return {"train": list(names), "valid": []}
-    return {key: [i for i in ids if i in names] for key, ids in split.items()}

@@ -55,6 +55,24 @@ def export(
         bool,
         typer.Option("--active-range", help="Only the annotated active range of each episode (tg annotate)."),
     ] = False,
+    qa_passed: Annotated[
+        bool, typer.Option("--qa-passed", help="Only episodes that passed tg validate --write.")
+    ] = False,
+    success: Annotated[
+        bool | None,
+        typer.Option("--success/--failure", help="Only successful (or only failed) episodes."),
+    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Only episodes of this task.")] = None,
+    robot: Annotated[str | None, typer.Option("--robot", help="Only episodes of this robot profile.")] = None,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Only episodes of this operator.")
+    ] = None,
+    skip_mixed: Annotated[
+        bool,
+        typer.Option(
+            "--skip-mixed", help="Keep the largest group of episodes with one robot and stream set, not fail."
+        ),
+    ] = False,
 ) -> None:
     """Export a dataset to LeRobot (v3.0: Parquet, MP4 per camera, meta/) or robomimic (one HDF5).
 
@@ -67,17 +85,33 @@ def export(
     if image_size is not None:
         width, height = (int(v) for v in image_size.split("x"))
         size = (height, width)
-    total = len(episodes.list_episodes(directory)) if directory.is_dir() else 0
+    episode_filter = episodes.EpisodeFilter(
+        qa_passed=qa_passed, success=success, task=task, robot=robot, operator=operator
+    )
     exporter = episodes.EXPORTERS[format_]
-    with warnings.catch_warnings(record=True) as caught, progress(total, f"exporting ({format_})") as advance:
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = exporter(
-            directory, out, cameras=cameras, image_size=size, active_range=active_range, on_episode=advance
-        )
-    for warning in caught:
-        err_console.print(f"[bold yellow]warning:[/] {warning.message}", highlight=False)
+        try:
+            selection = episodes.select_episodes(
+                directory, episode_filter, on_mixed="skip" if skip_mixed else "error"
+            )
+            with progress(len(selection.episodes), f"exporting ({format_})") as advance:
+                result = exporter(
+                    selection,
+                    out,
+                    cameras=cameras,
+                    image_size=size,
+                    active_range=active_range,
+                    on_episode=advance,
+                )
+        finally:
+            for warning in caught:
+                err_console.print(f"[bold yellow]warning:[/] {warning.message}", highlight=False)
+    left_out = sum(selection.excluded.values())
     cams = f", cameras: {', '.join(result.cameras)}" if result.cameras else ""
     console.print(
-        f"{result.format}: {result.episodes} episode(s), {result.frames} frames{cams} -> {result.out}",
+        f"{result.format}: {result.episodes} episode(s), {result.frames} frames{cams}"
+        + (f" ({left_out} left out by the filters)" if left_out else "")
+        + f" -> {result.out}",
         highlight=False,
     )
