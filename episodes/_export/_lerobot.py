@@ -289,7 +289,7 @@ class _VideoFiles:
 
     def write(self, rgb_frames: Any, n: int) -> tuple[dict[str, Any], npt.NDArray[np.uint8]]:
         video = self._video
-        if video is not None and _size(video.path) >= VIDEO_FILES_SIZE_IN_MB * 1024**2:
+        if video is not None and video.bytes >= VIDEO_FILES_SIZE_IN_MB * 1024**2:
             self.close()
             self._where = _next_file(*self._where)
             video = None
@@ -325,11 +325,6 @@ class _VideoFiles:
             self._video = None
 
 
-def _size(path: Path) -> int:
-    """Bytes muxed so far (the muxer creates the file with its first packet)."""
-    return path.stat().st_size if path.exists() else 0
-
-
 def _subsample(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     step = max(1, max(rgb.shape[:2]) // _IMAGE_STAT_SIDE) if max(rgb.shape[:2]) >= 2 * _IMAGE_STAT_SIDE else 1
     return rgb[::step, ::step]
@@ -338,8 +333,8 @@ def _subsample(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 def _data_schema(layout: ExportLayout) -> pa.Schema:
     return pa.schema(
         [
-            pa.field(STATE, pa.list_(pa.float32(), len(layout.sample.state_names))),
-            pa.field(ACTION, pa.list_(pa.float32(), len(layout.sample.action_names))),
+            pa.field(STATE, _vector_type(len(layout.sample.state_names))),
+            pa.field(ACTION, _vector_type(len(layout.sample.action_names))),
             pa.field("timestamp", pa.float32()),
             pa.field("frame_index", pa.int64()),
             pa.field("episode_index", pa.int64()),
@@ -349,6 +344,11 @@ def _data_schema(layout: ExportLayout) -> pa.Schema:
     )
 
 
+def _vector_type(size: int) -> pa.DataType:
+    """What Hugging Face ``datasets`` writes for LeRobot's ``Sequence(length=size, Value("float32"))``."""
+    return pa.list_(pa.field("item", pa.float32()), size)
+
+
 def _bytes_per_row(layout: ExportLayout) -> int:
     return 4 * (len(layout.sample.state_names) + len(layout.sample.action_names)) + 4 + 4 * 8
 
@@ -356,7 +356,7 @@ def _bytes_per_row(layout: ExportLayout) -> int:
 def _column(values: npt.NDArray[Any], kind: pa.DataType) -> pa.Array:
     if isinstance(kind, pa.FixedSizeListType):
         flat = pa.array(np.ascontiguousarray(values).reshape(-1), type=kind.value_type)
-        return pa.FixedSizeListArray.from_arrays(flat, kind.list_size)
+        return pa.FixedSizeListArray.from_arrays(flat, type=kind)
     return pa.array(values, type=kind)
 
 

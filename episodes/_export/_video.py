@@ -60,6 +60,8 @@ class VideoWriter:
         self.path = path
         self.codec = codec or pick_codec()
         self.frames = 0
+        self.bytes = 0
+        """Bytes of the packets muxed so far (the muxer writes them out in its own time)."""
         # SVT-AV1 prints its configuration to stderr unless told to log errors only.
         os.environ.setdefault("SVT_LOG", "1")
         self._time_base = Fraction(1, fps)
@@ -78,6 +80,7 @@ class VideoWriter:
         frame.pts = self.frames
         frame.time_base = self._time_base
         for packet in self._stream.encode(frame):
+            self.bytes += packet.size
             self._container.mux(packet)
         self.frames += 1
 
