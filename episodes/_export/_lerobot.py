@@ -99,8 +99,8 @@ def export_lerobot(
     )
     layout = selected.layout
     exported: list[str] = []
+    writer = _LeRobotWriter(work, layout)
     try:
-        writer = _LeRobotWriter(work, layout)
         for episode, reader in selected.episodes(active_range=active_range):
             writer.add(episode, reader)
             exported.append(episode.episode_id)
@@ -111,6 +111,7 @@ def export_lerobot(
         writer.finish()
         os.replace(work, target)
     except BaseException:
+        writer.close()
         shutil.rmtree(work, ignore_errors=True)
         raise
     return ExportResult(
@@ -175,11 +176,15 @@ class _LeRobotWriter:
         self._stats.append(stats)
         self.total_frames += n
 
-    def finish(self) -> None:
+    def close(self) -> None:
         self._data.close()
+        for files in self._videos.values():
+            files.close()
+
+    def finish(self) -> None:
+        self.close()
         infos = {}
         for stream, files in self._videos.items():
-            files.close()
             self.codec = files.codec
             infos[camera_key(stream)] = video_info(self.root / files.first_path)
         meta = self.root / "meta"

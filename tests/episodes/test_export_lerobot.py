@@ -413,3 +413,14 @@ def test_odd_image_size_is_refused(source, tmp_path):
 def test_active_range_needs_annotations(source, tmp_path):
     with pytest.raises(episodes.DatasetError, match=r"has no active range .*run `tg annotate"):
         episodes.export_lerobot(source, tmp_path / "out", active_range=True)
+
+
+def test_a_frame_that_does_not_decode_stops_the_export_and_leaves_nothing(dataset, tmp_path):
+    path = episodes.list_episodes(dataset)[-1]
+    with h5py.File(path, "a") as f:
+        f["streams/head/frames"][:] = 0
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(episodes.CorruptEpisodeError, match=path.name):
+        episodes.export_lerobot(dataset, out / "ds")
+    assert list(out.iterdir()) == []
