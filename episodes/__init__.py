@@ -18,6 +18,7 @@ specified in ``datasets/FORMAT.md``.
 """
 
 from episodes._align import Alignment, compute_alignment
+from episodes._dataset import ColumnStats, EpisodeDataset, Normalizer, Sample
 from episodes._errors import (
     CorruptEpisodeError,
     DatasetError,
@@ -94,6 +95,7 @@ from episodes._training import (
     sample_layout,
     scan_episode,
     select_episodes,
+    usable_range,
 )
 from episodes._writer import EpisodeWriter
 
@@ -113,6 +115,7 @@ __all__ = [
     "ArrayStreamSpec",
     "CameraCalibration",
     "CheckInfo",
+    "ColumnStats",
     "Configure",
     "CorruptEpisodeError",
     "DatasetError",
@@ -120,6 +123,7 @@ __all__ = [
     "EncodedImage",
     "EpisodeAnnotations",
     "EpisodeBusyError",
+    "EpisodeDataset",
     "EpisodeEntry",
     "EpisodeError",
     "EpisodeExistsError",
@@ -141,11 +145,13 @@ __all__ = [
     "ImageStreamSpec",
     "JointLimit",
     "JsonValue",
+    "Normalizer",
     "NotAnEpisodeError",
     "QaConfig",
     "QaConfigError",
     "RobotInfo",
     "Role",
+    "Sample",
     "SampleError",
     "SampleLayout",
     "Segment",
@@ -189,6 +195,7 @@ __all__ = [
     "split_of",
     "summarize",
     "update_splits",
+    "usable_range",
     "validate_episode",
     "validate_episodes",
     "write_dataset_stats",

@@ -35,7 +35,7 @@ import numpy.typing as npt
 from episodes import _layout as fmt
 from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, UnknownStreamError
 from episodes._maintenance import list_episodes
-from episodes._reader import EpisodeReader, _spec_from_group, _text
+from episodes._reader import AlignedView, EpisodeReader, _spec_from_group, _text
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "sample_layout",
     "scan_episode",
     "select_episodes",
+    "usable_range",
 ]
 
 Int64Array = npt.NDArray[np.int64]
@@ -273,6 +274,20 @@ class SampleLayout:
     def camera_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.cameras)
 
+    def columns(self, stream: str) -> slice:
+        """Where ``stream``'s columns lie in the state or the action vector."""
+        for streams, names in (
+            (self.state_streams, self.state_names),
+            (self.action_streams, self.action_names),
+        ):
+            if stream in streams:
+                hits = [i for i, n in enumerate(names) if n.split(".", 1)[0] == stream]
+                return slice(hits[0], hits[-1] + 1)
+        raise UnknownStreamError(
+            f"stream {stream!r} is in neither the state ({', '.join(self.state_streams)}) "
+            f"nor the action ({', '.join(self.action_streams)})"
+        )
+
 
 def sample_layout(
     entry: EpisodeEntry,
@@ -347,6 +362,34 @@ class AlignedEpisode:
         return int(self.time_ns.shape[0])
 
 
+def usable_range(
+    entry: EpisodeEntry, layout: SampleLayout, view: AlignedView, *, active_only: bool = False
+) -> tuple[int, int]:
+    """The aligned ticks ``[lo, hi)`` :func:`load_aligned` returns, from the aligned view alone.
+
+    Every stream of the layout has a sample there (the aligned index is -1 only
+    before a stream's first sample) and, with ``active_only``, the tick lies in
+    the annotated active range.
+    """
+    if active_only and entry.active_range_ns is None:
+        raise DatasetError(
+            f"{entry.path}: has no active range (active_only=True); run `tg annotate {entry.path.parent}`"
+        )
+    lo, hi = 0, view.num_frames
+    for name in (*layout.state_streams, *layout.action_streams, *layout.camera_names):
+        if name not in view.index:
+            raise UnknownStreamError(
+                f"{entry.path}: stream {name!r} is not in the aligned view "
+                f"({', '.join(view.index)}); run `tg realign`"
+            )
+        lo = max(lo, int(np.searchsorted(view.index[name] >= 0, True)))
+    if active_only and entry.active_range_ns is not None:
+        start, stop = entry.active_range_ns
+        lo = max(lo, int(np.searchsorted(view.time_ns, start, side="left")))
+        hi = min(hi, int(np.searchsorted(view.time_ns, stop, side="left")))
+    return lo, max(lo, hi)
+
+
 def load_aligned(
     entry: EpisodeEntry,
     layout: SampleLayout,
@@ -360,31 +403,12 @@ def load_aligned(
     (idle start and end trimmed); an episode never annotated raises :class:`DatasetError`.
     Pass an open ``reader`` of the file to save opening it again.
     """
-    if active_only and entry.active_range_ns is None:
-        raise DatasetError(
-            f"{entry.path}: has no active range (active_only=True); run `tg annotate {entry.path.parent}`"
-        )
     own = reader is None
     ep = reader if reader is not None else EpisodeReader(entry.path)
     try:
         view = ep.aligned
         groups = ep._file[fmt.STREAMS]
-        names = (*layout.state_streams, *layout.action_streams, *layout.camera_names)
-        for name in names:
-            if name not in view.index:
-                raise UnknownStreamError(
-                    f"{entry.path}: stream {name!r} is not in the aligned view "
-                    f"({', '.join(view.index)}); run `tg realign`"
-                )
-        lo, hi = 0, view.num_frames
-        for name in names:
-            idx = view.index[name]
-            lo = max(lo, int(np.searchsorted(idx >= 0, True)))  # index is -1 only before the first sample
-        if active_only and entry.active_range_ns is not None:
-            start, stop = entry.active_range_ns
-            lo = max(lo, int(np.searchsorted(view.time_ns, start, side="left")))
-            hi = min(hi, int(np.searchsorted(view.time_ns, stop, side="left")))
-        hi = max(lo, hi)
+        lo, hi = usable_range(entry, layout, view, active_only=active_only)
 
         def rows(streams: Sequence[str]) -> Float32Array:
             parts = []

@@ -13,7 +13,7 @@ from h5py import h5d
 from episodes import _layout as fmt
 from episodes._reader import EpisodeReader, StreamInfo
 
-__all__ = ["EpisodeData", "FrameStore"]
+__all__ = ["EpisodeData", "FrameStore", "chunk_offsets"]
 
 Int64Array = npt.NDArray[np.int64]
 _WINDOW_BYTES = 32 << 20
@@ -76,6 +76,23 @@ def _prefetch(path: Path) -> None:
             os.close(fd)
 
 
+def chunk_offsets(dataset: Any) -> tuple[int, Int64Array] | None:
+    """Where a 1-D byte dataset's chunks lie in its file: (chunk length, file offset of each chunk).
+
+    None unless every chunk is stored as plain bytes (chunked, no filter, all allocated):
+    only then can its bytes be read without HDF5.
+    """
+    size = int(dataset.shape[0])
+    plist = dataset.id.get_create_plist()
+    if not size or plist.get_nfilters() != 0 or plist.get_layout() != h5d.CHUNKED:
+        return None
+    chunk = int(dataset.chunks[0])
+    bases = [dataset.id.get_chunk_info_by_coord((k * chunk,)).byte_offset for k in range(-(-size // chunk))]
+    if any(b is None for b in bases):
+        return None
+    return chunk, np.array(bases, dtype=np.int64)
+
+
 class FrameStore:
     """Byte access to a ``frames`` dataset: memory-mapped when its chunks are plain bytes in the file.
 
@@ -91,14 +108,10 @@ class FrameStore:
         self._map: npt.NDArray[np.uint8] | None = None
         self._chunk = 0
         self._base = np.empty(0, dtype=np.int64)
-        plist = dataset.id.get_create_plist()
-        if self.size and plist.get_nfilters() == 0 and plist.get_layout() == h5d.CHUNKED:
-            self._chunk = int(dataset.chunks[0])
-            count = -(-self.size // self._chunk)
-            bases = [dataset.id.get_chunk_info_by_coord((k * self._chunk,)).byte_offset for k in range(count)]
-            if all(b is not None for b in bases):
-                self._base = np.array(bases, dtype=np.int64)
-                self._map = np.memmap(path, dtype=np.uint8, mode="r")
+        located = chunk_offsets(dataset)
+        if located is not None:
+            self._chunk, self._base = located
+            self._map = np.memmap(path, dtype=np.uint8, mode="r")
 
     def rows(self, starts: Int64Array, length: int) -> npt.NDArray[np.uint8]:
         """``out[i] = bytes[starts[i] : starts[i] + length]``; bytes outside the dataset read as 0."""
@@ -115,16 +128,18 @@ class FrameStore:
         return np.asarray(out, dtype=np.uint8)
 
     def span(self, start: int, stop: int) -> npt.NDArray[np.uint8]:
-        """Bytes ``[start, stop)`` (a view into the file where it lies within one chunk)."""
+        """Bytes ``[start, stop)``: a view into the file within one chunk, else the chunks' slices joined."""
         start, stop = max(0, start), min(self.size, stop)
         if stop <= start:
             return np.zeros(0, dtype=np.uint8)
-        if self._map is not None and start // self._chunk == (stop - 1) // self._chunk:
-            at = int(self._base[start // self._chunk]) + start % self._chunk
-            return self._map[at : at + stop - start]
         if self._map is not None:
-            row: npt.NDArray[np.uint8] = self.rows(np.array([start], dtype=np.int64), stop - start)[0]
-            return row
+            pieces = []
+            for chunk in range(start // self._chunk, (stop - 1) // self._chunk + 1):
+                lo = max(start, chunk * self._chunk)
+                hi = min(stop, (chunk + 1) * self._chunk)
+                at = int(self._base[chunk]) + lo - chunk * self._chunk
+                pieces.append(self._map[at : at + hi - lo])
+            return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         return np.asarray(self._dataset[start:stop], dtype=np.uint8)
 
     def _gather_read(self, positions: Int64Array) -> npt.NDArray[np.uint8]:

@@ -7,7 +7,7 @@ as lossless PNG, so a loaded window can be checked against the raw data exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import h5py
@@ -48,8 +48,13 @@ def make_episode(
     operator: str = "alice",
     success: bool | None = True,
     streams: Sequence[episodes.StreamSpec] | None = None,
+    late: Mapping[str, int] | None = None,
 ) -> Path:
-    """An episode of ``frames`` aligned ticks at 10 Hz (the state stream runs at 20 Hz)."""
+    """An episode of ``frames`` aligned ticks at 10 Hz (the state stream runs at 20 Hz).
+
+    ``late`` names streams that miss their first samples (and are then not required,
+    so the aligned view starts without them).
+    """
     chosen = list(streams) if streams is not None else specs()
     info = EpisodeInfo(
         robot=RobotInfo(robot, joint_names=JOINTS),
@@ -63,9 +68,12 @@ def make_episode(
         rate = spec.rate_hz or RATE_HZ
         period = round(1e9 / rate)
         n = (frames - 1) * round(rate / RATE_HZ) + 1
-        events += [(k * period, i, spec, k) for k in range(n)]
+        events += [(k * period, i, spec, k) for k in range((late or {}).get(spec.name, 0), n)]
     events.sort(key=lambda e: (e[0], e[1]))
-    with episodes.EpisodeWriter(directory, streams=chosen, info=info, aligned_rate_hz=RATE_HZ) as writer:
+    required = [s.name for s in chosen if s.name not in (late or {})]
+    with episodes.EpisodeWriter(
+        directory, streams=chosen, info=info, aligned_rate_hz=RATE_HZ, required=required
+    ) as writer:
         for stamp, _, spec, k in events:
             if isinstance(spec, ImageStreamSpec):
                 writer.append(spec.name, stamp, textured_frame(k, spec.height, spec.width))

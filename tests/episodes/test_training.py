@@ -1,0 +1,178 @@
+"""Episode selection, sample layout and aligned loading shared by the training loader and exporters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import episodes
+from episodes import DatasetError, EpisodeFilter, EpisodeSkippedWarning, UnknownStreamError
+from tests.episodes.loader_corpus import make_episode, mark_active, mark_qa, specs
+
+
+def _ids(selection: episodes.Selection) -> set[str]:
+    return {e.episode_id for e in selection.episodes}
+
+
+def _id(path: Path) -> str:
+    return path.name.removesuffix(".h5")
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("labelled")
+    made = {
+        "good": make_episode(root, frames=5, success=True, task="pick_place", operator="alice"),
+        "failed": make_episode(root, frames=5, success=False, task="pick_place", operator="bob"),
+        "unknown": make_episode(root, frames=5, success=None, task="wipe", operator="alice"),
+    }
+    mark_qa(made["good"], True)
+    mark_qa(made["failed"], False)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "kept"),
+    [
+        ({}, {"good", "failed", "unknown"}),
+        ({"qa_passed": True}, {"good"}),
+        ({"success": True}, {"good"}),
+        ({"success": False}, {"failed"}),
+        ({"task": "wipe"}, {"unknown"}),
+        ({"operator": "alice"}, {"good", "unknown"}),
+        ({"robot": "test_arm", "task": "pick_place", "operator": "bob"}, {"failed"}),
+    ],
+)
+def test_filters_keep_exactly_the_matching_episodes(
+    labelled: dict[str, Path], kwargs: dict[str, object], kept: set[str]
+) -> None:
+    root = labelled["good"].parent
+    selection = episodes.select_episodes(root, EpisodeFilter(**kwargs))  # type: ignore[arg-type]
+    assert _ids(selection) == {_id(labelled[k]) for k in kept}
+    assert sum(selection.excluded.values()) == 3 - len(kept)
+    assert [e.episode_id for e in selection.episodes] == sorted(_ids(selection))  # recording order
+
+
+def test_entry_reads_labels_qa_and_active_range(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=8, instruction="", task="pick_place")
+    entry = episodes.scan_episode(path)
+    assert (entry.qa_passed, entry.active_range_ns, entry.num_frames) == (None, None, 8)
+    mark_qa(path, True)
+    mark_active(path, 2, 6)
+    with h5py.File(path, "a") as f:
+        f["annotations"].require_group("labels").attrs["instruction"] = "from the template"
+    entry = episodes.scan_episode(path)
+    assert entry.qa_passed is True
+    assert entry.active_range_ns == (200_000_000, 500_000_001)
+    assert entry.instruction == "from the template"
+
+
+def test_no_episode_files_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"no episode files \(\*\.h5\) in this directory"):
+        episodes.select_episodes(tmp_path)
+
+
+def test_all_filtered_out_says_why(labelled: dict[str, Path]) -> None:
+    with pytest.raises(DatasetError, match=r"no episode left of 3: .*1 never validated \(run `tg validate"):
+        episodes.select_episodes(labelled["good"].parent, EpisodeFilter(qa_passed=True, task="wipe"))
+
+
+def test_corrupt_file_is_skipped_with_a_warning_naming_it(tmp_path: Path) -> None:
+    good = make_episode(tmp_path, frames=4)
+    bad = tmp_path / "01JZZZZZZZZZZZZZZZZZZZZZZZ.h5"
+    bad.write_bytes(b"not an hdf5 file at all" * 10)
+    with pytest.warns(EpisodeSkippedWarning, match=rf"{bad.name}: skipped, unreadable"):
+        selection = episodes.select_episodes(tmp_path)
+    assert _ids(selection) == {_id(good)}
+    assert [p for p, _ in selection.unreadable] == [bad]
+
+
+def test_mixed_robots_are_refused_unless_asked(tmp_path: Path) -> None:
+    a = [make_episode(tmp_path, frames=4, robot="arm_a") for _ in range(2)]
+    b = make_episode(tmp_path, frames=4, robot="arm_b")
+    with pytest.raises(
+        DatasetError,
+        match=r"episodes differ in robot or streams: 2 x robot 'arm_a' .*; 1 x robot 'arm_b' .*robot=\.\.\.",
+    ):
+        episodes.select_episodes(tmp_path)
+    with pytest.warns(EpisodeSkippedWarning, match=rf"1 episode\(s\) with another robot .*{b.name}"):
+        selection = episodes.select_episodes(tmp_path, on_mixed="skip")
+    assert _ids(selection) == {_id(p) for p in a}
+    assert _ids(episodes.select_episodes(tmp_path, EpisodeFilter(robot="arm_b"))) == {_id(b)}
+    with pytest.raises(DatasetError, match="on_mixed must be 'error' or 'skip', got 'merge'"):
+        episodes.select_episodes(tmp_path, on_mixed="merge")  # type: ignore[arg-type]
+
+
+def test_mixed_stream_sets_are_refused_naming_the_difference(tmp_path: Path) -> None:
+    make_episode(tmp_path, frames=4)
+    make_episode(tmp_path, frames=4, streams=specs(robot_streams=False))
+    with pytest.raises(DatasetError, match=r"1 x robot 'test_arm', streams -gripper_state"):
+        episodes.select_episodes(tmp_path)
+
+
+def test_layout_defaults_follow_roles_in_stored_order(tmp_path: Path) -> None:
+    entry = episodes.scan_episode(make_episode(tmp_path, frames=4))
+    layout = episodes.sample_layout(entry)
+    assert layout.state_streams == ("gripper_state", "joint_position")
+    assert layout.action_streams == ("action_arm", "action_gripper")
+    assert layout.action_names == (
+        "action_arm.shoulder",
+        "action_arm.elbow",
+        "action_arm.wrist",
+        "action_gripper.left",
+    )
+    assert layout.camera_names == ("head", "wrist")
+    assert layout.columns("action_gripper") == slice(3, 4)
+    assert layout.columns("joint_position") == slice(1, 4)
+    with pytest.raises(UnknownStreamError, match="stream 'head' is in neither the state"):
+        layout.columns("head")
+
+
+def test_layout_rejects_unknown_names_listing_the_existing_ones(tmp_path: Path) -> None:
+    entry = episodes.scan_episode(make_episode(tmp_path, frames=4))
+    with pytest.raises(UnknownStreamError, match=r"no camera 'front'; cameras: head, wrist"):
+        episodes.sample_layout(entry, cameras=["front"])
+    with pytest.raises(UnknownStreamError, match=r"no array stream 'head'; array streams: action_arm, "):
+        episodes.sample_layout(entry, state_streams=["head"])
+    only_state = [s for s in specs() if s.role is episodes.Role.OBSERVATION]
+    entry = episodes.scan_episode(make_episode(tmp_path / "x", frames=4, streams=only_state))
+    with pytest.raises(DatasetError, match=r"no stream has role 'action'; name the streams to predict"):
+        episodes.sample_layout(entry)
+    layout = episodes.sample_layout(entry, action_streams=["joint_position"])
+    assert layout.action_streams == ("joint_position",)
+
+
+def test_load_aligned_matches_the_raw_streams(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=9, late={"wrist": 3})
+    entry = episodes.scan_episode(path)
+    layout = episodes.sample_layout(entry)
+    data = episodes.load_aligned(entry, layout)
+    with episodes.open(path) as ep:
+        view = ep.aligned
+        assert view.index["wrist"][2] == -1 and view.index["wrist"][3] == 0
+        assert data.first_frame == 3 and len(data) == view.num_frames - 3
+        ticks = np.arange(3, view.num_frames)
+        raw = {n: np.asarray(ep.read(n).data) for n in (*layout.state_streams, *layout.action_streams)}
+        state = np.concatenate([raw[n][view.index[n][ticks]] for n in layout.state_streams], axis=1)
+        action = np.concatenate([raw[n][view.index[n][ticks]] for n in layout.action_streams], axis=1)
+        np.testing.assert_array_equal(data.state, state.astype(np.float32))
+        np.testing.assert_array_equal(data.action, action.astype(np.float32))
+        np.testing.assert_array_equal(data.time_ns, view.time_ns[ticks])
+        for cam in layout.camera_names:
+            np.testing.assert_array_equal(data.frames[cam], view.index[cam][ticks])
+    assert (data.task, data.instruction, data.success) == ("pick_place", "put the cube in the bin", True)
+
+
+def test_active_only_trims_to_the_annotated_range(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=10)
+    entry = episodes.scan_episode(path)
+    layout = episodes.sample_layout(entry)
+    with pytest.raises(DatasetError, match=r"has no active range \(active_only=True\); run `tg annotate"):
+        episodes.load_aligned(entry, layout, active_only=True)
+    mark_active(path, 2, 7)
+    data = episodes.load_aligned(episodes.scan_episode(path), layout, active_only=True)
+    assert (data.first_frame, len(data)) == (2, 5)
+    assert data.state[0, 1] == 4.0  # joint_position runs at twice the aligned rate: sample 4 at tick 2
