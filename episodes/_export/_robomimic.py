@@ -159,7 +159,10 @@ def _env_args(layout: ExportLayout, tasks: Sequence[str]) -> dict[str, Any]:
         "env_kwargs": {
             "robot_profile": layout.robot,
             "control_freq": layout.fps,
-            "observation": {stream: width for stream, width in layout.state_columns},
+            "observation": {
+                stream: list(layout.sample.state_names[layout.sample.columns(stream)])
+                for stream in layout.sample.state_streams
+            },
             "action": list(layout.sample.action_names),
             "cameras": [c.stream for c in layout.cameras],
             "source": "training-ground",

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from episodes._errors import CorruptEpisodeError, EpisodeError, EpisodeSkippedWarning
 from episodes._export._errors import ExportError
 from episodes._reader import EpisodeReader
-from episodes._spec import ArrayStreamSpec, ImageStreamSpec, StreamKind
+from episodes._spec import ImageStreamSpec, StreamKind
 from episodes._training import (
     AlignedEpisode,
     EpisodeEntry,
@@ -55,8 +55,6 @@ class ExportLayout:
     robot: str
     fps: int
     sample: SampleLayout
-    state_columns: tuple[tuple[str, int], ...]
-    """Each state stream and its number of columns, in the order of ``sample.state_names``."""
     cameras: tuple[Camera, ...]
 
 
@@ -132,16 +130,10 @@ def open_source(
     if image_size is not None and min(image_size) < 1:
         raise ExportError(f"image size must be positive, got {image_size[1]}x{image_size[0]}")
     sample = sample_layout(first, cameras=chosen)
-    columns = tuple(
-        (name, len(spec.names))
-        for name in sample.state_streams
-        if isinstance(spec := first.stream(name), ArrayStreamSpec)
-    )
     layout = ExportLayout(
         robot=first.robot,
         fps=_fps(selection.episodes),
         sample=sample,
-        state_columns=columns,
         cameras=tuple(Camera(name, *(image_size or (rgb[name].height, rgb[name].width))) for name in chosen),
     )
     return Source(selection.root, selection.episodes, layout)
@@ -170,12 +162,7 @@ def _fps(entries: Sequence[EpisodeEntry]) -> int:
 
 def split_state(layout: ExportLayout, state: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
     """The concatenated state back into its streams' columns."""
-    out = {}
-    start = 0
-    for name, width in layout.state_columns:
-        out[name] = state[:, start : start + width]
-        start += width
-    return out
+    return {name: state[:, layout.sample.columns(name)] for name in layout.sample.state_streams}
 
 
 def frames(reader: EpisodeReader, camera: Camera, episode: AlignedEpisode) -> Iterator[npt.NDArray[np.uint8]]:

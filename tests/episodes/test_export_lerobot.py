@@ -424,3 +424,19 @@ def test_a_frame_that_does_not_decode_stops_the_export_and_leaves_nothing(datase
     with pytest.raises(episodes.CorruptEpisodeError, match=path.name):
         episodes.export_lerobot(dataset, out / "ds")
     assert list(out.iterdir()) == []
+
+
+def test_ticks_before_a_late_stream_starts_are_left_out(tmp_path):
+    root = tmp_path / "late"
+    root.mkdir()
+    path = make_episode(root, frames=15, late={"wrist": 4})
+    result = episodes.export_lerobot(root, tmp_path / "out")
+    assert result.frames == 11
+    table = pq.read_table(tmp_path / "out/data/chunk-000/file-000.parquet")
+    state = np.array(table.column("observation.state").to_pylist())
+    with h5py.File(path, "r") as f:
+        first = int(np.argmax(f["aligned/streams/wrist/index"][()] >= 0))
+    assert first == 4
+    assert np.array_equal(state[:, 1:], raw_rows(path, "joint_position")[first:].astype(np.float32))
+    _, decoded = decode_video(tmp_path / "out/videos/observation.images.wrist/chunk-000/file-000.mp4")
+    assert len(decoded) == 11
