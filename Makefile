@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_sim.py
 	$(BIN)/python benchmarks/bench_qa.py
+	$(BIN)/python benchmarks/bench_export.py
 
 # Our exports loaded by lerobot 0.4.4 (LeRobotDataset, pyav backend) and robomimic 0.3.0
 # (SequenceDataset) in their own pinned environment: lerobot 0.4.4 is the last release for
