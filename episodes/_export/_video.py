@@ -89,6 +89,7 @@ class VideoWriter:
             return
         try:
             for packet in self._stream.encode():
+                self.bytes += packet.size
                 self._container.mux(packet)
         finally:
             self._container.close()
