@@ -440,3 +440,12 @@ def test_ticks_before_a_late_stream_starts_are_left_out(tmp_path):
     assert np.array_equal(state[:, 1:], raw_rows(path, "joint_position")[first:].astype(np.float32))
     _, decoded = decode_video(tmp_path / "out/videos/observation.images.wrist/chunk-000/file-000.mp4")
     assert len(decoded) == 11
+
+
+def test_exports_a_selection_and_reports_each_episode(source, tmp_path):
+    selection = episodes.select_episodes(source, episodes.EpisodeFilter(task="lift"))
+    seen: list[str] = []
+    result = episodes.export_lerobot(selection, tmp_path / "lift", on_episode=seen.append)
+    assert seen == list(result.episode_ids) == [selection.episodes[0].episode_id]
+    info = json.loads((tmp_path / "lift/meta/info.json").read_text())
+    assert (info["total_episodes"], info["total_frames"]) == (1, 13)
