@@ -143,8 +143,13 @@ def _fps(entries: Sequence[EpisodeEntry]) -> int:
     """The aligned rate every episode shares, which must be whole frames per second."""
     rates: dict[float, Path] = {}
     for entry in entries:
-        with EpisodeReader(entry.path) as reader:
-            rates.setdefault(reader.aligned.rate_hz, entry.path)
+        try:
+            with EpisodeReader(entry.path) as reader:
+                rates.setdefault(reader.aligned.rate_hz, entry.path)
+        except (EpisodeError, OSError, KeyError):
+            continue  # skipped with a warning when its rows are read
+    if not rates:
+        raise ExportError(f"{entries[0].path.parent}: none of the selected episodes could be read")
     if len(rates) > 1:
         listed = ", ".join(f"{rate:g} Hz ({path.name})" for rate, path in rates.items())
         raise ExportError(

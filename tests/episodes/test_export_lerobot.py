@@ -449,3 +449,8 @@ def test_exports_a_selection_and_reports_each_episode(source, tmp_path):
     assert seen == list(result.episode_ids) == [selection.episodes[0].episode_id]
     info = json.loads((tmp_path / "lift/meta/info.json").read_text())
     assert (info["total_episodes"], info["total_frames"]) == (1, 13)
+
+
+def test_image_size_must_be_positive(source, tmp_path):
+    with pytest.raises(episodes.ExportError, match="image size must be positive, got 10x0"):
+        episodes.export_lerobot(source, tmp_path / "out", image_size=(0, 10))
