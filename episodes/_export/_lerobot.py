@@ -121,7 +121,13 @@ def export_lerobot(
         frames=writer.total_frames,
         episode_ids=tuple(exported),
         cameras=tuple(c.stream for c in layout.cameras),
-        details={"codec": writer.codec, "fps": layout.fps},
+        details={
+            "codec": writer.codec,
+            "fps": layout.fps,
+            # LeRobot's info.json only knows "train": the loader's split as episode indices,
+            # for LeRobotDataset(..., episodes=...).
+            "valid_episodes": [i for i, e in enumerate(exported) if selected.split(e) == "valid"],
+        },
     )
 
 

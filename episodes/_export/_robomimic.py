@@ -27,7 +27,6 @@ from episodes._export._errors import ExportError
 from episodes._export._source import ExportLayout, frames, open_source, prompt, split_state
 from episodes._export._target import ExportResult, prepare_target
 from episodes._reader import EpisodeReader
-from episodes._splits import DEFAULT_VALID_FRACTION, load_splits, split_of
 from episodes._training import AlignedEpisode, EpisodeFilter, OnMixed, Selection
 
 __all__ = ["export_robomimic"]
@@ -64,7 +63,6 @@ def export_robomimic(
         source, episode_filter=episode_filter, on_mixed=on_mixed, cameras=cameras, image_size=image_size
     )
     layout = selected.layout
-    recorded = load_splits(selected.root)
     names: dict[str, str] = {}
     tasks: set[str] = set()
     total = 0
@@ -85,12 +83,7 @@ def export_robomimic(
             data.attrs["env_args"] = json.dumps(_env_args(layout, sorted(tasks)))
             masks: dict[str, list[bytes]] = {"train": [], "valid": []}
             for episode_id, name in names.items():
-                split = (
-                    recorded.of(episode_id)
-                    if recorded is not None
-                    else split_of(episode_id, DEFAULT_VALID_FRACTION)
-                )
-                masks[split].append(name.encode())
+                masks[selected.split(episode_id)].append(name.encode())
             mask = f.create_group("mask")
             for key, demos in masks.items():
                 mask.create_dataset(key, data=np.array(demos, dtype="S"))

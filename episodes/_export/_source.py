@@ -24,6 +24,7 @@ from episodes._errors import CorruptEpisodeError, EpisodeError, EpisodeSkippedWa
 from episodes._export._errors import ExportError
 from episodes._reader import EpisodeReader
 from episodes._spec import ImageStreamSpec, StreamKind
+from episodes._splits import DEFAULT_VALID_FRACTION, Splits, load_splits, split_of
 from episodes._training import (
     AlignedEpisode,
     EpisodeEntry,
@@ -65,6 +66,14 @@ class Source:
     root: Path
     entries: tuple[EpisodeEntry, ...]
     layout: ExportLayout
+    splits: Splits | None
+    """The dataset's ``splits.json``, if it has one."""
+
+    def split(self, episode_id: str) -> str:
+        """``train`` or ``valid``: the split :class:`EpisodeDataset` puts the episode in."""
+        if self.splits is not None:
+            return self.splits.of(episode_id)
+        return split_of(episode_id, DEFAULT_VALID_FRACTION)
 
     def episodes(self, *, active_range: bool) -> Iterator[tuple[AlignedEpisode, EpisodeReader]]:
         """Each episode's rows with its open file; one whose data cannot be read (or that has no
@@ -136,7 +145,7 @@ def open_source(
         sample=sample,
         cameras=tuple(Camera(name, *(image_size or (rgb[name].height, rgb[name].width))) for name in chosen),
     )
-    return Source(selection.root, selection.episodes, layout)
+    return Source(selection.root, selection.episodes, layout, load_splits(selection.root))
 
 
 def _fps(entries: Sequence[EpisodeEntry]) -> int:

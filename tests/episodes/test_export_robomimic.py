@@ -118,7 +118,8 @@ def test_masks_follow_the_datasets_splits_file(dataset, tmp_path):
     with h5py.File(tmp_path / "split.hdf5", "r") as f:
         valid = {n.decode() for n in f["mask/valid"][()]}
     assert valid == {result.details["demos"][i] for i in splits.valid}
-    assert valid, "a 0.5 split of six episodes should validate on some"
+    lerobot = episodes.export_lerobot(dataset, tmp_path / "split_lerobot")
+    assert [lerobot.episode_ids[i] for i in lerobot.details["valid_episodes"]] == sorted(splits.valid)
 
 
 def test_active_range_and_resize(dataset, tmp_path):
