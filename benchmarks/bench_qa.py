@@ -166,9 +166,12 @@ def record(run: Any, seconds: float, seed: int, scene: Scene) -> Path:
     return w.final_path
 
 
-def make_dataset(root: Path, count: int, unique: int, seconds: float) -> tuple[list[Path], Any]:
-    run = _session(root)
-    scene = Scene()
+def make_dataset(
+    root: Path, count: int, unique: int, seconds: float, *, run: Any = None, scene: Any = None
+) -> tuple[list[Path], Any]:
+    """``unique`` recordings copied under new ids up to ``count`` episodes (``run``: a resolved session)."""
+    run = run or _session(root)
+    scene = scene or Scene()
     made = []
     for i in range(unique):
         started = time.perf_counter()

@@ -64,7 +64,7 @@ FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 Normalization = Literal["mean_std", "min_max"]
 _DEPTH_SCALE_M = 0.001  # FORMAT.md: depth is integer millimetres
-_READ_ERRORS = (EpisodeError, OSError, KeyError, ValueError, cv2.error)
+_READ_ERRORS = (EpisodeError, OSError, LookupError, ValueError, cv2.error)
 
 
 class Sample(TypedDict):
@@ -137,13 +137,23 @@ class Normalizer:
         return np.asarray(x) * self.scale + self.offset
 
 
+@dataclass(frozen=True)
+class _Camera:
+    """Where a camera's frames lie: the ``frames`` dataset, its chunks in the file, offsets and sizes."""
+
+    frames: Any
+    chunks: tuple[int, npt.NDArray[np.int64]] | None
+    offsets: npt.NDArray[np.int64]
+    sizes: npt.NDArray[np.int64]
+
+
 @dataclass
 class _Open:
-    """One episode file opened in this process: its reader and, per camera, where its frames are."""
+    """One episode file opened in this process: its reader, a plain descriptor, its cameras."""
 
     reader: EpisodeReader
     fd: int
-    cameras: dict[str, tuple[Any, tuple[int, npt.NDArray[np.int64]] | None, Any, Any]]
+    cameras: dict[str, _Camera]
 
     def close(self) -> None:
         os.close(self.fd)
@@ -489,7 +499,13 @@ class EpisodeDataset:
             for spec in self.layout.cameras:
                 g = groups[spec.name]
                 frames = g["frames"]
-                cams[spec.name] = (frames, chunk_offsets(frames), g["frame_offset"], g["frame_size"])
+                # Read once per file: an h5py call per frame would cost more than the read itself.
+                cams[spec.name] = _Camera(
+                    frames,
+                    chunk_offsets(frames),
+                    np.asarray(g["frame_offset"][()], dtype=np.int64),
+                    np.asarray(g["frame_size"][()], dtype=np.int64),
+                )
             fd = os.open(path, os.O_RDONLY)
         except BaseException:
             reader.close()
@@ -562,6 +578,7 @@ class EpisodeDataset:
         if not self.channels_first:
             shape = (len(indices), height, width, spec.channels)
         out = np.empty(shape, dtype=dtype)
+        scale = np.float32(_DEPTH_SCALE_M if depth else 1 / 255)
         done: dict[int, int] = {}
         for row, index in enumerate(indices.tolist()):
             if index in done:  # a padded history repeats its first frame: decode it once
@@ -569,16 +586,21 @@ class EpisodeDataset:
                 continue
             done[index] = row
             pixels = self._decode(handle, spec, index, (height, width))
-            out[row] = pixels.transpose(2, 0, 1) if self.channels_first else pixels
+            view = pixels.transpose(2, 0, 1) if self.channels_first else pixels
+            if dtype == np.float32:
+                np.multiply(view, scale, out=out[row], dtype=np.float32)  # converts and lays out in one pass
+            else:
+                out[row] = view
         return out
 
     def _decode(
         self, handle: _Open, spec: ImageStreamSpec, index: int, size: tuple[int, int]
     ) -> npt.NDArray[Any]:
-        frames, located, offsets, sizes = handle.cameras[spec.name]
-        start, length = int(offsets[index]), int(sizes[index])
+        """Frame ``index`` as (height, width, channels): uint8 or uint16, or float32 (unscaled) if resized."""
+        camera = handle.cameras[spec.name]
+        start, length = int(camera.offsets[index]), int(camera.sizes[index])
         where = f"{handle.reader.path}: stream {spec.name!r} frame {index}"
-        buf = _read_bytes(handle.fd, frames, located, start, length)
+        buf = _read_bytes(handle.fd, camera.frames, camera.chunks, start, length)
         resize = self.image_size is not None
         reduce = 1
         if resize and spec.encoding is ImageEncoding.JPEG and spec.kind is not StreamKind.DEPTH:
@@ -587,24 +609,18 @@ class EpisodeDataset:
                     reduce = factor
                     break
         pixels: npt.NDArray[Any] = decode_frame(buf, channels=spec.channels, where=where, reduce=reduce)
-        floats = self.image_dtype == "float32"
         if resize and pixels.shape[:2] != size:
             if spec.kind is StreamKind.DEPTH:
                 pixels = cv2.resize(pixels, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
             else:
                 # OpenCV's area filter runs faster on float32 than on uint8 at non-integer ratios.
+                floats = self.image_dtype == "float32"
                 source = pixels.astype(np.float32) if floats else pixels
                 pixels = cv2.resize(source, (size[1], size[0]), interpolation=cv2.INTER_AREA)
         elif not resize and pixels.shape[:2] != size:
             raise CorruptEpisodeError(
                 f"{where}: decodes to {pixels.shape[1]}x{pixels.shape[0]}, "
                 f"the stream declares {spec.width}x{spec.height}"
-            )
-        if floats:
-            pixels = np.multiply(
-                pixels,
-                np.float32(_DEPTH_SCALE_M if spec.kind is StreamKind.DEPTH else 1 / 255),
-                dtype=np.float32,
             )
         return pixels.reshape(size[0], size[1], spec.channels)
 

@@ -49,24 +49,32 @@ _REDUCED = {
 }
 
 
+# OpenCV >= 4.10 has libjpeg write RGB itself, saving a BGR-to-RGB pass over every frame.
+_RGB_FLAG: int | None = getattr(cv2, "IMREAD_COLOR_RGB", None)
+
+
 def decode_frame(
     data: bytes | npt.NDArray[np.uint8], *, channels: int, where: str, reduce: int = 1
 ) -> npt.NDArray[np.generic]:
     """Decode JPEG/PNG bytes into an RGB (H, W, 3), mono (H, W) or uint16 depth (H, W) array.
 
     ``reduce`` (2, 4 or 8) decodes at that fraction of the size (rounded up): libjpeg
-    scales in the DCT domain, skipping most of the work, so a loader that wants a
-    small image gets it several times faster. Only for 8-bit frames (not depth).
+    scales in the DCT domain, skipping much of the inverse transform and colour
+    conversion, which a loader that wants a small image would throw away. Only for
+    8-bit frames (not depth).
     """
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
     flags = cv2.IMREAD_UNCHANGED if channels == 1 else cv2.IMREAD_COLOR
     if reduce != 1:
         flags = _REDUCED[(1 if channels == 1 else 3, reduce)]
+    rgb = False
+    if channels == 3 and _RGB_FLAG is not None:
+        flags, rgb = (flags & ~cv2.IMREAD_COLOR) | _RGB_FLAG, True
     pixels = cv2.imdecode(buf, flags)
     if pixels is None:
         raise CorruptEpisodeError(f"{where}: frame does not decode ({buf.shape[0]} bytes)")
     if channels == 3:
-        decoded: npt.NDArray[np.generic] = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+        decoded: npt.NDArray[np.generic] = pixels if rgb else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
         return decoded
     if pixels.ndim == 3:  # a colour image in a mono stream: keep the stream's promise of (H, W)
         mono: npt.NDArray[np.generic] = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)

@@ -1,0 +1,403 @@
+"""Benchmark: ``episodes.EpisodeDataset`` vs an ALOHA-style loader, random access, files in the page cache.
+
+The dataset (generated, not timed) is ``bench_qa``'s: the full ``sim_humanoid``
+load, three textured 640x480 JPEG cameras at 30 Hz, 28-joint state, arm and
+gripper commands (16 action columns), aligned at 30 Hz; a few distinct
+recordings copied under new ids. Its equivalent copy in ALOHA's layout holds the
+same aligned ticks: ``/observations/qpos``, ``qvel``, ``effort`` (T, 28),
+``/observations/images/<cam>`` (T, 480, 640, 3) uint8 with one frame per chunk,
+``/action`` (T, 16).
+
+Both loaders produce the same sample: the state and normalised action chunk of 50
+with its padding mask, the three cameras channel-first float32 in [0, 1], at
+224x224 (``cv2.INTER_AREA``) or at 640x480. The ALOHA-style loader does what
+ACT's ``EpisodicDataset`` does per item: open the file, read qpos and qvel at
+``t``, every camera's raw frame at ``t`` and the whole action array from ``t``
+to the end, pad it to the episode's length, then resize (at 224), stack,
+transpose, scale to [0, 1] and normalise. ``EpisodeDataset`` keeps files open
+per process, caches each episode's low-dimensional arrays, and reads and decodes
+only the JPEG frames (at 1/2 scale when the target is 224).
+
+Each configuration (loader x size x 1 process / 2 worker processes) runs in its
+own subprocess for a fixed time, drawing samples in a seeded random order
+(``DataLoader`` with ``batch_size`` 8 when torch is installed, else a plain loop
+and a ``multiprocessing`` pool); peak RSS is the parent's and the largest
+worker's ``ru_maxrss``. One JSON document goes to stdout (and ``--out``).
+
+    python benchmarks/bench_loader.py [--episodes 4] [--unique 2] [--seconds 8] [--time 8] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import h5py
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_qa import make_dataset  # noqa: E402
+from bench_writer import Scene, _load_average, _machine  # noqa: E402
+
+import episodes  # noqa: E402
+from collectors import SessionConfig, TaskConfig, load_profile  # noqa: E402
+
+CAMERAS = ("head", "wrist_left", "wrist_right")
+STATE = "joint_position"
+ACTION_HORIZON = 50
+BATCH = 8
+GOAL_224 = 3.0
+GOAL_640 = 1.0
+GOAL_SMALLER = 3.0
+
+
+def _log(msg: str) -> None:
+    print(f"[bench_loader] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- the datasets
+
+
+class _ResizedScene(Scene):
+    """bench_writer's textured frames, resized to a camera that records at another size."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.size = size
+
+    def frame(self, cam: int, k: int) -> np.ndarray:
+        full = super().frame(cam, k)
+        return cv2.resize(full, (self.size[1], self.size[0]), interpolation=cv2.INTER_AREA)
+
+
+def make(root: Path, size: tuple[int, int], count: int, unique: int, seconds: float) -> list[Path]:
+    """The sim_humanoid load with all three cameras at ``size`` (height, width), 30 Hz, aligned at 30 Hz."""
+    root.mkdir(parents=True)
+    session = SessionConfig(
+        profile="sim_humanoid",
+        task=TaskConfig(name="pick_place", instruction="put the red cube in the blue bin"),
+        out=str(root),
+        episode={"max_duration_s": 600, "min_duration_s": 1},
+        cameras={name: {"width": size[1], "height": size[0]} for name in CAMERAS},
+    )
+    run = session.resolve(load_profile("sim_humanoid"))
+    scene = Scene() if size == (480, 640) else _ResizedScene(size)
+    paths, _ = make_dataset(root, count, unique, seconds, run=run, scene=scene)
+    return paths
+
+
+# ---------------------------------------------------------------- the ALOHA-layout copy
+
+
+def write_aloha_copy(paths: list[Path], out: Path) -> list[Path]:
+    """Each episode's aligned ticks in ALOHA's layout; copies of one recording are copied as files."""
+    out.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    by_source: dict[str, Path] = {}
+    for i, path in enumerate(paths):
+        target = out / f"episode_{i}.hdf5"
+        with h5py.File(path, "r") as f:  # bench_qa's copies differ from their recording only in the id
+            key = hashlib.sha256(f[f"streams/{STATE}/data"][:1000].tobytes()).hexdigest()
+        if key in by_source:
+            shutil.copyfile(by_source[key], target)
+            made.append(target)
+            continue
+        with episodes.open(path) as ep, h5py.File(target, "w") as f:
+            view = ep.aligned
+            f.attrs["sim"] = False
+            f.attrs["compress"] = False
+            obs = f.create_group("observations")
+            for key, stream in (("qpos", STATE), ("qvel", "joint_velocity"), ("effort", "joint_effort")):
+                obs.create_dataset(key, data=np.asarray(ep.read(stream).data)[view.index[stream]])
+            actions = [np.asarray(ep.read(s).data)[view.index[s]] for s in ("action_arm", "action_gripper")]
+            f.create_dataset("action", data=np.concatenate(actions, axis=1))
+            images = obs.create_group("images")
+            for cam in CAMERAS:
+                frame = ep.stream(cam).spec.frame_shape
+                ds = images.create_dataset(
+                    cam, shape=(view.num_frames, *frame), dtype=np.uint8, chunks=(1, *frame)
+                )
+                frames = ep.read(cam)
+                for t, index in enumerate(view.index[cam].tolist()):
+                    ds[t] = frames.images[index].decode()  # type: ignore[union-attr]
+        by_source[key] = target
+        made.append(target)
+        _log(f"ALOHA copy {i + 1}/{len(paths)}: {target.stat().st_size / 1e6:.0f} MB")
+    return made
+
+
+class AlohaStyleDataset:
+    """ACT's ``EpisodicDataset.__getitem__``, indexed by (episode, tick) for random access."""
+
+    def __init__(self, paths: list[Path], size: tuple[int, int] | None) -> None:
+        self.paths = paths
+        self.size = size
+        lengths, qpos, actions = [], [], []
+        for p in paths:
+            with h5py.File(p, "r") as f:
+                lengths.append(f["action"].shape[0])
+                qpos.append(f["observations/qpos"][()])
+                actions.append(f["action"][()])
+        self.starts = np.concatenate([[0], np.cumsum(lengths)])
+        # ACT's get_norm_stats: mean/std over all episodes, std clipped at 1e-2.
+        q, a = np.concatenate(qpos), np.concatenate(actions)
+        self.qpos_mean, self.qpos_std = q.mean(0), np.clip(q.std(0), 1e-2, None)
+        self.action_mean, self.action_std = a.mean(0), np.clip(a.std(0), 1e-2, None)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        e = int(np.searchsorted(self.starts, index, side="right")) - 1
+        t = index - int(self.starts[e])
+        with h5py.File(self.paths[e], "r") as root:
+            episode_len = root["/action"].shape[0]
+            qpos = root["/observations/qpos"][t]
+            root["/observations/qvel"][t]  # read as ACT reads it
+            images = [root[f"/observations/images/{cam}"][t] for cam in CAMERAS]
+            action = root["/action"][t:]
+        padded = np.zeros((episode_len, action.shape[1]), dtype=np.float32)
+        padded[: len(action)] = action
+        is_pad = np.zeros(episode_len, dtype=bool)
+        is_pad[len(action) :] = True
+        if self.size is not None:
+            images = [
+                cv2.resize(i, (self.size[1], self.size[0]), interpolation=cv2.INTER_AREA) for i in images
+            ]
+        stacked = np.stack(images).transpose(0, 3, 1, 2)  # k h w c -> k c h w
+        image_data = np.divide(stacked, np.float32(255.0), dtype=np.float32)
+        return {
+            "image": image_data,
+            "qpos": ((qpos - self.qpos_mean) / self.qpos_std).astype(np.float32),
+            "action": ((padded - self.action_mean) / self.action_std).astype(np.float32)[:ACTION_HORIZON],
+            "is_pad": is_pad[:ACTION_HORIZON],
+        }
+
+
+# ---------------------------------------------------------------- one configuration (a subprocess)
+
+
+def _loader(kind: str, paths: list[Path], root: Path, size: tuple[int, int] | None) -> Any:
+    if kind == "baseline":
+        return AlohaStyleDataset(paths, size)
+    return episodes.EpisodeDataset(
+        root,
+        state_streams=[STATE],
+        cameras=CAMERAS,
+        action_horizon=ACTION_HORIZON,
+        image_size=size,
+        image_dtype="float32",
+        normalize="mean_std",
+    )
+
+
+def _get(data: Any, i: int) -> int:
+    return len(data[i])
+
+
+def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    size = tuple(spec["size"]) if spec["size"] else None
+    paths = [Path(p) for p in spec["paths"]]
+    started = time.perf_counter()
+    data = _loader(spec["kind"], paths, Path(spec["root"]), size)  # type: ignore[arg-type]
+    build_s = time.perf_counter() - started
+    order = np.random.default_rng(0).permutation(len(data)).tolist()
+    workers, budget = spec["workers"], spec["time"]
+    count, first_at = 0, None
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=BATCH, sampler=order, num_workers=workers, persistent_workers=False
+        )
+        for batch in loader:
+            if first_at is None:  # workers started and warm: the clock starts now
+                first_at = time.perf_counter()
+                continue
+            count += len(batch["action"])
+            if time.perf_counter() - first_at > budget:
+                break
+        del loader
+        mode = "torch DataLoader"
+    elif workers == 0:
+        for i in order:
+            data[i]
+            if first_at is None:
+                first_at = time.perf_counter()
+                continue
+            count += 1
+            if time.perf_counter() - first_at > budget:
+                break
+        mode = "loop"
+    else:
+        import functools
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for _ in pool.imap_unordered(functools.partial(_get, data), order, chunksize=BATCH):
+                if first_at is None:
+                    first_at = time.perf_counter()
+                    continue
+                count += 1
+                if time.perf_counter() - first_at > budget:
+                    break
+        mode = "multiprocessing pool"
+    seconds = time.perf_counter() - (first_at or time.perf_counter())
+    return {
+        "mode": mode,
+        "samples": count,
+        "seconds": round(seconds, 2),
+        "samples_per_s": round(count / seconds, 1) if seconds > 0 else 0.0,
+        "build_s": round(build_s, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"configuration {spec['kind']} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    total = result["peak_rss_mb"] + spec["workers"] * result["worker_peak_rss_mb"]
+    result["total_peak_rss_mb"] = round(total, 1)
+    return result
+
+
+def _warm(paths: list[Path]) -> int:
+    """Read every byte once so that both datasets are in the page cache."""
+    total = 0
+    for p in paths:
+        with open(p, "rb") as f:
+            while block := f.read(16 << 20):
+                total += len(block)
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--episodes", type=int, default=4, help="episodes in the dataset (default 4)")
+    parser.add_argument("--unique", type=int, default=2, help="distinct recordings; the rest are copies")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per episode (default 8)")
+    parser.add_argument("--time", type=float, default=8.0, help="seconds each configuration runs (default 8)")
+    parser.add_argument("--out", type=Path, help="also write the JSON document to this file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(json.loads(args.child))))
+        return 0
+    load_before = _load_average()
+    work = Path(tempfile.mkdtemp(prefix="tg-bench-loader-"))
+    try:
+        sets: dict[str, dict[str, Any]] = {}
+        for label, size in (("640x480", (480, 640)), ("224x224", (224, 224))):
+            paths = make(work / label / "tg", size, args.episodes, args.unique, args.seconds)
+            aloha = write_aloha_copy(paths, work / label / "aloha")
+            with episodes.open(paths[0]) as ep:
+                ticks = ep.aligned.num_frames
+            sets[label] = {
+                "paths": paths,
+                "aloha": aloha,
+                "info": {
+                    "episodes": len(paths),
+                    "aligned_ticks_per_episode": ticks,
+                    "tg_bytes": sum(p.stat().st_size for p in paths),
+                    "aloha_bytes": sum(p.stat().st_size for p in aloha),
+                },
+            }
+        # (name, dataset, resize): 224 from cameras recorded at 224, 224 resized from 640x480, 640x480.
+        cases = (
+            ("224x224", "224x224", None),
+            ("224x224_resized", "640x480", (224, 224)),
+            ("640x480", "640x480", None),
+        )
+        results: dict[str, Any] = {}
+        for case, label, resize in cases:
+            data = sets[label]
+            _warm(data["paths"] + data["aloha"])  # both copies in the page cache
+            for workers in (0, 2):
+                for kind in ("baseline", "tg"):
+                    key = f"{kind}_{case}_{'1proc' if workers == 0 else f'{workers}workers'}"
+                    spec = {
+                        "kind": kind,
+                        "size": resize,
+                        "workers": workers,
+                        "time": args.time,
+                        "paths": [str(p) for p in (data["aloha"] if kind == "baseline" else data["paths"])],
+                        "root": str(data["paths"][0].parent),
+                    }
+                    got = results[key] = measure(spec)
+                    _log(f"{key}: {got['samples_per_s']} samples/s, {got['total_peak_rss_mb']} MB")
+        goals = {}
+        for case, goal in (("224x224", GOAL_224), ("224x224_resized", GOAL_224), ("640x480", GOAL_640)):
+            for mode in ("1proc", "2workers"):
+                ours, base = results[f"tg_{case}_{mode}"], results[f"baseline_{case}_{mode}"]
+                ratio = ours["samples_per_s"] / base["samples_per_s"]
+                goals[f"speed_{case}_{mode}"] = {
+                    "target": f">= {goal}x baseline samples/s",
+                    "value": round(ratio, 2),
+                    "pass": ratio >= goal,
+                }
+                goals[f"memory_{case}_{mode}"] = {
+                    "target": "total peak RSS <= baseline's",
+                    "value": [ours["total_peak_rss_mb"], base["total_peak_rss_mb"]],
+                    "pass": ours["total_peak_rss_mb"] <= base["total_peak_rss_mb"],
+                }
+        info = sets["640x480"]["info"]
+        smaller = info["aloha_bytes"] / info["tg_bytes"]
+        goals["dataset_smaller_640x480"] = {
+            "target": f">= {GOAL_SMALLER}x smaller on disk than the ALOHA copy",
+            "value": round(smaller, 2),
+            "pass": smaller >= GOAL_SMALLER,
+        }
+        document = {
+            "benchmark": "bench_loader",
+            "datasets": {
+                **{label: data["info"] for label, data in sets.items()},
+                "cameras": "3 JPEG q90 cameras at 30 Hz; aligned at 30 Hz",
+                "note": "tg files also hold the raw 500 Hz joint streams, IMU and stamps; ALOHA only ticks",
+            },
+            "sample": {
+                "state": f"{STATE} (28)",
+                "action_horizon": ACTION_HORIZON,
+                "images": "3 cameras, channel-first float32 [0, 1]",
+                "batch_size": BATCH,
+            },
+            "results": results,
+            "goals": goals,
+            "load_average_before": load_before,
+            "load_average_after": _load_average(),
+            "machine": _machine(),
+        }
+        text = json.dumps(document, indent=1)
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
