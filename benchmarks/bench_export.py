@@ -9,7 +9,7 @@ Records synthetic episodes of launch/sim_pick_place.yaml (head 320x240, two wris
 Prints one JSON document: seconds, aligned frames per second, output size next to the source
 size, and the load average (2 cores are shared, so contention shows).
 
-    .venv/bin/python benchmarks/bench_export.py [--episodes 3] [--seconds 10] [--repeat 2]
+    .venv/bin/python benchmarks/bench_export.py [--episodes 3] [--seconds 10] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
