@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= datasets/demo
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench clean verify-export
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; run 'make PYTHON=python3.X ...' with Python 3.10-3.12" >&2; exit 2; }
@@ -30,6 +30,29 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sim.py
 	$(BIN)/python benchmarks/bench_qa.py
 	$(BIN)/python benchmarks/bench_loader.py
+	$(BIN)/python benchmarks/bench_export.py
+
+# Our exports loaded by lerobot 0.4.4 (LeRobotDataset, pyav backend) and robomimic 0.3.0
+# (SequenceDataset) in their own pinned environment: lerobot 0.4.4 is the last release for
+# Python 3.11 and pins torch<2.11 and av<16; on x86_64 PyPI's torch 2.10 is a CUDA build
+# (about 8 GB in the venv). robomimic 0.3.0 pins nothing usable, so it goes in with --no-deps
+# plus what SequenceDataset and its file utilities import. Not part of `make test`.
+VERIFY_VENV := .venv-verify
+VERIFY_STAMP := $(VERIFY_VENV)/.installed
+VERIFY_OUT ?= out/verify-export
+
+$(VERIFY_STAMP):
+	@test -x $(VERIFY_VENV)/bin/python || $(PYTHON) -m venv $(VERIFY_VENV)
+	$(VERIFY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VERIFY_VENV)/bin/python -m pip install --quiet 'lerobot==0.4.4' 'torch==2.10.0' 'torchvision==0.25.0' 'av>=15,<16' h5py
+	$(VERIFY_VENV)/bin/python -m pip install --quiet --no-deps 'robomimic==0.3.0'
+	$(VERIFY_VENV)/bin/python -m pip install --quiet tqdm termcolor psutil matplotlib
+	@touch $@
+
+verify-export: $(STAMP) $(VERIFY_STAMP)
+	rm -rf $(VERIFY_OUT)
+	$(BIN)/python tests/episodes/verify_export.py prepare $(VERIFY_OUT)
+	$(VERIFY_VENV)/bin/python tests/episodes/verify_export.py check $(VERIFY_OUT)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VERIFY_VENV) .pytest_cache .mypy_cache .ruff_cache

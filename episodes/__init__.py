@@ -36,6 +36,7 @@ from episodes._errors import (
     UnsupportedFormatVersionError,
     WriterClosedError,
 )
+from episodes._export import EXPORTERS, ExportError, ExportResult, export_lerobot, export_robomimic
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._layout import FORMAT_VERSION
 from episodes._maintenance import atomic_update, list_episodes, realign, recover
@@ -102,6 +103,7 @@ __all__ = [
     "CHECKS",
     "DATASET_STATS_FILE",
     "DEFAULT_TASK_TEMPLATES",
+    "EXPORTERS",
     "FORMAT_VERSION",
     "SPLITS_FILE",
     "AlignedEpisode",
@@ -134,6 +136,8 @@ __all__ = [
     "EpisodeSummary",
     "EpisodeWriteError",
     "EpisodeWriter",
+    "ExportError",
+    "ExportResult",
     "Finding",
     "GripperEvent",
     "ImageEncoding",
@@ -171,6 +175,8 @@ __all__ = [
     "annotate_episodes",
     "atomic_update",
     "compute_alignment",
+    "export_lerobot",
+    "export_robomimic",
     "is_episode_id",
     "list_episodes",
     "load_aligned",

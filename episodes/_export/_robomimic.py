@@ -1,0 +1,163 @@
+"""A dataset directory as one robomimic HDF5 file (what robomimic's ``SequenceDataset`` reads).
+
+Layout, as robomimic 0.3 documents and reads it (``robomimic/utils/dataset.py``)::
+
+    data                      attrs: total (samples of all demos), env_args (JSON)
+    data/demo_<i>             attrs: num_samples, ep_meta (JSON: lang, task, episode_id, success)
+        obs/<stream>          (T, D) each observation array stream; obs/<camera>_image (T, H, W, 3) uint8
+        next_obs/<key>        obs shifted by one tick, the last repeated (a virtual view of obs: no copy)
+        actions               (T, A) the action streams concatenated in stored order
+        dones                 (T,) 1 at the last tick
+        rewards               (T,) 1 at the last tick of a successful episode, else 0
+    mask/train, mask/valid    demo names (bytes) of each split: robomimic's filter keys
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from episodes._export._errors import ExportError
+from episodes._export._source import ExportLayout, frames, open_source, prompt, split_state
+from episodes._export._target import ExportResult, prepare_target
+from episodes._reader import EpisodeReader
+from episodes._training import AlignedEpisode, EpisodeFilter, OnMixed, Selection
+
+__all__ = ["export_robomimic"]
+
+# robomimic/envs/env_base.py: EnvType. No simulator of ours is registered with robomimic, so the
+# file names the generic type; training reads env_args only to build rollout environments.
+_GYM_TYPE = 2
+
+
+def export_robomimic(
+    source: str | os.PathLike[str] | Selection,
+    out: str | os.PathLike[str],
+    *,
+    episode_filter: EpisodeFilter | None = None,
+    on_mixed: OnMixed = "error",
+    cameras: Sequence[str] | None = None,
+    image_size: tuple[int, int] | None = None,
+    active_range: bool = False,
+    on_episode: Callable[[str], None] | None = None,
+) -> ExportResult:
+    """Write a dataset directory's episodes (or a :class:`Selection` of them) as the new
+    robomimic HDF5 file ``out``.
+
+    Options as :func:`export_lerobot`. ``mask/train`` and ``mask/valid`` hold the dataset's
+    split (``splits.json``, as :class:`EpisodeDataset` uses it; the same hash of the episode id
+    for episodes it does not list yet), so robomimic validates on the same episodes.
+
+    >>> import episodes
+    >>> episodes.export_robomimic("datasets/demo", "exports/demo.hdf5")  # doctest: +SKIP
+    ExportResult(out=PosixPath('exports/demo.hdf5'), format='robomimic', episodes=4, ...)
+    """
+    target, work = prepare_target(Path(out))
+    selected = open_source(
+        source, episode_filter=episode_filter, on_mixed=on_mixed, cameras=cameras, image_size=image_size
+    )
+    layout = selected.layout
+    names: dict[str, str] = {}
+    tasks: set[str] = set()
+    total = 0
+    try:
+        with h5py.File(work, "w", libver="latest") as f:
+            data = f.create_group("data")
+            for episode, reader in selected.episodes(active_range=active_range):
+                name = f"demo_{len(names)}"
+                _write_demo(data, name, layout, episode, reader)
+                names[episode.episode_id] = name
+                tasks.add(episode.task)
+                total += len(episode)
+                if on_episode is not None:
+                    on_episode(episode.episode_id)
+            if not names:
+                raise ExportError(f"{selected.root}: none of the selected episodes could be read")
+            data.attrs["total"] = total
+            data.attrs["env_args"] = json.dumps(_env_args(layout, sorted(tasks)))
+            masks: dict[str, list[bytes]] = {"train": [], "valid": []}
+            for episode_id, name in names.items():
+                masks[selected.split(episode_id)].append(name.encode())
+            mask = f.create_group("mask")
+            for key, demos in masks.items():
+                mask.create_dataset(key, data=np.array(demos, dtype="S"))
+        os.replace(work, target)
+    except BaseException:
+        work.unlink(missing_ok=True)
+        raise
+    return ExportResult(
+        out=target,
+        format="robomimic",
+        episodes=len(names),
+        frames=total,
+        episode_ids=tuple(names),
+        cameras=tuple(c.stream for c in layout.cameras),
+        details={"demos": names, "fps": layout.fps},
+    )
+
+
+def _write_demo(
+    data: Any, name: str, layout: ExportLayout, episode: AlignedEpisode, reader: EpisodeReader
+) -> None:
+    n = len(episode)
+    demo = data.create_group(name)
+    demo.attrs["num_samples"] = n
+    demo.attrs["ep_meta"] = json.dumps(
+        {
+            "lang": prompt(episode),
+            "task": episode.task,
+            "episode_id": episode.episode_id,
+            "success": episode.success,
+        }
+    )
+    obs = demo.create_group("obs")
+    for stream, values in split_state(layout, episode.state).items():
+        obs.create_dataset(stream, data=values)
+    for camera in layout.cameras:
+        images = obs.create_dataset(
+            f"{camera.stream}_image",
+            shape=(n, camera.height, camera.width, 3),
+            dtype=np.uint8,
+            chunks=(1, camera.height, camera.width, 3),
+        )
+        for k, rgb in enumerate(frames(reader, camera, episode)):
+            images[k] = rgb
+    next_obs = demo.create_group("next_obs")
+    for key, stored in obs.items():
+        shifted = h5py.VirtualLayout(shape=stored.shape, dtype=stored.dtype)
+        view = h5py.VirtualSource(".", stored.name, shape=stored.shape)
+        if n > 1:
+            shifted[: n - 1] = view[1:n]
+        shifted[n - 1] = view[n - 1]
+        next_obs.create_virtual_dataset(key, shifted)
+    demo.create_dataset("actions", data=episode.action)
+    dones = np.zeros(n, dtype=np.int64)
+    dones[-1] = 1
+    demo.create_dataset("dones", data=dones)
+    rewards = np.zeros(n, dtype=np.float64)
+    rewards[-1] = 1.0 if episode.success else 0.0
+    demo.create_dataset("rewards", data=rewards)
+
+
+def _env_args(layout: ExportLayout, tasks: Sequence[str]) -> dict[str, Any]:
+    return {
+        "env_name": "+".join(tasks),
+        "type": _GYM_TYPE,
+        "env_kwargs": {
+            "robot_profile": layout.robot,
+            "control_freq": layout.fps,
+            "observation": {
+                stream: list(layout.sample.state_names[layout.sample.columns(stream)])
+                for stream in layout.sample.state_streams
+            },
+            "action": list(layout.sample.action_names),
+            "cameras": [c.stream for c in layout.cameras],
+            "source": "training-ground",
+        },
+    }

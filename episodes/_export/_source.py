@@ -1,0 +1,191 @@
+"""What an exporter reads: the selected episodes of a dataset on their common aligned grid.
+
+Selection (filters, unreadable files skipped with a warning, mixed robots or stream
+sets refused), the state and action columns and the aligned rows come from
+``episodes._training``, the loader's module, so an export holds exactly what
+``EpisodeDataset`` would train on. This module adds what a file format needs on top:
+one whole frame rate shared by every episode, RGB cameras only, an optional resize.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from episodes._errors import CorruptEpisodeError, EpisodeError, EpisodeSkippedWarning
+from episodes._export._errors import ExportError
+from episodes._reader import EpisodeReader
+from episodes._spec import ImageStreamSpec, StreamKind
+from episodes._splits import DEFAULT_VALID_FRACTION, Splits, load_splits, split_of
+from episodes._training import (
+    AlignedEpisode,
+    EpisodeEntry,
+    EpisodeFilter,
+    OnMixed,
+    SampleLayout,
+    Selection,
+    load_aligned,
+    sample_layout,
+    select_episodes,
+)
+
+__all__ = ["Camera", "ExportLayout", "Source", "frames", "open_source", "prompt", "split_state"]
+
+
+@dataclass(frozen=True)
+class Camera:
+    """An exported camera: its stream and the size its frames are written at."""
+
+    stream: str
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
+class ExportLayout:
+    """What every exported episode has in common."""
+
+    robot: str
+    fps: int
+    sample: SampleLayout
+    cameras: tuple[Camera, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The selected episodes of a dataset directory and how they are laid out."""
+
+    root: Path
+    entries: tuple[EpisodeEntry, ...]
+    layout: ExportLayout
+    splits: Splits | None
+    """The dataset's ``splits.json``, if it has one."""
+
+    def split(self, episode_id: str) -> str:
+        """``train`` or ``valid``: the split :class:`EpisodeDataset` puts the episode in."""
+        if self.splits is not None:
+            return self.splits.of(episode_id)
+        return split_of(episode_id, DEFAULT_VALID_FRACTION)
+
+    def episodes(self, *, active_range: bool) -> Iterator[tuple[AlignedEpisode, EpisodeReader]]:
+        """Each episode's rows with its open file; one whose data cannot be read (or that has no
+        usable tick) is skipped with a warning naming it."""
+        for entry in self.entries:
+            try:
+                reader = EpisodeReader(entry.path)
+            except (EpisodeError, OSError) as exc:
+                warnings.warn(
+                    f"{entry.path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=2
+                )
+                continue
+            with reader:
+                try:
+                    episode = load_aligned(entry, self.layout.sample, active_only=active_range, reader=reader)
+                except (OSError, KeyError, ValueError, CorruptEpisodeError) as exc:
+                    warnings.warn(
+                        f"{entry.path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=2
+                    )
+                    continue
+                if len(episode) == 0:
+                    warnings.warn(
+                        f"{entry.path}: skipped, no aligned tick where every exported stream has a sample",
+                        EpisodeSkippedWarning,
+                        stacklevel=2,
+                    )
+                    continue
+                yield episode, reader
+
+
+def prompt(episode: AlignedEpisode) -> str:
+    """The task string a language-conditioned policy sees: the instruction, else the task name."""
+    return episode.instruction or episode.task
+
+
+def open_source(
+    source: str | os.PathLike[str] | Selection,
+    *,
+    episode_filter: EpisodeFilter | None,
+    on_mixed: OnMixed,
+    cameras: Sequence[str] | None,
+    image_size: tuple[int, int] | None,
+) -> Source:
+    """Select the episodes of ``source`` (a directory, or a selection already made) and fix the layout."""
+    selection = (
+        source
+        if isinstance(source, Selection)
+        else select_episodes(source, episode_filter, on_mixed=on_mixed)
+    )
+    first = selection.episodes[0]
+    rgb = {
+        s.name: s
+        for s in first.streams
+        if isinstance(s, ImageStreamSpec) and s.kind is StreamKind.CAMERA and s.channels == 3
+    }
+    chosen = list(cameras) if cameras is not None else list(rgb)
+    unknown = [c for c in chosen if c not in rgb]
+    if unknown:
+        raise ExportError(
+            f"{first.path}: no RGB camera {', '.join(map(repr, unknown))} (video needs 3 channels); "
+            f"RGB cameras: {', '.join(rgb) or 'none'}"
+        )
+    if image_size is not None and min(image_size) < 1:
+        raise ExportError(f"image size must be positive, got {image_size[1]}x{image_size[0]}")
+    sample = sample_layout(first, cameras=chosen)
+    layout = ExportLayout(
+        robot=first.robot,
+        fps=_fps(selection.episodes),
+        sample=sample,
+        cameras=tuple(Camera(name, *(image_size or (rgb[name].height, rgb[name].width))) for name in chosen),
+    )
+    return Source(selection.root, selection.episodes, layout, load_splits(selection.root))
+
+
+def _fps(entries: Sequence[EpisodeEntry]) -> int:
+    """The aligned rate every episode shares, which must be whole frames per second."""
+    rates: dict[float, Path] = {}
+    for entry in entries:
+        try:
+            with EpisodeReader(entry.path) as reader:
+                rates.setdefault(reader.aligned.rate_hz, entry.path)
+        except (EpisodeError, OSError, KeyError):
+            continue  # skipped with a warning when its rows are read
+    if not rates:
+        raise ExportError(f"{entries[0].path.parent}: none of the selected episodes could be read")
+    if len(rates) > 1:
+        listed = ", ".join(f"{rate:g} Hz ({path.name})" for rate, path in rates.items())
+        raise ExportError(
+            f"episodes are aligned at different rates: {listed}; one export has one frame rate: "
+            f"realign them to one, e.g. tg realign {entries[0].path.parent} --rate 30"
+        )
+    ((rate, path),) = rates.items()
+    if not (math.isfinite(rate) and rate > 0 and abs(rate - round(rate)) < 1e-9):
+        raise ExportError(
+            f"{path}: aligned rate {rate:g} Hz is not a whole number of frames per second, which "
+            f"LeRobot and video files need; realign first, e.g. tg realign {path.parent} --rate 30"
+        )
+    return round(rate)
+
+
+def split_state(layout: ExportLayout, state: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
+    """The concatenated state back into its streams' columns."""
+    return {name: state[:, layout.sample.columns(name)] for name in layout.sample.state_streams}
+
+
+def frames(reader: EpisodeReader, camera: Camera, episode: AlignedEpisode) -> Iterator[npt.NDArray[np.uint8]]:
+    """The episode's frames of ``camera``, one per tick, decoded to RGB at the export size."""
+    if len(episode) == 0:
+        return
+    start, stop = int(episode.time_ns[0]), int(episode.time_ns[-1]) + 1
+    for frame in reader.iter_aligned(start, stop, streams=[camera.stream], block=64):
+        rgb = frame.images[camera.stream].decode()
+        if rgb.shape[:2] != (camera.height, camera.width):
+            rgb = cv2.resize(rgb, (camera.width, camera.height), interpolation=cv2.INTER_AREA)
+        yield rgb

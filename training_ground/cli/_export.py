@@ -1,0 +1,117 @@
+"""`tg export`: a dataset directory as a LeRobot dataset or a robomimic file."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import episodes
+from training_ground.cli._console import console, err_console, progress
+
+__all__ = ["export"]
+
+
+def _format(value: str) -> str:
+    if value not in episodes.EXPORTERS:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(sorted(episodes.EXPORTERS))}")
+    return value
+
+
+def _size(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", value):
+        raise typer.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 224x224")
+    return value
+
+
+def export(
+    directory: Annotated[Path, typer.Argument(help="Dataset directory (episode .h5 files).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="New directory (lerobot) or .hdf5 file (robomimic) to write; never overwritten."
+        ),
+    ],
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format", callback=_format, help=f"Target format: {', '.join(sorted(episodes.EXPORTERS))}."
+        ),
+    ] = "lerobot",
+    cameras: Annotated[
+        list[str] | None,
+        typer.Option("--camera", help="Export this RGB camera (repeat for several; default: all of them)."),
+    ] = None,
+    image_size: Annotated[
+        str | None,
+        typer.Option(
+            "--image-size", callback=_size, metavar="WxH", help="Resize every camera's frames, e.g. 224x224."
+        ),
+    ] = None,
+    active_range: Annotated[
+        bool,
+        typer.Option("--active-range", help="Only the annotated active range of each episode (tg annotate)."),
+    ] = False,
+    qa_passed: Annotated[
+        bool, typer.Option("--qa-passed", help="Only episodes that passed tg validate --write.")
+    ] = False,
+    success: Annotated[
+        bool | None,
+        typer.Option("--success/--failure", help="Only successful (or only failed) episodes."),
+    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Only episodes of this task.")] = None,
+    robot: Annotated[str | None, typer.Option("--robot", help="Only episodes of this robot profile.")] = None,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Only episodes of this operator.")
+    ] = None,
+    skip_mixed: Annotated[
+        bool,
+        typer.Option(
+            "--skip-mixed", help="Keep the largest group of episodes with one robot and stream set, not fail."
+        ),
+    ] = False,
+) -> None:
+    """Export a dataset to LeRobot (v3.0: Parquet, MP4 per camera, meta/) or robomimic (one HDF5).
+
+    Every episode must come from one robot with the same streams and aligned rate;
+    an unreadable episode is skipped with a warning naming it.
+
+    Example: tg export datasets/demo --format lerobot --out exports/demo_lerobot
+    """
+    size = None
+    if image_size is not None:
+        width, height = (int(v) for v in image_size.split("x"))
+        size = (height, width)
+    episode_filter = episodes.EpisodeFilter(
+        qa_passed=qa_passed, success=success, task=task, robot=robot, operator=operator
+    )
+    exporter = episodes.EXPORTERS[format_]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            selection = episodes.select_episodes(
+                directory, episode_filter, on_mixed="skip" if skip_mixed else "error"
+            )
+            with progress(len(selection.episodes), f"exporting ({format_})") as advance:
+                result = exporter(
+                    selection,
+                    out,
+                    cameras=cameras,
+                    image_size=size,
+                    active_range=active_range,
+                    on_episode=advance,
+                )
+        finally:
+            for warning in caught:
+                err_console.print(f"[bold yellow]warning:[/] {warning.message}", highlight=False)
+    left_out = sum(selection.excluded.values())
+    cams = f", cameras: {', '.join(result.cameras)}" if result.cameras else ""
+    console.print(
+        f"{result.format}: {result.episodes} episode(s), {result.frames} frames{cams}"
+        + (f" ({left_out} left out by the filters)" if left_out else "")
+        + f" -> {result.out}",
+        highlight=False,
+    )
