@@ -149,27 +149,13 @@ def open_source(
 
 
 def _fps(entries: Sequence[EpisodeEntry]) -> int:
-    """The aligned rate every episode shares, which must be whole frames per second."""
-    rates: dict[float, Path] = {}
-    for entry in entries:
-        try:
-            with EpisodeReader(entry.path) as reader:
-                rates.setdefault(reader.aligned.rate_hz, entry.path)
-        except (EpisodeError, OSError, KeyError):
-            continue  # skipped with a warning when its rows are read
-    if not rates:
-        raise ExportError(f"{entries[0].path.parent}: none of the selected episodes could be read")
-    if len(rates) > 1:
-        listed = ", ".join(f"{rate:g} Hz ({path.name})" for rate, path in rates.items())
-        raise ExportError(
-            f"episodes are aligned at different rates: {listed}; one export has one frame rate: "
-            f"realign them to one, e.g. tg realign {entries[0].path.parent} --rate 30"
-        )
-    ((rate, path),) = rates.items()
+    """The aligned rate of the selection (which refuses mixed rates), as whole frames per second."""
+    first = entries[0]
+    rate = first.aligned_rate_hz
     if not (math.isfinite(rate) and rate > 0 and abs(rate - round(rate)) < 1e-9):
         raise ExportError(
-            f"{path}: aligned rate {rate:g} Hz is not a whole number of frames per second, which "
-            f"LeRobot and video files need; realign first, e.g. tg realign {path.parent} --rate 30"
+            f"{first.path}: aligned rate {rate:g} Hz is not a whole number of frames per second, which "
+            f"LeRobot and video files need; realign first, e.g. tg realign {first.path.parent} --rate 30"
         )
     return round(rate)
 
