@@ -114,13 +114,18 @@ def image(stamp_ns: int, frame: np.ndarray) -> Image:
 
 
 @pytest.fixture
-def station(tmp_path: Path, ros_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Station]:
+def station(
+    request: pytest.FixtureRequest, tmp_path: Path, ros_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Station]:
+    """A recorder process on the test profile; indirect parametrisation adds ``name:=value`` parameters."""
     for key in _DDS_VARS:
         monkeypatch.setenv(key, ros_env[key])
     profile = lf.write_profile(tmp_path)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-r", "__node:=recorder"]
     cmd += ["-p", f"profile:={profile}", "-p", f"out:={out}", "-p", "task:=wave"]
+    for param in getattr(request, "param", ()):
+        cmd += ["-p", param]
     proc = subprocess.Popen(cmd, env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     rclpy.init(domain_id=int(ros_env["ROS_DOMAIN_ID"]))
     try:
@@ -248,3 +253,36 @@ def test_sigterm_mid_episode_leaves_an_aborted_readable_episode(station):
         assert (ep.metadata.status, ep.metadata.abort_reason) == ("aborted", "recorder stopped by SIGTERM")
         assert ep.stream("joint_position").count == 10
     assert not list(station.out.glob("*.partial"))
+
+
+@pytest.mark.parametrize("station", [["use_sim_time:=true"]], indirect=True)
+def test_intrinsics_robot_description_and_simulated_time_reach_the_episode(station):
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import CameraInfo
+
+    node = station.node
+    clock = node.create_publisher(Clock, "/clock", 10)
+    latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    node.create_publisher(String, "/robot_description", latched).publish(String(data="<robot name='t'/>"))
+    info_pub = node.create_publisher(CameraInfo, "/cam/camera_info", 10)  # derived from /cam/image_raw
+    info = CameraInfo(width=64, height=48, distortion_model="plumb_bob", d=[0.1, 0.0, 0.0, 0.0, 0.0])
+    info.k = [100.0, 0.0, 32.0, 0.0, 90.0, 24.0, 0.0, 0.0, 1.0]
+    sim_now = 1000 * S
+    for _ in range(30):
+        clock.publish(Clock(clock=stamp(sim_now)))
+        info_pub.publish(info)
+        station.spin(0.05)
+    station.client.start()
+    for k in range(5):
+        station.publish(k, sim_now + k * 10_000_000)
+        station.spin(0.02)
+    station.latest_status(lambda s: s.topics["/joint_states"].received == 5)
+    with episodes.open(station.client.stop()) as ep:
+        # Arrival times are the recorder's ROS time: the simulated clock, which stood still.
+        np.testing.assert_array_equal(ep.read("joint_position").arrival_ns, [sim_now] * 5)
+        assert ep.urdf == "<robot name='t'/>"
+        calibration = ep.stream("cam").calibration
+        assert calibration is not None
+        assert calibration.camera_matrix == (50.0, 0.0, 16.0, 0.0, 45.0, 12.0, 0.0, 0.0, 1.0)
+        assert ep.metadata.extra["recorder"]["robot_description"] == "topic"
