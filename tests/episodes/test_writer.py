@@ -92,6 +92,18 @@ def test_labels_given_at_stop(tmp_path, info, joint_spec, success):
         assert ep.metadata.notes == "slipped once"
 
 
+@pytest.mark.parametrize("abort", [False, True])
+def test_extra_known_only_at_the_end_is_added_to_the_start_extra(tmp_path, info, joint_spec, abort):
+    w = EpisodeWriter(tmp_path, streams=[joint_spec], info=info, aligned_rate_hz=10)
+    w.append("joint_position", 0, [0, 0, 0])
+    w.update_extra({"recorder": {"rejected": 2}})
+    path = w.abort("stopped") if abort else w.close()
+    with episodes.open(path) as ep:
+        assert dict(ep.metadata.extra) == {"seed": 7, "recorder": {"rejected": 2}}
+    with pytest.raises(episodes.WriterClosedError, match="the writer is closed"):
+        w.update_extra({"late": 1})
+
+
 def test_jpeg_round_trip_within_tolerance(tmp_path, info, camera_spec):
     frames = [textured_frame(k) for k in range(12)]
     with EpisodeWriter(tmp_path, streams=[camera_spec], info=info, aligned_rate_hz=30) as w:
