@@ -286,3 +286,26 @@ def test_intrinsics_robot_description_and_simulated_time_reach_the_episode(stati
         assert calibration is not None
         assert calibration.camera_matrix == (50.0, 0.0, 16.0, 0.0, 45.0, 12.0, 0.0, 0.0, 1.0)
         assert ep.metadata.extra["recorder"]["robot_description"] == "topic"
+
+
+def test_a_killed_recorder_leaves_earlier_episodes_intact_and_the_interrupted_one_recoverable(station):
+    station.client.start()
+    station.publish(0, time.time_ns())
+    first = station.client.stop()
+    station.client.start()
+    t0 = time.time_ns()
+    for k in range(10):
+        station.publish(k, t0 + k * 20_000_000)
+        station.spin(0.02)
+    station.latest_status(lambda s: s.topics["/joint_states"].received == 10)
+    # Messages reach the writer at the next status tick (1 s), which flushes within another second.
+    station.spin(2.5)
+    station.proc.kill()
+    station.proc.wait(timeout=10)
+    with episodes.open(first) as ep:
+        assert ep.metadata.status == "complete"
+    (partial,) = station.out.glob("*.h5.partial")
+    recovered = episodes.recover(partial)
+    with episodes.open(recovered) as ep:
+        assert ep.metadata.status == "recovered"
+        assert ep.stream("joint_position").count == 10
