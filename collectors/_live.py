@@ -7,7 +7,7 @@ says — is tested without ROS, with plain objects shaped like messages.
 
 What each message costs on the callback thread is kept small: array streams
 only *pick* their fields (attribute access) and convert a block of messages at
-once with numpy (about every 0.25 s at 500 Hz); frames go to the writer, whose
+once with numpy (every 128 messages or 0.25 s); frames go to the writer, whose
 encoder pool and I/O thread do the rest.
 
 Bad input never stops a recording and never reaches the file: a message whose
@@ -69,8 +69,10 @@ __all__ = [
 STATE_IDLE = "idle"
 STATE_RECORDING = "recording"
 
-# Array messages are converted in blocks of this many (about 0.25 s at 500 Hz), and at each tick.
+# Array messages are converted in blocks of this many (about 0.25 s at 500 Hz), or once the
+# oldest has waited _BLOCK_WAIT_NS, so a crash loses little more than the writer's flush interval.
 _BLOCK = 128
+_BLOCK_WAIT_NS = 250_000_000
 # History a subscription keeps: enough for its fastest stream to wait this long for the executor.
 _QUEUE_S = 0.5
 _MIN_DEPTH = 10
@@ -508,7 +510,7 @@ class LiveRecorder:
                 if stamp_pick is not None:
                     keep_stamp(stamp_pick(msg))
                 keep_arrival(now)
-                if len(arrivals) >= _BLOCK:
+                if len(arrivals) >= _BLOCK or now - arrivals[0] >= _BLOCK_WAIT_NS:
                     self._flush_arrays(c, block)
 
         return on_message

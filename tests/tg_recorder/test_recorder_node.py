@@ -298,7 +298,7 @@ def test_a_killed_recorder_leaves_earlier_episodes_intact_and_the_interrupted_on
         station.publish(k, t0 + k * 20_000_000)
         station.spin(0.02)
     station.latest_status(lambda s: s.topics["/joint_states"].received == 10)
-    # Messages reach the writer at the next status tick (1 s), which flushes within another second.
+    # The last messages reach the writer by the next status tick (1 s); it flushes within another second.
     station.spin(2.5)
     station.proc.kill()
     station.proc.wait(timeout=10)
