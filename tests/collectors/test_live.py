@@ -219,3 +219,37 @@ def test_extra_json_must_be_an_object():
         EpisodeLabels.parse_extra("[1]")
     with pytest.raises(RecorderError, match="extra_json is not JSON"):
         EpisodeLabels.parse_extra("{seed")
+
+
+def _run_with(tmp_path: Path, edit: str, replacement: str):
+    text = lf.PROFILE_YAML.replace(edit, replacement)
+    assert text != lf.PROFILE_YAML
+    path = tmp_path / "live_test.yaml"
+    path.write_text(text, encoding="utf-8")
+    return SessionConfig.for_profile(str(path)).resolve()
+
+
+def test_profiles_that_cannot_be_recorded_live_are_refused_naming_the_stream(tmp_path):
+    from collectors import ConfigError, topic_types
+
+    no_type = _run_with(tmp_path, "topic: /imu, msg_type: sensor_msgs/msg/Imu", "topic: /imu")
+    with pytest.raises(
+        ConfigError, match="stream 'imu' \\(/imu\\) has no msg_type; live recording subscribes"
+    ):
+        topic_types(no_type)
+    two_types = _run_with(tmp_path, "topic: /pose,", "topic: /imu,")
+    with pytest.raises(ConfigError, match="topic /imu is given two message types: sensor_msgs/msg/Imu and"):
+        topic_types(two_types)
+    no_topic = _run_with(
+        tmp_path, "topic: /imu, msg_type: sensor_msgs/msg/Imu", "msg_type: sensor_msgs/msg/Imu"
+    )
+    with pytest.raises(
+        ConfigError, match="required stream\\(s\\) imu have no topic; live recording needs one"
+    ):
+        topic_types(no_topic)
+
+
+def test_the_recorder_key_of_extra_is_reserved(recorder):
+    with pytest.raises(RecorderError, match="the key 'recorder' is reserved for the recorder's diagnostics"):
+        recorder.start(EpisodeLabels(extra={"recorder": 1}))
+    assert not recorder.recording

@@ -335,3 +335,24 @@ def test_a_session_file_gives_labels_and_overrides_and_out_wins(station):
             "stacking",
         )
         assert ep.read("cam").images[0].decode().shape == (12, 16, 3)  # the session's smaller camera
+
+
+def test_the_node_needs_exactly_one_of_session_and_profile(ros_env):
+    cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-p", "out:=/tmp/never"]
+    done = subprocess.run(cmd, env=ros_env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "give exactly one of the parameters session (a session YAML) or profile" in done.stderr
+
+
+def test_a_client_without_a_recorder_says_which_service_is_missing(ros_env, monkeypatch):
+    for key in _DDS_VARS:
+        monkeypatch.setenv(key, ros_env[key])
+    rclpy.init(domain_id=int(ros_env["ROS_DOMAIN_ID"]))
+    try:
+        node = Node("lonely")
+        with pytest.raises(RecorderServiceError, match=r"/nobody/start: not available after 0\.3 s"):
+            RecorderClient(node, recorder="/nobody", timeout_s=0.3).start()
+        with pytest.raises(RecorderServiceError, match=r"/nobody/start: not available after 0\.2 s"):
+            RecorderClient(node, recorder="/nobody").wait_ready(timeout_s=0.2)
+    finally:
+        rclpy.try_shutdown()
