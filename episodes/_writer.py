@@ -11,8 +11,9 @@ Why it is built this way (see datasets/FORMAT.md for the layout itself):
   ``flush_interval_s`` also the partly filled ones, then flushes the file: at
   most that much recorded data is lost if the process dies.
 * Images are encoded in a thread pool (OpenCV releases the GIL). A bounded
-  number of frames may wait for encoding; past that the caller blocks, so a
-  slow disk slows the recorder down instead of filling RAM.
+  number of frames may wait for encoding (``frames_in_flight``, default 6 per
+  encoder thread); past that the caller blocks, so a slow disk slows the
+  recorder down instead of filling RAM.
 * The file is recorded as ``<id>.h5.partial`` and renamed to ``<id>.h5`` in one
   atomic step once it is final; tools that scan a directory skip partial files.
 """
@@ -152,10 +153,13 @@ class EpisodeWriter:
         calibrations: dict[str, CameraCalibration] | None = None,
         flush_interval_s: float = 1.0,
         encoder_threads: int = 2,
+        frames_in_flight: int | None = None,
         fsync: bool = True,
         clock: Callable[[], int] | None = None,
     ) -> None:
         self._check_declaration(streams, aligned_rate_hz, align_clock, required, flush_interval_s)
+        if frames_in_flight is not None and frames_in_flight < 1:
+            raise StreamSpecError(f"frames_in_flight must be at least 1, got {frames_in_flight}")
         self.episode_id = episode_id or new_episode_id()
         directory = Path(dataset_dir)
         directory.mkdir(parents=True, exist_ok=True)
@@ -184,7 +188,9 @@ class EpisodeWriter:
         self._io_error: BaseException | None = None
         self._pending_calibrations: list[tuple[str, CameraCalibration]] = []
         encoder_threads = max(1, encoder_threads)
-        self._in_flight = threading.BoundedSemaphore(encoder_threads * _MAX_FRAMES_IN_FLIGHT_PER_THREAD)
+        if frames_in_flight is None:
+            frames_in_flight = encoder_threads * _MAX_FRAMES_IN_FLIGHT_PER_THREAD
+        self._in_flight = threading.BoundedSemaphore(frames_in_flight)
         self._streams: dict[str, _Stream] = {}
 
         try:

@@ -104,6 +104,12 @@ def test_extra_known_only_at_the_end_is_added_to_the_start_extra(tmp_path, info,
         w.update_extra({"late": 1})
 
 
+def test_frames_in_flight_must_be_positive(tmp_path, info, camera_spec):
+    with pytest.raises(episodes.StreamSpecError, match="frames_in_flight must be at least 1, got 0"):
+        EpisodeWriter(tmp_path, streams=[camera_spec], info=info, aligned_rate_hz=10, frames_in_flight=0)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_jpeg_round_trip_within_tolerance(tmp_path, info, camera_spec):
     frames = [textured_frame(k) for k in range(12)]
     with EpisodeWriter(tmp_path, streams=[camera_spec], info=info, aligned_rate_hz=30) as w:
