@@ -87,6 +87,8 @@ _RATE_WINDOW_NS = 500_000_000
 # every camera together. A blocked callback stalls every topic, so a burst of CPU contention
 # is absorbed in RAM (about 80 MB for three raw VGA cameras at 30 Hz) instead.
 _FRAMES_IN_FLIGHT_S = 1.0
+# Encoders yield the CPU to the thread that takes messages off DDS: it cannot wait, they can.
+_ENCODER_NICE = 5
 _NS = 1_000_000_000
 
 Clock = Callable[[], int]
@@ -768,6 +770,7 @@ class LiveRecorder:
                 clock=self._clock,
                 encoder_threads=self._encoder_threads,
                 frames_in_flight=self._frames_in_flight(),
+                encoder_nice=_ENCODER_NICE,
             )
             self._start_ns = self._clock()
             for c in self._counters.values():

@@ -13,7 +13,9 @@ Why it is built this way (see datasets/FORMAT.md for the layout itself):
 * Images are encoded in a thread pool (OpenCV releases the GIL). A bounded
   number of frames may wait for encoding (``frames_in_flight``, default 6 per
   encoder thread); past that the caller blocks, so a slow disk slows the
-  recorder down instead of filling RAM.
+  recorder down instead of filling RAM. ``encoder_nice`` runs the encoders at
+  a lower priority than the caller, for a caller that must keep up in real
+  time (the ROS recorder).
 * The file is recorded as ``<id>.h5.partial`` and renamed to ``<id>.h5`` in one
   atomic step once it is final; tools that scan a directory skip partial files.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import socket
@@ -154,6 +157,7 @@ class EpisodeWriter:
         flush_interval_s: float = 1.0,
         encoder_threads: int = 2,
         frames_in_flight: int | None = None,
+        encoder_nice: int = 0,
         fsync: bool = True,
         clock: Callable[[], int] | None = None,
     ) -> None:
@@ -219,7 +223,9 @@ class EpisodeWriter:
             self.path.unlink(missing_ok=True)
             raise
         self._pool = ThreadPoolExecutor(
-            encoder_threads, thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}"
+            encoder_threads,
+            thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}",
+            initializer=functools.partial(_lower_priority, encoder_nice) if encoder_nice > 0 else None,
         )
         self._io_thread = threading.Thread(
             target=self._io_loop, name=f"tg-writer-{self.episode_id[-6:]}", daemon=True
@@ -832,6 +838,13 @@ def _pixel_format(spec: ImageStreamSpec) -> str:
 
 def _success_text(success: bool | None) -> str:
     return "unknown" if success is None else ("true" if success else "false")
+
+
+def _lower_priority(nice: int) -> None:
+    """Run the calling thread ``nice`` steps below its process (Linux schedules threads one by one)."""
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority on this platform
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
 
 
 def _fsync_path(path: Path) -> None:
