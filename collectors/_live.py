@@ -42,7 +42,7 @@ from collectors._fields import Schemas, normalize_msg_type
 from collectors._profile import Camera, Stream
 from collectors._session import ResolvedSession
 from collectors._topics import COMPRESSED_IMAGE, ArrayBinding, CameraBinding, bind_array, bind_camera
-from episodes._errors import SampleError
+from episodes._errors import EpisodeError, SampleError
 from episodes._images import read_header
 from episodes._maintenance import atomic_update
 from episodes._spec import (
@@ -53,6 +53,7 @@ from episodes._spec import (
     StreamSpec,
 )
 from episodes._writer import EpisodeWriter
+from training_ground.errors import TgError
 
 __all__ = [
     "STATE_IDLE",
@@ -136,6 +137,7 @@ class RecorderStatus:
     profile: str = ""
     out: str = ""
     success: str = "unknown"  # label of the current episode, else of the last one
+    error: str = ""  # why the last episode ended on its own (the disk failed), "" otherwise
 
     @property
     def recording(self) -> bool:
@@ -173,6 +175,7 @@ class RecorderStatus:
                 profile=str(data.get("profile", "")),
                 out=str(data.get("out", "")),
                 success=str(data.get("success", "unknown")),
+                error=str(data.get("error", "")),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RecorderError(
@@ -408,6 +411,7 @@ class LiveRecorder:
         self._last_episode: Path | None = None
         self._last_success = "unknown"
         self._success = "unknown"
+        self._error = ""
         self._urdf = run.profile.urdf_text()
         self._urdf_source = "profile" if self._urdf is not None else "none"
         self._calibrations: dict[str, CameraCalibration] = {}
@@ -583,6 +587,9 @@ class LiveRecorder:
         except (FieldError, SampleError) as exc:
             c.reject("bad_frame", str(exc))
             return
+        except EpisodeError as exc:
+            self._fail(exc)
+            return
         cam.last_stamp = stamp
 
     def _flush_arrays(self, c: _Counters, block: _ArrayTopic) -> None:
@@ -645,6 +652,9 @@ class LiveRecorder:
                 except SampleError as exc:
                     c.reject("writer", f"{c.topic}: stream {name!r}: {exc}", int(good.size), counted=False)
                     bad[good] = True
+                except EpisodeError as exc:
+                    self._fail(exc)
+                    return
                 else:
                     target.last_stamp = int(stamps[good[-1]])
             rejected |= bad
@@ -786,6 +796,7 @@ class LiveRecorder:
                     cam.signature = None
                     cam.last_stamp = -(2**63)
             self._success = "unknown"
+            self._error = ""
             self._writer = writer
             return writer.episode_id
 
@@ -833,6 +844,8 @@ class LiveRecorder:
             writer = self._require_writer("stop")
             for topic, block in self._arrays.items():
                 self._flush_arrays(self._counters[topic], block)
+            if self._writer is None:  # the writer failed on these last samples
+                raise RecorderError(self._error)
             writer.update_extra({"recorder": self._diagnostics()})
             self._writer = None
             path = writer.close() if abort_reason is None else writer.abort(abort_reason)
@@ -844,8 +857,22 @@ class LiveRecorder:
     def _require_writer(self, what: str) -> EpisodeWriter:
         if self._writer is None:
             last = f"; the last episode is {self._last_episode}" if self._last_episode else ""
+            if self._error:
+                last = f"; {self._error}"
             raise RecorderStateError(f"cannot {what}: not recording{last}")
         return self._writer
+
+    def _fail(self, exc: EpisodeError) -> None:
+        """The writer failed (a full disk): end the episode keeping what it can, and go idle."""
+        writer = self._writer
+        if writer is None:
+            return
+        self._writer = None
+        try:
+            where = f"saved as aborted: {writer.abort(str(exc))}"
+        except TgError:
+            where = f"what reached the disk is kept in {writer.path} (tg recover turns it into an episode)"
+        self._error = f"episode {writer.episode_id} ended: {exc}; {where}"
 
     def _diagnostics(self) -> dict[str, JsonValue]:
         return {
@@ -900,6 +927,7 @@ class LiveRecorder:
             profile=self.run.profile.name,
             out=str(self.out),
             success=self._success if writer is not None else self._last_success,
+            error=self._error,
         )
 
 

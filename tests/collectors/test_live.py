@@ -253,3 +253,28 @@ def test_the_recorder_key_of_extra_is_reserved(recorder):
     with pytest.raises(RecorderError, match="the key 'recorder' is reserved for the recorder's diagnostics"):
         recorder.start(EpisodeLabels(extra={"recorder": 1}))
     assert not recorder.recording
+
+
+def test_a_failing_disk_ends_the_episode_keeps_the_partial_file_and_says_so(recorder, clock, monkeypatch):
+    from episodes import StorageFullError
+
+    episode_id = recorder.start()
+    feed_good(recorder, clock, n=3)
+    writer = recorder._writer
+    assert writer is not None
+
+    def disk_full(*args, **kwargs):
+        raise StorageFullError(f"{writer.path}: disk full")
+
+    monkeypatch.setattr(writer, "append_block", disk_full)
+    feed_good(recorder, clock, n=3, t0=clock.now)
+    recorder.tick()  # hands the waiting joint states to the (full) writer
+    status = recorder.status()
+    assert status.state == "idle"
+    assert f"episode {episode_id} ended:" in status.error and "disk full" in status.error
+    # The writer itself still works here, so what it was given is saved as aborted.
+    with episodes.open(writer.final_path) as ep:
+        assert ep.metadata.status == "aborted" and "disk full" in ep.metadata.abort_reason
+    with pytest.raises(RecorderStateError, match=f"cannot stop: not recording; episode {episode_id} ended"):
+        recorder.stop()
+    assert recorder.start() != episode_id  # the next episode can start
