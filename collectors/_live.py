@@ -61,6 +61,7 @@ __all__ = [
     "CameraIntrinsics",
     "EpisodeLabels",
     "LiveRecorder",
+    "Publisher",
     "RecorderStatus",
     "TopicPlan",
     "TopicStatus",
@@ -222,6 +223,15 @@ class CameraIntrinsics:
     k: tuple[float, ...]
     distortion_model: str
     d: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """A publisher of a topic, as the ROS graph reports it; ``endpoint`` identifies it uniquely."""
+
+    node: str
+    msg_type: str
+    endpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -722,8 +732,8 @@ class LiveRecorder:
             self._urdf = urdf
             self._urdf_source = "topic"
 
-    def check_publishers(self, topic: str, publishers: Sequence[tuple[str, str]]) -> None:
-        """``(node, msg_type)`` of each publisher of ``topic``: one of another type is bad input.
+    def check_publishers(self, topic: str, publishers: Sequence[Publisher]) -> None:
+        """The publishers of ``topic`` now: one of another message type is bad input, counted once.
 
         DDS never delivers its messages (the types do not match), so this is
         the only way to see it.
@@ -732,17 +742,18 @@ class LiveRecorder:
         if c is None:
             return
         with self._lock:
-            for node, msg_type in publishers:
-                if normalize_msg_type(msg_type) == c.msg_type:
+            for pub in publishers:
+                if normalize_msg_type(pub.msg_type) == c.msg_type:
                     continue
-                key = f"{node} ({msg_type})"
+                # The endpoint id is stable; a node's name may only be known after discovery settles.
+                key = pub.endpoint or f"{pub.node} ({pub.msg_type})"
                 if key in c.wrong_publishers:
                     continue
                 c.wrong_publishers.add(key)
                 c.reject(
                     "wrong_type",
-                    f"{topic}: publisher {node} sends {msg_type}, but the profile expects {c.msg_type}; "
-                    "its messages cannot be received",
+                    f"{topic}: publisher {pub.node} sends {pub.msg_type}, but the profile expects "
+                    f"{c.msg_type}; its messages cannot be received",
                 )
 
     # -------------------------------------------------------------- episode control

@@ -12,6 +12,7 @@ from collectors import (
     CameraIntrinsics,
     EpisodeLabels,
     LiveRecorder,
+    Publisher,
     RecorderError,
     RecorderStateError,
     RecorderStatus,
@@ -144,9 +145,12 @@ def test_a_silent_topic_is_a_gap_that_closes_when_it_speaks_again(recorder, cloc
 
 def test_a_publisher_of_another_type_is_reported(recorder):
     recorder.start()
-    wrong, right = ("/imu_driver", "std_msgs/msg/String"), ("/ok", "sensor_msgs/msg/Imu")
-    recorder.check_publishers("/imu", [wrong, right])
-    recorder.check_publishers("/imu", [("/imu_driver", "std_msgs/msg/String")])  # counted once
+    wrong = Publisher("/imu_driver", "std_msgs/msg/String", endpoint="01ab")
+    recorder.check_publishers("/imu", [wrong, Publisher("/ok", "sensor_msgs/msg/Imu", endpoint="02cd")])
+    # Counted once, even when discovery reports the same endpoint under another node name.
+    recorder.check_publishers(
+        "/imu", [Publisher("_NODE_NAME_UNKNOWN_", "std_msgs/msg/String", endpoint="01ab")]
+    )
     imu = recorder.status().topics["/imu"]
     assert imu.rejected_by == {"wrong_type": 1}
     assert "publisher /imu_driver sends std_msgs/msg/String, but the profile expects sensor_msgs/msg/Imu" in (

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import episodes
-from collectors import LiveRecorder, RecorderStateError, SessionConfig, load_profile
+from collectors import LiveRecorder, Publisher, RecorderStateError, SessionConfig, load_profile
 from tests.collectors import live_fixtures as lf
 from training_ground.cli._record import Action, apply_action, key_action, status_line
 
@@ -60,7 +60,7 @@ def test_a_key_session_records_labels_discards_and_quits(recorder, tmp_path):
 
 def test_status_line_shows_rates_against_the_profile_and_problems(recorder):
     recorder.start()
-    recorder.check_publishers("/imu", [("/x", "std_msgs/msg/String")])
+    recorder.check_publishers("/imu", [Publisher("/x", "std_msgs/msg/String")])
     line = status_line(recorder.tick())
     assert "● REC" in line
     assert "/joint_states 0/100 Hz" in line

@@ -44,6 +44,7 @@ from collectors import (
     CameraIntrinsics,
     EpisodeLabels,
     LiveRecorder,
+    Publisher,
     ResolvedSession,
     SessionConfig,
     load_session,
@@ -141,7 +142,14 @@ class RecorderNode(Node):
     def _on_timer(self) -> None:
         for plan in self.core.topics:
             infos = self.get_publishers_info_by_topic(plan.topic)
-            publishers = [(f"{i.node_namespace.rstrip('/')}/{i.node_name}", i.topic_type) for i in infos]
+            publishers = [
+                Publisher(
+                    node=f"{i.node_namespace.rstrip('/')}/{i.node_name}",
+                    msg_type=i.topic_type,
+                    endpoint=bytes(i.endpoint_gid).hex(),
+                )
+                for i in infos
+            ]
             self.core.check_publishers(plan.topic, publishers)
         self._publish(self.core.tick().to_json())
 
