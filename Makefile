@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_qa.py
 	$(BIN)/python benchmarks/bench_loader.py
 	$(BIN)/python benchmarks/bench_export.py
+	$(BIN)/python benchmarks/bench_ros_recorder.py
 
 # Our exports loaded by lerobot 0.4.4 (LeRobotDataset, pyav backend) and robomimic 0.3.0
 # (SequenceDataset) in their own pinned environment: lerobot 0.4.4 is the last release for

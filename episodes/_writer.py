@@ -11,8 +11,11 @@ Why it is built this way (see datasets/FORMAT.md for the layout itself):
   ``flush_interval_s`` also the partly filled ones, then flushes the file: at
   most that much recorded data is lost if the process dies.
 * Images are encoded in a thread pool (OpenCV releases the GIL). A bounded
-  number of frames may wait for encoding; past that the caller blocks, so a
-  slow disk slows the recorder down instead of filling RAM.
+  number of frames may wait for encoding (``frames_in_flight``, default 6 per
+  encoder thread); past that the caller blocks, so a slow disk slows the
+  recorder down instead of filling RAM. ``encoder_nice`` runs the encoders at
+  a lower priority than the caller, for a caller that must keep up in real
+  time (the ROS recorder).
 * The file is recorded as ``<id>.h5.partial`` and renamed to ``<id>.h5`` in one
   atomic step once it is final; tools that scan a directory skip partial files.
 """
@@ -21,12 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +61,7 @@ from episodes._spec import (
     CameraCalibration,
     EpisodeInfo,
     ImageStreamSpec,
+    JsonValue,
     StreamSpec,
 )
 from training_ground import __version__
@@ -151,10 +156,14 @@ class EpisodeWriter:
         calibrations: dict[str, CameraCalibration] | None = None,
         flush_interval_s: float = 1.0,
         encoder_threads: int = 2,
+        frames_in_flight: int | None = None,
+        encoder_nice: int = 0,
         fsync: bool = True,
         clock: Callable[[], int] | None = None,
     ) -> None:
         self._check_declaration(streams, aligned_rate_hz, align_clock, required, flush_interval_s)
+        if frames_in_flight is not None and frames_in_flight < 1:
+            raise StreamSpecError(f"frames_in_flight must be at least 1, got {frames_in_flight}")
         self.episode_id = episode_id or new_episode_id()
         directory = Path(dataset_dir)
         directory.mkdir(parents=True, exist_ok=True)
@@ -175,6 +184,7 @@ class EpisodeWriter:
         self._flush_interval = flush_interval_s
         self._success: bool | None = None
         self._notes = info.notes
+        self._extra: dict[str, JsonValue] = dict(info.extra)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = False
@@ -182,7 +192,9 @@ class EpisodeWriter:
         self._io_error: BaseException | None = None
         self._pending_calibrations: list[tuple[str, CameraCalibration]] = []
         encoder_threads = max(1, encoder_threads)
-        self._in_flight = threading.BoundedSemaphore(encoder_threads * _MAX_FRAMES_IN_FLIGHT_PER_THREAD)
+        if frames_in_flight is None:
+            frames_in_flight = encoder_threads * _MAX_FRAMES_IN_FLIGHT_PER_THREAD
+        self._in_flight = threading.BoundedSemaphore(frames_in_flight)
         self._streams: dict[str, _Stream] = {}
 
         try:
@@ -211,7 +223,9 @@ class EpisodeWriter:
             self.path.unlink(missing_ok=True)
             raise
         self._pool = ThreadPoolExecutor(
-            encoder_threads, thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}"
+            encoder_threads,
+            thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}",
+            initializer=functools.partial(_lower_priority, encoder_nice) if encoder_nice > 0 else None,
         )
         self._io_thread = threading.Thread(
             target=self._io_loop, name=f"tg-writer-{self.episode_id[-6:]}", daemon=True
@@ -534,6 +548,15 @@ class EpisodeWriter:
         if notes is not None:
             self._notes = notes
 
+    def update_extra(self, values: Mapping[str, JsonValue]) -> None:
+        """Add keys to ``extra_json``; written when the episode is finalised.
+
+        For what is only known at the end, such as a live recorder's per-topic
+        diagnostics (messages rejected, gaps).
+        """
+        self._check_open()
+        self._extra.update(values)
+
     # ------------------------------------------------------------------ ending
 
     def close(self) -> Path:
@@ -757,6 +780,7 @@ class EpisodeWriter:
             attrs.modify("end_time_ns", np.int64(end))
             attrs.modify("success", _success_text(self._success))
             attrs.modify("notes", self._notes)
+            attrs.modify("extra_json", fmt.json_attr(self._extra))
             attrs.modify("abort_reason", reason)
             # The status goes last: a file that says "complete" has everything before it.
             attrs.modify("status", status)
@@ -814,6 +838,13 @@ def _pixel_format(spec: ImageStreamSpec) -> str:
 
 def _success_text(success: bool | None) -> str:
     return "unknown" if success is None else ("true" if success else "false")
+
+
+def _lower_priority(nice: int) -> None:
+    """Run the calling thread ``nice`` steps below its process (Linux schedules threads one by one)."""
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority on this platform
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
 
 
 def _fsync_path(path: Path) -> None:
