@@ -168,7 +168,8 @@ def compute_annotations(data: EpisodeData, config: QaConfig) -> EpisodeAnnotatio
     meta = reader.metadata
     view = reader.aligned
     span = None
-    reference = motion_reference(data, config)
+    # Phases live on the operator's clock: commands when the episode has them (episodes/QA.md).
+    reference = motion_reference(data, config, role=Role.ACTION) or motion_reference(data, config)
     if reference is not None:
         name, cols = reference
         found = active_span(data.values(name)[:, cols], config.idle_threshold)
@@ -210,18 +211,21 @@ def compute_annotations(data: EpisodeData, config: QaConfig) -> EpisodeAnnotatio
 
 
 def _gripper_events(data: EpisodeData, config: QaConfig) -> list[GripperEvent]:
-    """Events of the observed grippers, or of the commanded ones when nothing observes them."""
+    """Events of the commanded grippers, or of the observed ones when nothing commands them."""
     grippers = [
         (name, info.spec)
         for name, info in data.infos.items()
         if isinstance(info.spec, ArrayStreamSpec) and info.spec.kind is StreamKind.GRIPPER and info.count
     ]
-    observed = [g for g in grippers if g[1].role is Role.OBSERVATION]
+    sent = [g for g in grippers if g[1].role is Role.ACTION]
     events: list[GripperEvent] = []
-    for name, spec in observed or grippers:
+    for name, spec in sent or grippers:
         stamps, values = data.stamps(name), data.values(name)
+        commanded = spec.role is Role.ACTION
         for j, column in enumerate(spec.names):
-            events += gripper_events(f"{name}.{column}", stamps, values[:, j], config.gripper_min_swing)
+            events += gripper_events(
+                f"{name}.{column}", stamps, values[:, j], config.gripper_min_swing, commanded=commanded
+            )
     return sorted(events, key=lambda e: (e.start_ns, e.gripper))
 
 

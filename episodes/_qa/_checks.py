@@ -543,14 +543,19 @@ def _skew(ctx: Context, view: AlignedView) -> None:
 # ---------------------------------------------------------------- running them
 
 
-def motion_reference(data: EpisodeData, config: QaConfig) -> tuple[str, list[int]] | None:
-    """The stream and columns that say when the robot moves: observed joint positions of moving joints."""
+def motion_reference(
+    data: EpisodeData, config: QaConfig, *, role: Role = Role.OBSERVATION
+) -> tuple[str, list[int]] | None:
+    """The stream and columns that say when the robot moves: joint positions of moving joints.
+
+    ``role``: observed (the robot's motion, default) or commanded (the operator's).
+    """
     for name, info in data.infos.items():
         spec = info.spec
         if (
             isinstance(spec, ArrayStreamSpec)
             and spec.kind is StreamKind.JOINT_POSITION
-            and spec.role is Role.OBSERVATION
+            and spec.role is role
             and info.count > 0
         ):
             moving = config.moving_joints
