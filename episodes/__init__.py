@@ -35,7 +35,14 @@ from episodes._errors import (
 )
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._layout import FORMAT_VERSION
-from episodes._maintenance import atomic_update, list_episodes, realign, recover
+from episodes._maintenance import (
+    atomic_update,
+    has_pending_update,
+    list_episodes,
+    realign,
+    recover,
+    update_in_place,
+)
 from episodes._qa._annotate import (
     AnnotationResult,
     EpisodeAnnotations,
@@ -142,6 +149,7 @@ __all__ = [
     "annotate_episodes",
     "atomic_update",
     "compute_alignment",
+    "has_pending_update",
     "is_episode_id",
     "list_episodes",
     "load_dataset_stats",
@@ -153,6 +161,7 @@ __all__ = [
     "recover",
     "render_html_report",
     "summarize",
+    "update_in_place",
     "validate_episode",
     "validate_episodes",
     "write_dataset_stats",

@@ -1,8 +1,8 @@
 """The annotator: active range, gripper events, segments, labels and statistics, kept in the file.
 
 It reads raw streams and the aligned view and writes only ``/annotations/*``
-groups (layout in episodes/QA.md), through a copy renamed over the original,
-and only when what it computed differs from what the file holds.
+groups (layout in episodes/QA.md), in place through a journal (crash-safe, see
+``update_in_place``), and only when what it computed differs from what the file holds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from episodes import _layout as fmt
 from episodes._errors import EpisodeError
-from episodes._maintenance import atomic_update
+from episodes._maintenance import update_in_place
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import motion_reference
 from episodes._qa._config import QaConfig
@@ -106,6 +106,7 @@ def annotate_episode(
             episode_id = reader.metadata.episode_id
             qa = _config(config, reader)
             found = compute_annotations(EpisodeData(reader), qa)
+            stored = _stored(reader) if write else None
     except (EpisodeError, OSError, KeyError, ValueError, RuntimeError) as exc:
         return AnnotationResult(
             str(p), "", None, False, f"{p}: cannot annotate ({type(exc).__name__}: {exc})"
@@ -120,11 +121,10 @@ def annotate_episode(
                 False,
                 f"{p}: still recording or interrupted; run `tg recover` first",
             )
-        stored = read_annotations(p)
         # Compared in JSON form, where a NaN statistic equals itself.
         changed = stored is None or stored.to_json() != found.to_json()
         if changed:
-            with atomic_update(p) as f:
+            with update_in_place(p) as f:
                 _store(f, found)
     return AnnotationResult(str(p), episode_id, found, changed)
 
@@ -295,42 +295,46 @@ def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
     'put the red cube in the blue bin'
     """
     with EpisodeReader(path) as reader:
-        root = reader._file.get(fmt.ANNOTATIONS)
-        if root is None or any(name not in root for name in _GROUPS):
-            return None
-        active, ev, seg, labels, stats = (root[name] for name in _GROUPS)
-        success = text(labels.attrs["success"])
-        return EpisodeAnnotations(
-            active_start_ns=int(active.attrs["start_ns"]),
-            active_stop_ns=int(active.attrs["stop_ns"]),
-            motion_detected=bool(active.attrs["motion_detected"]),
-            gripper_events=tuple(
-                GripperEvent(g, e, int(a), int(b))
-                for g, e, a, b in zip(
-                    strings(ev, "gripper"),
-                    strings(ev, "event"),
-                    ev["start_ns"][()],
-                    ev["stop_ns"][()],
-                    strict=True,
-                )
-            ),
-            segments=tuple(
-                Segment(int(a), int(b), k, lab)
-                for a, b, k, lab in zip(
-                    seg["start_ns"][()],
-                    seg["stop_ns"][()],
-                    strings(seg, "kind"),
-                    strings(seg, "label"),
-                    strict=True,
-                )
-            ),
-            task=text(labels.attrs["task"]),
-            instruction=text(labels.attrs["instruction"]),
-            instruction_source=text(labels.attrs["instruction_source"]),
-            success=None if success == "unknown" else success == "true",
-            success_source=text(labels.attrs["success_source"]),
-            stats=tuple(_read_stats(name, group) for name, group in stats.items()),
-        )
+        return _stored(reader)
+
+
+def _stored(reader: EpisodeReader) -> EpisodeAnnotations | None:
+    root = reader._file.get(fmt.ANNOTATIONS)
+    if root is None or any(name not in root for name in _GROUPS):
+        return None
+    active, ev, seg, labels, stats = (root[name] for name in _GROUPS)
+    success = text(labels.attrs["success"])
+    return EpisodeAnnotations(
+        active_start_ns=int(active.attrs["start_ns"]),
+        active_stop_ns=int(active.attrs["stop_ns"]),
+        motion_detected=bool(active.attrs["motion_detected"]),
+        gripper_events=tuple(
+            GripperEvent(g, e, int(a), int(b))
+            for g, e, a, b in zip(
+                strings(ev, "gripper"),
+                strings(ev, "event"),
+                ev["start_ns"][()],
+                ev["stop_ns"][()],
+                strict=True,
+            )
+        ),
+        segments=tuple(
+            Segment(int(a), int(b), k, lab)
+            for a, b, k, lab in zip(
+                seg["start_ns"][()],
+                seg["stop_ns"][()],
+                strings(seg, "kind"),
+                strings(seg, "label"),
+                strict=True,
+            )
+        ),
+        task=text(labels.attrs["task"]),
+        instruction=text(labels.attrs["instruction"]),
+        instruction_source=text(labels.attrs["instruction_source"]),
+        success=None if success == "unknown" else success == "true",
+        success_source=text(labels.attrs["success_source"]),
+        stats=tuple(_read_stats(name, group) for name, group in stats.items()),
+    )
 
 
 def _read_stats(name: str, g: Any) -> StreamStats:
