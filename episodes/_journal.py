@@ -36,7 +36,14 @@ import h5py
 from episodes._errors import CorruptEpisodeError, EpisodeBusyError, NotAnEpisodeError
 from episodes._writer import _fsync_path
 
-__all__ = ["journal_path", "journaled_update", "open_overlaid", "pending_journal", "replay_journal"]
+__all__ = [
+    "has_pending_update",
+    "journal_path",
+    "journaled_update",
+    "open_overlaid",
+    "pending_journal",
+    "replay_journal",
+]
 
 _MAGIC = b"TG-JOURNAL-1\n"
 _PAGE = 4096
@@ -48,6 +55,12 @@ _DIGEST = 32
 def journal_path(path: Path) -> Path:
     """Where an interrupted in-place update of ``path`` leaves its journal."""
     return path.with_name(f".{path.name}.journal")
+
+
+def has_pending_update(path: str | os.PathLike[str]) -> bool:
+    """Whether an in-place update of the episode ``path`` was interrupted (``tg recover`` finishes it)."""
+    journal = journal_path(Path(path))
+    return journal.exists() or journal.with_name(journal.name + ".tmp").exists()
 
 
 class _Overlay(io.RawIOBase):

@@ -26,7 +26,7 @@ from episodes._errors import (
     NotAnEpisodeError,
     StreamSpecError,
 )
-from episodes._journal import journal_path, journaled_update, replay_journal
+from episodes._journal import has_pending_update, journaled_update, replay_journal
 from episodes._reader import ArraySamples, EpisodeReader, check_format
 from episodes._spec import EpisodeInfo
 from episodes._writer import EpisodeWriter, _fsync_path, write_alignment
@@ -49,12 +49,6 @@ def list_episodes(directory: str | os.PathLike[str], *, include_partial: bool = 
     if include_partial:
         found += sorted(root.glob(f"*{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}"))
     return [p for p in found if p.is_file()]
-
-
-def has_pending_update(path: str | os.PathLike[str]) -> bool:
-    """Whether an in-place update of the episode ``path`` was interrupted (``tg recover`` finishes it)."""
-    journal = journal_path(Path(path))
-    return journal.exists() or journal.with_name(journal.name + ".tmp").exists()
 
 
 def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import numpy.typing as npt
 
@@ -280,12 +281,14 @@ def _store(f: Any, a: EpisodeAnnotations) -> None:
     g = new_group(f, "stats", _TOOL)
     g.attrs["digest"] = episode_digest(a.stats)
     for s in a.stats:
+        # Attributes, not datasets: a dataset is an HDF5 object of its own, and creating ~100 of
+        # them was most of the cost of writing an episode's annotations (episodes/QA.md).
         sg = g.create_group(s.stream)
-        put_strings(sg, "names", s.names)
-        put_strings(sg, "units", s.units)
+        sg.attrs.create("names", np.array(s.names, dtype=object), dtype=h5py.string_dtype())
+        sg.attrs.create("units", np.array(s.units, dtype=object), dtype=h5py.string_dtype())
         sg.attrs["count"] = np.int64(s.count)
         for key in _STAT_KEYS:
-            sg.create_dataset(key, data=s.array(key))
+            sg.attrs[key] = s.array(key)
 
 
 def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
@@ -338,11 +341,15 @@ def _stored(reader: EpisodeReader) -> EpisodeAnnotations | None:
 
 
 def _read_stats(name: str, g: Any) -> StreamStats:
-    values = {key: tuple(float(v) for v in g[key][()]) for key in _STAT_KEYS}
+    # Attributes; episodes annotated by earlier versions hold datasets of the same names.
+    def field(key: str) -> Any:
+        return g.attrs[key] if key in g.attrs else g[key][()]
+
+    values = {key: tuple(float(v) for v in np.atleast_1d(field(key))) for key in _STAT_KEYS}
     return StreamStats(
         stream=name,
-        names=strings(g, "names"),
-        units=strings(g, "units"),
+        names=tuple(text(v) for v in np.atleast_1d(field("names"))),
+        units=tuple(text(v) for v in np.atleast_1d(field("units"))),
         count=int(g.attrs["count"]),
         **values,
     )

@@ -282,3 +282,19 @@ def test_partial_recordings_are_not_annotated(source, tmp_path):
     finally:
         writer.path.unlink()
     assert "still recording or interrupted; run `tg recover` first" in result.error and not result.changed
+
+
+def test_statistics_stored_as_datasets_by_earlier_versions_are_still_read(source, tmp_path):
+    path = copy_of(source.episodes[0], tmp_path)
+    a = episodes.annotate_episode(path, source.configure).annotations
+    with h5py.File(path, "r+") as f:  # the layout before statistics moved into attributes
+        for g in f["annotations/stats"].values():
+            for key in [k for k in g.attrs if k != "count"]:
+                value = g.attrs[key]
+                del g.attrs[key]
+                if value.dtype.kind == "O":
+                    g.create_dataset(key, data=value, dtype=h5py.string_dtype())
+                else:
+                    g.create_dataset(key, data=value)
+    assert episodes.read_annotations(path) == a
+    assert not episodes.annotate_episode(path, source.configure).changed

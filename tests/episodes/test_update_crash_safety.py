@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -102,8 +103,11 @@ def test_annotation_write_killed_at_each_stage_keeps_old_or_new(
     assert episodes.read_annotations(path) == want, stage
     with episodes.open(path) as ep:
         assert _raw_digest(ep._file) == raw, stage
-    assert not episodes.validate_episode(path).findings, stage
+    pending = episodes.validate_episode(path).findings
+    assert [(f.check, f.severity) for f in pending] == [("episode.pending_update", episodes.Severity.WARNING)]
+    assert re.search(rf"left \.{path.name}\.journal(\.tmp)?; run `tg recover", pending[0].message), stage
     assert episodes.recover(path) == path
+    assert not episodes.validate_episode(path).findings, stage
     _no_leftovers(path)
     with h5py.File(path, "r") as f:  # plain HDF5, no journal in between
         assert _raw_digest(f) == raw, stage
