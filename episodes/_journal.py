@@ -40,6 +40,7 @@ __all__ = [
     "has_pending_update",
     "journal_path",
     "journaled_update",
+    "lock_updates",
     "open_overlaid",
     "pending_journal",
     "replay_journal",
@@ -66,12 +67,12 @@ def has_pending_update(path: str | os.PathLike[str]) -> bool:
 class _Overlay(io.RawIOBase):
     """A file object over ``base`` whose writes stay in memory, in pages, until :meth:`changes`."""
 
-    def __init__(self, base: Any, size: int, pages: dict[int, bytearray] | None = None) -> None:
+    def __init__(self, base: Any, size: int) -> None:
         super().__init__()
         self._base = base
         self._size = size
         self._pos = 0
-        self._pages: dict[int, bytearray] = pages if pages is not None else {}
+        self._pages: dict[int, bytearray] = {}
 
     def readable(self) -> bool:
         return True
@@ -124,9 +125,7 @@ class _Overlay(io.RawIOBase):
             take = min(_PAGE - skip, len(view) - done)
             stored = self._pages.get(page)
             if stored is None:
-                stored = self._pages[page] = bytearray(
-                    self._base_bytes(page * _PAGE, _PAGE).ljust(_PAGE, b"\0")
-                )
+                stored = self._pages[page] = bytearray(self._base_bytes(page * _PAGE, _PAGE))
             stored[skip : skip + take] = view[done : done + take]
             done += take
         self._pos += done
@@ -137,7 +136,8 @@ class _Overlay(io.RawIOBase):
         pass
 
     def _base_bytes(self, offset: int, length: int) -> bytes:
-        return os.pread(self._base.fileno(), length, offset)
+        # Past the episode's end (a journal that grows the file, replayed only in part): zeros.
+        return os.pread(self._base.fileno(), length, offset).ljust(length, b"\0")
 
     def changes(self) -> tuple[int, list[tuple[int, bytes]]]:
         """The final size and the changed byte ranges (adjacent pages joined), within that size."""
@@ -162,8 +162,8 @@ def journaled_update(path: Path) -> Iterator[Any]:
     the same time is refused (``EpisodeBusyError``).
     """
     with open(path, "r+b") as base:
-        _lock(base, path)
-        replay_journal(path)  # an earlier update was interrupted: finish it first
+        lock_updates(base, path)
+        _replay(base, path)  # an earlier update was interrupted: finish it first
         overlay = _Overlay(base, os.fstat(base.fileno()).st_size)
         try:
             f = h5py.File(overlay, "r+", libver="latest")
@@ -177,12 +177,15 @@ def journaled_update(path: Path) -> Iterator[Any]:
         journal = _write_journal(path, size, ranges)
         _apply(base, size, ranges)
         # Not fsynced: should the removal be lost, the journal is replayed once more, harmlessly.
-        journal.unlink()
+        journal.unlink(missing_ok=True)
 
 
-def _lock(base: Any, path: Path) -> None:
-    """One update at a time. An open-file-description lock: HDF5 itself uses flock() on the file
-    (a shared one for every reader), which this does not touch, so readers are never blocked."""
+def lock_updates(base: Any, path: Path) -> None:
+    """Hold off other updates of ``path`` while ``base`` (opened for writing) stays open.
+
+    An open-file-description lock: HDF5 itself uses flock() on the file (a shared one
+    for every reader), which this does not touch, so readers are never blocked.
+    """
     try:
         if hasattr(fcntl, "F_OFD_SETLK"):
             fcntl.fcntl(base.fileno(), fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
@@ -196,9 +199,18 @@ def replay_journal(path: Path) -> bool:
     """Finish an interrupted in-place update of ``path`` from its journal; True if there was one.
 
     A journal that never reached its final name (killed while it was written)
-    is discarded: the episode was not touched yet.
+    is discarded: the episode was not touched yet. Refused (``EpisodeBusyError``)
+    while another process updates the episode.
     """
     path = Path(path)
+    if not has_pending_update(path):
+        return False
+    with open(path, "r+b") as base:
+        lock_updates(base, path)
+        return _replay(base, path)
+
+
+def _replay(base: Any, path: Path) -> bool:
     journal = journal_path(path)
     journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
     found = pending_journal(path)
@@ -210,9 +222,8 @@ def replay_journal(path: Path) -> bool:
             )
         return False
     size, ranges = found
-    with open(path, "r+b") as base:
-        _apply(base, size, ranges)
-    journal.unlink()
+    _apply(base, size, ranges)
+    journal.unlink(missing_ok=True)
     _fsync_path(path.parent)
     return True
 

@@ -26,7 +26,7 @@ from episodes._errors import (
     NotAnEpisodeError,
     StreamSpecError,
 )
-from episodes._journal import has_pending_update, journaled_update, replay_journal
+from episodes._journal import has_pending_update, journaled_update, lock_updates, replay_journal
 from episodes._reader import ArraySamples, EpisodeReader, check_format
 from episodes._spec import EpisodeInfo
 from episodes._writer import EpisodeWriter, _fsync_path, write_alignment
@@ -227,13 +227,15 @@ def atomic_update(path: str | os.PathLike[str]) -> Iterator[Any]:
     EpisodeReader(original).close()  # same checks and messages as reading it
     replay_journal(original)  # the copy must start from the episode as its last update left it
     work = original.with_name(f".{original.name}.updating")
-    shutil.copyfile(original, work)
-    try:
-        with h5py.File(work, "r+", libver="latest") as f:
-            yield f
-        os.replace(work, original)
-    finally:
-        work.unlink(missing_ok=True)
+    with open(original, "r+b") as guard:
+        lock_updates(guard, original)  # no in-place update may land on the original meanwhile
+        shutil.copyfile(original, work)
+        try:
+            with h5py.File(work, "r+", libver="latest") as f:
+                yield f
+            os.replace(work, original)
+        finally:
+            work.unlink(missing_ok=True)
 
 
 def realign(

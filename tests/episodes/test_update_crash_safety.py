@@ -182,6 +182,8 @@ def test_concurrent_updates_are_refused(clean: Path, tmp_path: Path) -> None:
         busy = pytest.raises(episodes.EpisodeBusyError, match="another update of this episode is in progress")
         with busy, episodes.update_in_place(path):
             pass
+        with pytest.raises(episodes.EpisodeBusyError, match="another update of this episode is in progress"):
+            episodes.realign(path, rate_hz=10.0)  # a copy renamed over the file would lose this update
     with h5py.File(path, "r") as f:
         assert bool(f["annotations"].attrs["first"])
 
