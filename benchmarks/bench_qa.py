@@ -15,17 +15,19 @@ each with warm files (in the page cache: just written or read) and cold ones
 (evicted with ``posix_fadvise(DONTNEED)`` before the pass), with all cores and
 with one. One JSON document goes to stdout (and to ``--out``); progress to stderr.
 
-    python benchmarks/bench_qa.py [--episodes 40] [--seconds 30] [--small] [--out FILE]
+    python benchmarks/bench_qa.py [--episodes 40] [--seconds 30] [--repeat N] [--small] [--out FILE]
 
-``annotate_first_run`` writes every file, through a copy renamed over the
-original (``episodes.atomic_update``): its cost is mostly that copy.
-``annotate_compute_only`` is the same work without writing, and
-``annotate_again`` a second run, which finds nothing to change.
+``annotate_first_run`` writes every file, in place through a journal
+(``episodes.update_in_place``). ``annotate_compute_only`` is the same work
+without writing, ``annotate_again`` a second run, which finds nothing to change,
+and ``annotate_write_by_copy`` the previous way of writing (compute, then a copy
+of the whole episode renamed over it, ``episodes.atomic_update``), in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import json
@@ -217,21 +219,73 @@ def evict(paths: list[Path]) -> None:
             os.close(fd)
 
 
+def annotate_by_copy(path: Path, qa: episodes.QaConfig) -> bool:
+    """The annotator's work written the previous way: through a copy of the whole episode."""
+    from episodes._qa._annotate import _store
+
+    found = episodes.annotate_episode(path, qa, write=False).annotations
+    if found is None:
+        return False
+    with episodes.atomic_update(path) as f:
+        _store(f, found)
+    return True
+
+
+def copy_options(path: Path) -> dict[str, Any]:
+    """What copying one episode costs here, plainly and with copy_file_range (a reflink on XFS/btrfs)."""
+    mount, fs_type = "", ""
+    for line in Path("/proc/mounts").read_text().splitlines():
+        parts = line.split()
+        if len(parts) > 2 and str(path.resolve()).startswith(parts[1]) and len(parts[1]) > len(mount):
+            mount, fs_type = parts[1], parts[2]
+    out: dict[str, Any] = {"filesystem": fs_type, "mb": round(path.stat().st_size / 1e6, 1)}
+    target = path.with_name(".bench-copy")
+    for label in ("shutil_copyfile", "copy_file_range"):
+        read_all(path)
+        started = time.perf_counter()
+        if label == "shutil_copyfile":
+            shutil.copyfile(path, target)
+        else:
+            with open(path, "rb") as src, open(target, "wb") as dst:
+                left = path.stat().st_size
+                while left > 0:
+                    left -= os.copy_file_range(src.fileno(), dst.fileno(), left)
+        out[f"{label}_s"] = round(time.perf_counter() - started, 3)
+        target.unlink()
+    return out
+
+
 def timed(
-    label: str, work: Callable[[], Any], paths: list[Path], cold: bool = False
+    label: str,
+    work: Callable[[], Any],
+    paths: list[Path],
+    cold: bool = False,
+    before: Callable[[], Any] | None = None,
 ) -> tuple[dict[str, Any], Any]:
+    if before is not None:
+        before()  # not timed
     if cold:
         evict(paths)
     started = time.perf_counter()
     result = work()
     seconds = time.perf_counter() - started
+    load = round(os.getloadavg()[0], 2)
     size = sum(p.stat().st_size for p in paths)
-    _log(f"{label}: {seconds:.2f} s")
+    _log(f"{label}: {seconds:.2f} s (load {load})")
     return {
         "seconds": round(seconds, 3),
+        "load_1min_after": load,
         "episodes_per_s": round(len(paths) / seconds, 2),
         "mb_per_s": round(size / 1e6 / seconds, 1),
     }, result
+
+
+def strip_annotations(paths: list[Path]) -> None:
+    """Remove what annotate wrote, so that the next run writes every file again (as a first run)."""
+    for path in paths:
+        with episodes.update_in_place(path) as f:
+            for name in list(f.get("annotations", {})):
+                del f["annotations"][name]
 
 
 # ---------------------------------------------------------------- the per-frame baseline
@@ -322,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=default_workers(), help="processes (default: all cores)"
     )
     parser.add_argument("--small", action="store_true", help="a quick look: 3 episodes of 8 s")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the warm passes; each keeps its fastest run"
+    )
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     parser.add_argument("--out", type=Path, help="also write the JSON document to this file")
     args = parser.parse_args(argv)
@@ -350,20 +407,57 @@ def main(argv: list[str] | None = None) -> int:
             return lambda: episodes.annotate_episodes(paths, qa, workers=workers, write=write)
 
         read_all(paths[0])  # warm: every file was just written, this one was just read
-        warm: dict[str, Any] = {}
-        warm["read_h5py"], _ = timed("warm read", read(w), paths)
-        warm["validate"], reports = timed("warm validate", validate(w), paths)
-        warm["annotate_compute_only"], _ = timed("warm annotate (no write)", annotate(w, False), paths)
-        warm["annotate_first_run"], results = timed(
-            "warm annotate (writes every file)", annotate(w, True), paths
+        by_copy = functools.partial(annotate_by_copy, qa=qa)
+
+        def warm_passes(workers: int, tag: str) -> dict[str, tuple[str, Callable[[], Any], Any]]:
+            return {
+                "read_h5py": (f"{tag} read", read(workers), None),
+                "validate": (f"{tag} validate", validate(workers), None),
+                "annotate_compute_only": (f"{tag} annotate (no write)", annotate(workers, False), None),
+                "annotate_first_run": (
+                    f"{tag} annotate (writes every file)",
+                    annotate(workers, True),
+                    lambda: strip_annotations(paths),
+                ),
+                "annotate_again": (f"{tag} annotate again (nothing to write)", annotate(workers, True), None),
+                "annotate_write_by_copy": (
+                    f"{tag} annotate, written through a copy (previous way)",
+                    lambda: run_parallel(
+                        by_copy, paths, workers=workers, on_result=None, on_crash=lambda p, y: False
+                    ),
+                    None,
+                ),
+            }
+
+        # The warm passes run in rounds, each pass once per round, and each keeps its fastest run:
+        # on a shared machine other processes only ever add time, and interleaving spreads their
+        # load over every pass alike. With one worker nothing is spawned: the work alone.
+        sections = {"warm": warm_passes(w, "warm"), "one_worker_warm": warm_passes(1, "one worker")}
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+            name: {key: [] for key in passes} for name, passes in sections.items()
+        }
+        outcome: dict[str, Any] = {}
+        for round_ in range(args.repeat):
+            for name, passes in sections.items():
+                for key, (label, work, before) in passes.items():
+                    figures, outcome[key] = timed(f"{label}, round {round_ + 1}", work, paths, before=before)
+                    runs[name][key].append(figures)
+        best: dict[str, dict[str, Any]] = {}
+        for name, by_pass in runs.items():
+            best[name] = {}
+            for key, tries in by_pass.items():
+                fastest = min(tries, key=lambda x: x["seconds"])
+                best[name][key] = {
+                    **fastest,
+                    "runs_s": [x["seconds"] for x in tries],
+                    "load_1min_after_each": [x["load_1min_after"] for x in tries],
+                }
+        warm, one = best["warm"], best["one_worker_warm"]
+        reports, results, again = (
+            outcome["validate"],
+            outcome["annotate_first_run"],
+            outcome["annotate_again"],
         )
-        warm["annotate_again"], again = timed(
-            "warm annotate again (nothing to write)", annotate(w, True), paths
-        )
-        one: dict[str, Any] = {}
-        one["read_h5py"], _ = timed("one worker read", read(1), paths)
-        one["validate"], _ = timed("one worker validate", validate(1), paths)
-        one["annotate_compute_only"], _ = timed("one worker annotate (no write)", annotate(1, False), paths)
         cold: dict[str, Any] = {}
         cold["read_h5py"], _ = timed("cold read", read(w), paths, cold=True)
         cold["validate"], _ = timed("cold validate", validate(w), paths, cold=True)
@@ -383,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
         naive = (time.perf_counter() - naive_started) / len(subset)
         _log(f"per-frame Python: {naive:.2f} s per episode; ours {ours:.3f} s")
 
+        copies = copy_options(paths[0])
+
         def over(section: dict[str, Any], annotate_key: str) -> float:
             total = section["validate"]["seconds"] + section[annotate_key]["seconds"]
             return round(total / section["read_h5py"]["seconds"], 2)
@@ -390,8 +486,11 @@ def main(argv: list[str] | None = None) -> int:
         ratios = {
             "warm_validate_plus_annotate_compute_over_read": over(warm, "annotate_compute_only"),
             "warm_validate_plus_annotate_first_run_over_read": over(warm, "annotate_first_run"),
+            "warm_validate_plus_annotate_write_by_copy_over_read": over(warm, "annotate_write_by_copy"),
             "cold_validate_plus_annotate_compute_over_read": over(cold, "annotate_compute_only"),
             "one_worker_validate_plus_annotate_compute_over_read": over(one, "annotate_compute_only"),
+            "one_worker_validate_plus_annotate_first_run_over_read": over(one, "annotate_first_run"),
+            "one_worker_validate_plus_annotate_write_by_copy_over_read": over(one, "annotate_write_by_copy"),
         }
         speedup = round(naive / ours, 1)
         doc = {
@@ -426,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                 k: round(v["seconds"] / len(paths) * 1e3, 1) for k, v in one.items()
             },
             "cold": cold,
+            "copying_one_episode": copies,
             "naive_per_frame_python": {
                 "episodes": len(subset),
                 "seconds_per_episode": round(naive, 2),
@@ -443,6 +543,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"<= {GOAL_OVER_READ}",
                     ratios["cold_validate_plus_annotate_compute_over_read"],
                     ratios["cold_validate_plus_annotate_compute_over_read"] <= GOAL_OVER_READ,
+                ),
+                "validate_plus_first_annotate_with_writing_within_1_5x_read_warm": _goal(
+                    f"<= {GOAL_OVER_READ}",
+                    ratios["warm_validate_plus_annotate_first_run_over_read"],
+                    ratios["warm_validate_plus_annotate_first_run_over_read"] <= GOAL_OVER_READ,
                 ),
                 "speedup_over_per_frame_python": _goal(
                     f">= {GOAL_SPEEDUP}", speedup, speedup >= GOAL_SPEEDUP

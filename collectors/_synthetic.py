@@ -8,8 +8,8 @@ The motion follows a script, as a teleoperated pick-and-place does: the robot
 stands still, reaches (minimum-jerk moves of every joint declared ``moves``),
 closes its grippers, carries, opens them, retreats, and stands still again.
 Moves stay within half of each joint's velocity limit. The script's phase
-times are stored in the episode's ``extra_json`` under ``script``, so tools
-that segment episodes can be checked against them.
+times, as the commands carry them, are stored in the episode's ``extra_json``
+under ``script``, so tools that segment episodes can be checked against them.
 """
 
 from __future__ import annotations
@@ -121,11 +121,14 @@ class _Script:
         return i, float(np.clip((t - start) / (stop - start), 0.0, 1.0)) if stop > start else 1.0
 
     def to_json(self) -> list[Any]:
-        """``[[label, start_ns, stop_ns], ...]`` on the episode's stamp clock."""
-        return [
-            [label, round(self.bounds[i] * 1e9), round(self.bounds[i + 1] * 1e9)]
-            for i, label in enumerate(self.labels)
-        ]
+        """``[[label, start_ns, stop_ns], ...]``: the operator's plan, as the commands carry it.
+
+        Commands lead the state by ``_ACTION_LEAD_S``, so the phases the operator meant
+        start that much before the state shows them (annotation dates phases on the command
+        clock, episodes/QA.md). Stamps never go below 0.
+        """
+        times = [max(round((b - _ACTION_LEAD_S) * 1e9), 0) for b in self.bounds]
+        return [[label, times[i], times[i + 1]] for i, label in enumerate(self.labels)]
 
 
 def _min_jerk(tau: float) -> tuple[float, float]:

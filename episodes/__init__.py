@@ -39,7 +39,14 @@ from episodes._errors import (
 from episodes._export import EXPORTERS, ExportError, ExportResult, export_lerobot, export_robomimic
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._layout import FORMAT_VERSION
-from episodes._maintenance import atomic_update, list_episodes, realign, recover
+from episodes._maintenance import (
+    atomic_update,
+    has_pending_update,
+    list_episodes,
+    realign,
+    recover,
+    update_in_place,
+)
 from episodes._qa._annotate import (
     AnnotationResult,
     EpisodeAnnotations,
@@ -177,6 +184,7 @@ __all__ = [
     "compute_alignment",
     "export_lerobot",
     "export_robomimic",
+    "has_pending_update",
     "is_episode_id",
     "list_episodes",
     "load_aligned",
@@ -194,6 +202,7 @@ __all__ = [
     "select_episodes",
     "split_of",
     "summarize",
+    "update_in_place",
     "update_splits",
     "usable_range",
     "validate_episode",

@@ -26,11 +26,12 @@ from episodes._errors import (
     NotAnEpisodeError,
     StreamSpecError,
 )
-from episodes._reader import ArraySamples, EpisodeReader
+from episodes._journal import has_pending_update, journaled_update, lock_updates, replay_journal
+from episodes._reader import ArraySamples, EpisodeReader, check_format
 from episodes._spec import EpisodeInfo
 from episodes._writer import EpisodeWriter, _fsync_path, write_alignment
 
-__all__ = ["atomic_update", "list_episodes", "realign", "recover"]
+__all__ = ["atomic_update", "has_pending_update", "list_episodes", "realign", "recover", "update_in_place"]
 
 _RECENT_WRITE_S = 10.0
 
@@ -54,6 +55,8 @@ def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Turn an interrupted ``*.h5.partial`` into a valid episode with ``status=recovered``.
 
     Every sample that reached the disk is kept; the aligned view is recomputed.
+    Given a finished episode whose in-place update (annotations) was interrupted,
+    it completes that update from its journal and returns the same path.
     The partial file is deleted only after the recovered one is in place, so a
     recovery that is itself interrupted can simply be run again.
 
@@ -61,10 +64,13 @@ def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     PosixPath('datasets/demo/01J....h5')
     """
     partial = Path(path)
+    if partial.name.endswith(fmt.EPISODE_SUFFIX) and has_pending_update(partial):
+        replay_journal(partial)
+        return partial
     if not partial.name.endswith(fmt.EPISODE_SUFFIX + fmt.PARTIAL_SUFFIX):
         raise NotAnEpisodeError(
-            f"{partial}: only interrupted recordings "
-            f"(*{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}) can be recovered"
+            f"{partial}: only interrupted recordings (*{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}) "
+            "and episodes with an interrupted update (a .<name>.journal beside them) can be recovered"
         )
     final = fmt.final_path_of(partial)
     with EpisodeReader(partial) as source:
@@ -182,11 +188,36 @@ def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
+def update_in_place(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """Yield a writable h5py.File of the finished episode ``path``, changed in place, crash-safely.
+
+    What the block writes reaches the file through a journal (datasets/FORMAT.md,
+    "Crash safety"): killed at any moment, the episode reads as before the block or
+    as after it, and its raw data is never rewritten. If the block raises, nothing
+    changes. Meant for small additions (annotations): the changed bytes are held in memory.
+
+    >>> with update_in_place("datasets/demo/01J....h5") as f:  # doctest: +SKIP
+    ...     f["annotations"].attrs["reviewed"] = True
+    """
+    original = Path(path)
+    if original.name.endswith(fmt.PARTIAL_SUFFIX):
+        raise EpisodeBusyError(
+            f"{original}: episode is still recording or was interrupted; run `tg recover` on it first"
+        )
+    if not original.is_file():
+        raise NotAnEpisodeError(f"{original}: no such file")
+    with journaled_update(original) as f:
+        check_format(f, original)  # inside: a refused file is left as it was
+        yield f
+
+
+@contextlib.contextmanager
 def atomic_update(path: str | os.PathLike[str]) -> Iterator[Any]:
     """Yield a writable h5py.File of a copy of ``path``; on success the copy replaces it.
 
-    For tools that add to finished episodes (realign, annotations): if they die
+    For tools that rewrite much of a finished episode (realign): if they die
     half-way the original is untouched, whatever state HDF5 left the copy in.
+    Small additions (annotations) use :func:`update_in_place`, which copies nothing.
     """
     original = Path(path)
     if original.name.endswith(fmt.PARTIAL_SUFFIX):
@@ -194,14 +225,17 @@ def atomic_update(path: str | os.PathLike[str]) -> Iterator[Any]:
             f"{original}: episode is still recording or was interrupted; run `tg recover` on it first"
         )
     EpisodeReader(original).close()  # same checks and messages as reading it
+    replay_journal(original)  # the copy must start from the episode as its last update left it
     work = original.with_name(f".{original.name}.updating")
-    shutil.copyfile(original, work)
-    try:
-        with h5py.File(work, "r+", libver="latest") as f:
-            yield f
-        os.replace(work, original)
-    finally:
-        work.unlink(missing_ok=True)
+    with open(original, "r+b") as guard:
+        lock_updates(guard, original)  # no in-place update may land on the original meanwhile
+        shutil.copyfile(original, work)
+        try:
+            with h5py.File(work, "r+", libver="latest") as f:
+                yield f
+            os.replace(work, original)
+        finally:
+            work.unlink(missing_ok=True)
 
 
 def realign(

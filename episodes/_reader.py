@@ -28,6 +28,7 @@ from episodes._errors import (
     UnsupportedFormatVersionError,
 )
 from episodes._images import decode_frame
+from episodes._journal import open_overlaid
 from episodes._spec import (
     IMAGE_KINDS,
     ArrayStreamSpec,
@@ -50,6 +51,7 @@ __all__ = [
     "EpisodeReader",
     "ImageSamples",
     "StreamInfo",
+    "check_format",
     "open_episode",
 ]
 
@@ -264,24 +266,7 @@ class EpisodeReader:
     # ------------------------------------------------------------------ opening
 
     def _check_format(self) -> None:
-        attrs = self._file.attrs
-        if _text(attrs.get("format", "")) != fmt.FORMAT_NAME:
-            raise NotAnEpisodeError(
-                f"{self.path}: HDF5 file but not a Training Ground episode "
-                f"(root attribute 'format' is not {fmt.FORMAT_NAME!r})"
-            )
-        version = int(attrs.get("format_version", -1))
-        if version > fmt.FORMAT_VERSION:
-            raise UnsupportedFormatVersionError(
-                f"{self.path}: format version {version} is newer than this reader "
-                f"(reads up to {fmt.FORMAT_VERSION}); upgrade training-ground"
-            )
-        missing = [g for g in (fmt.STREAMS, fmt.ALIGNED, fmt.EMBODIMENT) if g not in self._file]
-        if version < 1 or missing:
-            raise CorruptEpisodeError(
-                f"{self.path}: episode lacks {missing or 'a valid format_version'}; "
-                "the file is damaged or was cut short while being created"
-            )
+        check_format(self._file, self.path)
 
     def _read_metadata(self) -> EpisodeMetadata:
         a = self._file.attrs
@@ -567,6 +552,28 @@ def _count_complete_samples(g: Any) -> int:
     return int(np.searchsorted(ends > stored, True))
 
 
+def check_format(file: Any, path: Path) -> None:
+    """Refuse an open HDF5 file that is not a version this reader knows of a Training Ground episode."""
+    attrs = file.attrs
+    if _text(attrs.get("format", "")) != fmt.FORMAT_NAME:
+        raise NotAnEpisodeError(
+            f"{path}: HDF5 file but not a Training Ground episode "
+            f"(root attribute 'format' is not {fmt.FORMAT_NAME!r})"
+        )
+    version = int(attrs.get("format_version", -1))
+    if version > fmt.FORMAT_VERSION:
+        raise UnsupportedFormatVersionError(
+            f"{path}: format version {version} is newer than this reader "
+            f"(reads up to {fmt.FORMAT_VERSION}); upgrade training-ground"
+        )
+    missing = [g for g in (fmt.STREAMS, fmt.ALIGNED, fmt.EMBODIMENT) if g not in file]
+    if version < 1 or missing:
+        raise CorruptEpisodeError(
+            f"{path}: episode lacks {missing or 'a valid format_version'}; "
+            "the file is damaged or was cut short while being created"
+        )
+
+
 def _open_h5(path: Path) -> Any:
     if not path.exists():
         raise NotAnEpisodeError(f"{path}: no such file")
@@ -576,17 +583,32 @@ def _open_h5(path: Path) -> Any:
     # A recording in progress or interrupted one still says "open for writing" and
     # only opens in SWMR mode (which skips that check, as the file may be growing).
     partial = path.name.endswith(fmt.PARTIAL_SUFFIX)
+    # An in-place update (annotations) that committed its journal: the episode is what the
+    # journal makes of it, whatever part of it already reached the file (datasets/FORMAT.md).
+    overlaid = None if partial else open_overlaid(path)
+    if overlaid is not None:
+        return overlaid
     attempts = [{"swmr": True, "libver": "latest"}] if partial else [{}, {"swmr": True, "libver": "latest"}]
     message = ""
     for options in attempts:
         try:
-            return h5py.File(path, "r", **options)
+            opened = h5py.File(path, "r", **options)
         except (OSError, RuntimeError) as exc:
             message = str(exc)
+            # An update may have committed after the check above and be writing onto the file now.
+            overlaid = None if partial else open_overlaid(path)
+            if overlaid is not None:
+                return overlaid
             if "signature" in message:
                 raise NotAnEpisodeError(f"{path}: not an HDF5 file, so not an episode") from None
             if "already open for write" not in message:
                 break
+        else:
+            overlaid = None if partial else open_overlaid(path)
+            if overlaid is None:
+                return opened
+            opened.close()  # same race: never keep a view of a half-written file
+            return overlaid
     raise CorruptEpisodeError(f"{path}: HDF5 file is truncated or corrupt ({message})")
 
 

@@ -1,8 +1,8 @@
 """The annotator: active range, gripper events, segments, labels and statistics, kept in the file.
 
 It reads raw streams and the aligned view and writes only ``/annotations/*``
-groups (layout in episodes/QA.md), through a copy renamed over the original,
-and only when what it computed differs from what the file holds.
+groups (layout in episodes/QA.md), in place through a journal (crash-safe, see
+``update_in_place``), and only when what it computed differs from what the file holds.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
 from episodes._errors import EpisodeError
-from episodes._maintenance import atomic_update
+from episodes._maintenance import update_in_place
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import motion_reference
 from episodes._qa._config import QaConfig
@@ -106,6 +107,7 @@ def annotate_episode(
             episode_id = reader.metadata.episode_id
             qa = _config(config, reader)
             found = compute_annotations(EpisodeData(reader), qa)
+            stored = _stored(reader) if write else None
     except (EpisodeError, OSError, KeyError, ValueError, RuntimeError) as exc:
         return AnnotationResult(
             str(p), "", None, False, f"{p}: cannot annotate ({type(exc).__name__}: {exc})"
@@ -120,11 +122,10 @@ def annotate_episode(
                 False,
                 f"{p}: still recording or interrupted; run `tg recover` first",
             )
-        stored = read_annotations(p)
         # Compared in JSON form, where a NaN statistic equals itself.
         changed = stored is None or stored.to_json() != found.to_json()
         if changed:
-            with atomic_update(p) as f:
+            with update_in_place(p) as f:
                 _store(f, found)
     return AnnotationResult(str(p), episode_id, found, changed)
 
@@ -168,7 +169,8 @@ def compute_annotations(data: EpisodeData, config: QaConfig) -> EpisodeAnnotatio
     meta = reader.metadata
     view = reader.aligned
     span = None
-    reference = motion_reference(data, config)
+    # Phases live on the operator's clock: commands when the episode has them (episodes/QA.md).
+    reference = motion_reference(data, config, role=Role.ACTION) or motion_reference(data, config)
     if reference is not None:
         name, cols = reference
         found = active_span(data.values(name)[:, cols], config.idle_threshold)
@@ -210,18 +212,21 @@ def compute_annotations(data: EpisodeData, config: QaConfig) -> EpisodeAnnotatio
 
 
 def _gripper_events(data: EpisodeData, config: QaConfig) -> list[GripperEvent]:
-    """Events of the observed grippers, or of the commanded ones when nothing observes them."""
+    """Events of the commanded grippers, or of the observed ones when nothing commands them."""
     grippers = [
         (name, info.spec)
         for name, info in data.infos.items()
         if isinstance(info.spec, ArrayStreamSpec) and info.spec.kind is StreamKind.GRIPPER and info.count
     ]
-    observed = [g for g in grippers if g[1].role is Role.OBSERVATION]
+    sent = [g for g in grippers if g[1].role is Role.ACTION]
     events: list[GripperEvent] = []
-    for name, spec in observed or grippers:
+    for name, spec in sent or grippers:
         stamps, values = data.stamps(name), data.values(name)
+        commanded = spec.role is Role.ACTION
         for j, column in enumerate(spec.names):
-            events += gripper_events(f"{name}.{column}", stamps, values[:, j], config.gripper_min_swing)
+            events += gripper_events(
+                f"{name}.{column}", stamps, values[:, j], config.gripper_min_swing, commanded=commanded
+            )
     return sorted(events, key=lambda e: (e.start_ns, e.gripper))
 
 
@@ -276,12 +281,14 @@ def _store(f: Any, a: EpisodeAnnotations) -> None:
     g = new_group(f, "stats", _TOOL)
     g.attrs["digest"] = episode_digest(a.stats)
     for s in a.stats:
+        # Attributes, not datasets: a dataset is an HDF5 object of its own, and creating ~100 of
+        # them was most of the cost of writing an episode's annotations (episodes/QA.md).
         sg = g.create_group(s.stream)
-        put_strings(sg, "names", s.names)
-        put_strings(sg, "units", s.units)
+        sg.attrs.create("names", np.array(s.names, dtype=object), dtype=h5py.string_dtype())
+        sg.attrs.create("units", np.array(s.units, dtype=object), dtype=h5py.string_dtype())
         sg.attrs["count"] = np.int64(s.count)
         for key in _STAT_KEYS:
-            sg.create_dataset(key, data=s.array(key))
+            sg.attrs[key] = s.array(key)
 
 
 def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
@@ -291,50 +298,58 @@ def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
     'put the red cube in the blue bin'
     """
     with EpisodeReader(path) as reader:
-        root = reader._file.get(fmt.ANNOTATIONS)
-        if root is None or any(name not in root for name in _GROUPS):
-            return None
-        active, ev, seg, labels, stats = (root[name] for name in _GROUPS)
-        success = text(labels.attrs["success"])
-        return EpisodeAnnotations(
-            active_start_ns=int(active.attrs["start_ns"]),
-            active_stop_ns=int(active.attrs["stop_ns"]),
-            motion_detected=bool(active.attrs["motion_detected"]),
-            gripper_events=tuple(
-                GripperEvent(g, e, int(a), int(b))
-                for g, e, a, b in zip(
-                    strings(ev, "gripper"),
-                    strings(ev, "event"),
-                    ev["start_ns"][()],
-                    ev["stop_ns"][()],
-                    strict=True,
-                )
-            ),
-            segments=tuple(
-                Segment(int(a), int(b), k, lab)
-                for a, b, k, lab in zip(
-                    seg["start_ns"][()],
-                    seg["stop_ns"][()],
-                    strings(seg, "kind"),
-                    strings(seg, "label"),
-                    strict=True,
-                )
-            ),
-            task=text(labels.attrs["task"]),
-            instruction=text(labels.attrs["instruction"]),
-            instruction_source=text(labels.attrs["instruction_source"]),
-            success=None if success == "unknown" else success == "true",
-            success_source=text(labels.attrs["success_source"]),
-            stats=tuple(_read_stats(name, group) for name, group in stats.items()),
-        )
+        return _stored(reader)
+
+
+def _stored(reader: EpisodeReader) -> EpisodeAnnotations | None:
+    root = reader._file.get(fmt.ANNOTATIONS)
+    if root is None or any(name not in root for name in _GROUPS):
+        return None
+    active, ev, seg, labels, stats = (root[name] for name in _GROUPS)
+    success = text(labels.attrs["success"])
+    return EpisodeAnnotations(
+        active_start_ns=int(active.attrs["start_ns"]),
+        active_stop_ns=int(active.attrs["stop_ns"]),
+        motion_detected=bool(active.attrs["motion_detected"]),
+        gripper_events=tuple(
+            GripperEvent(g, e, int(a), int(b))
+            for g, e, a, b in zip(
+                strings(ev, "gripper"),
+                strings(ev, "event"),
+                ev["start_ns"][()],
+                ev["stop_ns"][()],
+                strict=True,
+            )
+        ),
+        segments=tuple(
+            Segment(int(a), int(b), k, lab)
+            for a, b, k, lab in zip(
+                seg["start_ns"][()],
+                seg["stop_ns"][()],
+                strings(seg, "kind"),
+                strings(seg, "label"),
+                strict=True,
+            )
+        ),
+        task=text(labels.attrs["task"]),
+        instruction=text(labels.attrs["instruction"]),
+        instruction_source=text(labels.attrs["instruction_source"]),
+        success=None if success == "unknown" else success == "true",
+        success_source=text(labels.attrs["success_source"]),
+        stats=tuple(_read_stats(name, group) for name, group in stats.items()),
+    )
 
 
 def _read_stats(name: str, g: Any) -> StreamStats:
-    values = {key: tuple(float(v) for v in g[key][()]) for key in _STAT_KEYS}
+    # Attributes; episodes annotated by earlier versions hold datasets of the same names.
+    def field(key: str) -> Any:
+        return g.attrs[key] if key in g.attrs else g[key][()]
+
+    values = {key: tuple(float(v) for v in np.atleast_1d(field(key))) for key in _STAT_KEYS}
     return StreamStats(
         stream=name,
-        names=strings(g, "names"),
-        units=strings(g, "units"),
+        names=tuple(text(v) for v in np.atleast_1d(field("names"))),
+        units=tuple(text(v) for v in np.atleast_1d(field("units"))),
         count=int(g.attrs["count"]),
         **values,
     )

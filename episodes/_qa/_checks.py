@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
+from episodes._journal import has_pending_update, journal_path
 from episodes._qa._access import EpisodeData
 from episodes._qa._config import QaConfig
 from episodes._qa._findings import Finding
@@ -118,6 +119,20 @@ def _status(ctx: Context, meta: EpisodeMetadata) -> None:
         ctx.add("episode.status", f"status is {meta.status!r}{why}, not 'complete'")
 
 
+def _pending_update(ctx: Context, meta: EpisodeMetadata) -> None:
+    # The reader already sees the episode through the journal; other HDF5 tools and plain
+    # copies of the file would not, until `tg recover` writes it onto the file.
+    path = ctx.data.reader.path
+    if has_pending_update(path):
+        journal = journal_path(path)
+        left = journal if journal.exists() else journal.with_name(journal.name + ".tmp")
+        ctx.add(
+            "episode.pending_update",
+            f"an interrupted update left {left.name}; run `tg recover {path}` "
+            "before copying the file or reading it without training-ground",
+        )
+
+
 def _duration(ctx: Context, meta: EpisodeMetadata) -> None:
     cfg = ctx.config
     seconds = meta.duration_s
@@ -140,6 +155,7 @@ def _missing_streams(ctx: Context, meta: EpisodeMetadata) -> None:
 
 EPISODE_CHECKS: tuple[Callable[[Context, EpisodeMetadata], None], ...] = (
     _status,
+    _pending_update,
     _duration,
     _missing_streams,
 )
@@ -543,14 +559,19 @@ def _skew(ctx: Context, view: AlignedView) -> None:
 # ---------------------------------------------------------------- running them
 
 
-def motion_reference(data: EpisodeData, config: QaConfig) -> tuple[str, list[int]] | None:
-    """The stream and columns that say when the robot moves: observed joint positions of moving joints."""
+def motion_reference(
+    data: EpisodeData, config: QaConfig, *, role: Role = Role.OBSERVATION
+) -> tuple[str, list[int]] | None:
+    """The stream and columns that say when the robot moves: joint positions of moving joints.
+
+    ``role``: observed (the robot's motion, default) or commanded (the operator's).
+    """
     for name, info in data.infos.items():
         spec = info.spec
         if (
             isinstance(spec, ArrayStreamSpec)
             and spec.kind is StreamKind.JOINT_POSITION
-            and spec.role is Role.OBSERVATION
+            and spec.role is role
             and info.count > 0
         ):
             moving = config.moving_joints

@@ -41,6 +41,11 @@ CHECKS: Mapping[str, CheckInfo] = MappingProxyType(
             CheckInfo("config.profile", _W, "the episode's robot profile was not found; defaults were used"),
             CheckInfo("episode.status", _E, "status not complete (aborted, recovered, still recording)"),
             CheckInfo(
+                "episode.pending_update",
+                _W,
+                "an interrupted in-place update (annotations) is still in its journal: run tg recover",
+            ),
+            CheckInfo(
                 "episode.missing_stream",
                 _E,
                 "a stream the profile or file requires is absent or empty",

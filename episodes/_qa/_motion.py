@@ -20,12 +20,13 @@ FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]
 
 _REST_SAMPLES = 5  # samples whose median is the rest pose at either end
-_NOISE_MARGIN = 3.0  # still = within 3x the idle stretch's 95th percentile displacement
-_FLOOR_SHARE = 0.02  # ... and never below 2 % of the idle threshold
-_CUBE = 8.0  # twice the time from the onset: 8x the displacement
+_NOISE_MARGIN = 3.0  # still = speed within 3x the idle stretch's 99th percentile speed
+_FLOOR_SHARE = 0.02  # ... and never below 2 % of the idle threshold per speed span
+_SPEED_SPAN = 2  # speed: change over +-2 samples
 _IDLE_PART = 4  # the first quarter of the samples before the threshold is crossed: still idle
 _HYSTERESIS = (0.3, 0.7)  # a gripper is open below 30 % of its swing, closed above 70 %
-_SETTLED = 0.05  # a closing starts and ends within 5 % of the swing of the open / closed level
+_SETTLED = 0.05  # a measured closing starts and ends within 5 % of the swing of the open / closed level
+_SETTLED_COMMAND = 0.005  # a commanded one (no sensor noise) within 0.5 %: where the command starts changing
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,16 @@ def active_span(values: FloatArray, threshold: float) -> tuple[int, int] | None:
 
     The robot has moved once the largest displacement of any column from the
     rest pose (the median of the first few samples) exceeds ``threshold``, a
-    level above sensor noise and operator tremor. Motion starts gently (a
-    minimum-jerk move takes a while to reach any threshold), so the onset is
-    dated back to where the displacement left the idle stretch's own band of
-    noise, as a minimum-jerk start does. The idle end is found the same way, backwards. ``None`` if nothing
-    moves that far. Samples are taken as evenly spaced.
+    level above sensor noise and operator tremor. Motion starts gently, so the
+    onset is dated from the speed: the minimum-jerk law is fitted to the move's
+    rising speed, above the idle stretch's own noise, and followed back to zero.
+    The idle end is found the same way, backwards. ``None`` if nothing moves
+    that far. Samples are taken as evenly spaced.
 
-    >>> t = np.arange(100.0)
-    >>> q = np.where(t < 30, 0.0, ((t - 30) / 50) ** 3)[:, None]  # starts at sample 30
-    >>> active_span(q, 0.05)
-    (30, 100)
+    >>> s = np.clip((np.arange(100.0) - 30) / 50, 0, 1)  # a move over samples 30..80
+    >>> q = 0.5 * s**3 * (10 - 15 * s + 6 * s**2)
+    >>> active_span(q[:, None], 0.05)
+    (30, 81)
     """
     n = values.shape[0]
     if n == 0 or values.shape[1] == 0:
@@ -83,41 +84,62 @@ def _onset(values: FloatArray, rest: FloatArray, threshold: float) -> int | None
     if above.size == 0:
         return None
     first = int(above[0])
-    # The idle stretch tells how still "still" is (noise, tremor). Motion leaves that band
-    # gently: a minimum-jerk move (a person's, a scripted operator's) is ~ c (t - onset)^3 at
-    # first, so displacements L and 8 L are reached at onset + d and onset + 2 d.
-    idle = away[: max(first // _IDLE_PART, 1)]
-    low = max(_NOISE_MARGIN * float(np.percentile(idle, 95)), _FLOOR_SHARE * threshold)
-    t_low = _last_crossing(away[:first], low)
-    if t_low is None:
+    # The speed (largest per-column change over a few samples) dates the start: slow tremor and
+    # drift move the displacement far more than the speed. The idle stretch says how still "still" is.
+    speed = _speed(values)
+    idle = speed[: max(first // _IDLE_PART, 1)]
+    low = max(_NOISE_MARGIN * float(np.percentile(idle, 99)), _FLOOR_SHARE * threshold / _SPEED_SPAN)
+    quiet = np.flatnonzero(speed[: first + 1] <= low)
+    if quiet.size == 0:
         return 0
-    high = low * _CUBE
-    t_high = _last_crossing(away[:first], high) if high < threshold else None
-    onset = 2 * t_low - t_high if t_high is not None else t_low
-    return int(np.clip(round(onset), 0, round(t_low)))
+    rise = int(quiet[-1])  # the move's speed leaves the noise band after this sample
+    calm = np.flatnonzero(speed[rise + 1 :] <= low)
+    end = rise + 1 + int(calm[0]) if calm.size else speed.size
+    if end <= rise + 1:
+        return rise
+    peak = rise + 1 + int(np.argmax(speed[rise + 1 : end]))
+    return int(np.clip(round(_min_jerk_start(speed[rise : peak + 1], float(speed[peak])) + rise), 0, rise))
 
 
-def _last_crossing(away: FloatArray, level: float) -> float | None:
-    """Where ``away`` last rose through ``level`` (fractional sample index)."""
-    below = np.flatnonzero(away <= level)
-    if below.size == 0:
-        return None
-    j = int(below[-1])
-    if j + 1 >= away.size:
-        return float(j)
-    rise = float(away[j + 1] - away[j])
-    return j + (level - float(away[j])) / rise if rise > 0 else float(j)
+def _min_jerk_start(flank: FloatArray, peak: float) -> float:
+    """Where a move whose speed rises through ``flank`` (to its ``peak``) started, in samples of ``flank``.
+
+    A person's reach (and a scripted operator's) follows the minimum-jerk law: at the
+    fraction ``s`` of its duration its speed is ``16 s^2 (1 - s)^2`` of the peak. Inverting
+    it maps each speed of the rising half to ``s``, which grows linearly in time: the line
+    fitted through the whole flank meets ``s = 0`` at the start, so the noise of a single
+    sample barely moves it (a threshold crossing would come late by the time the move takes
+    to outgrow the noise).
+    """
+    if flank.size < 3 or peak <= 0:
+        return 0.0
+    u = np.sqrt(np.clip(flank / peak, 0.0, 1.0))
+    s = (1.0 - np.sqrt(1.0 - u)) / 2.0
+    slope, intercept = np.polyfit(np.arange(flank.size, dtype=np.float64), s, 1)
+    return float(-intercept / slope) if slope > 0 else 0.0
+
+
+def _speed(values: FloatArray) -> FloatArray:
+    """Per sample: the largest change of any column over the surrounding ``2 * _SPEED_SPAN`` samples."""
+    n = values.shape[0]
+    w = _SPEED_SPAN
+    padded = np.concatenate([np.repeat(values[:1], w, axis=0), values, np.repeat(values[-1:], w, axis=0)])
+    with np.errstate(invalid="ignore"):
+        change = np.abs(padded[2 * w :] - padded[:n]).max(axis=1)
+    speed: FloatArray = np.nan_to_num(change, nan=0.0) / (2 * w)
+    return speed
 
 
 def gripper_events(
-    name: str, stamps: Int64Array, closure: FloatArray, min_swing: float
+    name: str, stamps: Int64Array, closure: FloatArray, min_swing: float, *, commanded: bool = False
 ) -> list[GripperEvent]:
     """Closings and openings of one gripper's closure signal (0 open .. 1 closed).
 
     The open and closed levels are the signal's 2nd and 98th percentiles, so a
     gripper that closes on an object (and stops at, say, 0.6) still has events.
     Hysteresis at 30 % and 70 % of the swing ignores noise; each event runs from
-    the last sample at the old level to the first at the new one.
+    the last sample at the old level to the first at the new one (within 5 % of
+    the swing of a measured closure, 0.5 % of a ``commanded`` one).
 
     >>> t = np.arange(0, 100, dtype=np.int64) * 10
     >>> c = np.clip((np.arange(100) - 40) / 10, 0, 0.6)
@@ -140,8 +162,9 @@ def gripper_events(
         return []
     carried = level[known[np.maximum(np.searchsorted(known, np.arange(closure.size), side="right") - 1, 0)]]
     changes = np.flatnonzero(np.diff(carried) != 0) + 1
-    is_open = closure <= low + _SETTLED * swing
-    is_closed = closure >= high - _SETTLED * swing
+    settled = _SETTLED_COMMAND if commanded else _SETTLED
+    is_open = closure <= low + settled * swing
+    is_closed = closure >= high - settled * swing
     events = []
     for c in changes.tolist():  # a few per episode
         closing = carried[c] > 0

@@ -13,7 +13,7 @@ import numpy as np
 
 from episodes import _layout as fmt
 from episodes._errors import EpisodeError
-from episodes._maintenance import atomic_update
+from episodes._maintenance import update_in_place
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import guard, run_checks
 from episodes._qa._config import QaConfig
@@ -176,7 +176,7 @@ def _write_qa(path: Path, findings: tuple[Finding, ...]) -> bool:
     """Store the findings in ``/annotations/qa``; False (file untouched) if they are already there."""
     if read_qa(path) == findings:
         return False
-    with atomic_update(path) as f:
+    with update_in_place(path) as f:
         group = new_group(f, QA_GROUP, "tg validate")
         errors = sum(1 for x in findings if x.severity is Severity.ERROR)
         group.attrs["passed"] = errors == 0

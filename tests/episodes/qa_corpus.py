@@ -246,6 +246,27 @@ def _aborted(clean: Path, work: Path, source: Source) -> Injected:
     return Injected(path, "episode.status")
 
 
+class _InterruptedError(Exception):
+    pass
+
+
+@injector("interrupted_annotation_write", "episode.pending_update")
+def _interrupted_annotation_write(clean: Path, work: Path, source: Source) -> Injected:
+    """An annotation write stopped after its journal was committed, before it reached the file."""
+    from unittest import mock
+
+    from episodes import _journal
+
+    path = copy_of(clean, work)
+    with (
+        mock.patch.object(_journal, "_apply", side_effect=_InterruptedError),
+        pytest.raises(_InterruptedError),
+        episodes.update_in_place(path) as f,
+    ):
+        f.require_group("annotations").create_group("note").attrs["text"] = "written through the journal"
+    return Injected(path, "episode.pending_update")
+
+
 @injector("stream_absent", "episode.missing_stream")
 def _stream_absent(clean: Path, work: Path, source: Source) -> Injected:
     path = copy_of(clean, work)

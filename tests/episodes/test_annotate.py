@@ -13,8 +13,14 @@ import pytest
 import episodes
 from tests.episodes.qa_corpus import SOURCES, Source, copy_of, corpus_source
 
-TIGHT_NS = 60_000_000  # gripper-defined boundaries: a few samples of a 100 Hz gripper stream
-LOOSE_NS = 150_000_000  # where motion starts or ends: dated back from a displacement threshold
+# Phases are dated on the operator's clock: from the commands when an episode has them
+# (episodes/QA.md, "Which clock phases live on"). Tolerances, from 12 simulated seeds:
+EVENT_NS = 20_000_000
+"""A commanded closing or opening: dated to the command sample where it starts or stops changing, so
+within one period of a 100 Hz command stream (measured: at most 7.3 ms off)."""
+MOTION_NS = 60_000_000
+"""Where motion starts and ends: a minimum-jerk fit of the speed's rising flank, moved by the operator's
+tremor (measured: at most 26 ms off); twice that, and well under the settle pauses between moves."""
 
 
 @pytest.fixture(scope="module", params=sorted(SOURCES))
@@ -39,11 +45,12 @@ PHASE_KIND = {
     "release": "release",
     "retract": "retreat",
     "retreat": "retreat",
+    "rest": "retreat",  # moving the arm back to its resting posture: the end of the retreat
 }
 
 
 def _phases(script: list) -> list[list]:
-    """The script as segment kinds: consecutive phases of one kind joined, idle and rest left out."""
+    """The script as segment kinds: consecutive phases of one kind joined, idle left out."""
     out: list[list] = []
     for label, start, stop in script:
         kind = PHASE_KIND.get(label)
@@ -57,11 +64,6 @@ def _phases(script: list) -> list[list]:
 
 
 def test_segments_follow_the_scripted_phases(source, tmp_path):
-    if source.name == "sim":
-        # Annotation dates phases from the measured joints and grippers; in the simulator the arm
-        # trails its commands (PD tracking) by up to ~0.6 s and a closing gripper stops on contact,
-        # so measured boundaries miss the operator's plan by more than these tolerances.
-        pytest.xfail("sim: measured motion trails the scripted plan; segment from commands (open work)")
     scripted = 0
     for clean in source.episodes:
         with episodes.open(clean) as ep:
@@ -75,15 +77,16 @@ def test_segments_follow_the_scripted_phases(source, tmp_path):
         segments = a.segments
         assert [s.kind for s in segments] == [kind for kind, _, _ in expected]
         assert [s.label for s in segments] == [s.kind for s in segments]  # the pick_place template's labels
-        # Grasp and release are the gripper's own motion: tight. Pauses between the script's moves
-        # belong to the neighbouring segments, so reach / transport / retreat follow from them,
-        # except where motion starts and ends, which is dated from a displacement threshold.
-        for s, (kind, want_start, want_stop) in zip(segments, expected, strict=True):
+        for i, (s, (kind, want_start, want_stop)) in enumerate(zip(segments, expected, strict=True)):
             if kind in ("grasp", "release"):
-                assert abs(s.start_ns - want_start) <= TIGHT_NS, (s, want_start)
-                assert abs(s.stop_ns - want_stop) <= TIGHT_NS, (s, want_stop)
-        assert abs(segments[0].start_ns - expected[0][1]) <= LOOSE_NS, (segments[0], expected[0])
-        assert abs(segments[-1].stop_ns - expected[-1][2]) <= LOOSE_NS, (segments[-1], expected[-1])
+                assert abs(s.start_ns - want_start) <= EVENT_NS, (s, want_start)
+                assert abs(s.stop_ns - want_stop) <= EVENT_NS, (s, want_stop)
+            elif i + 1 < len(expected):
+                # The operator pauses between moves; the boundary may lie anywhere in that pause.
+                pause_end = expected[i + 1][1]
+                assert want_stop - EVENT_NS <= s.stop_ns <= pause_end + EVENT_NS, (s, want_stop, pause_end)
+        assert abs(segments[0].start_ns - expected[0][1]) <= MOTION_NS, (segments[0], expected[0])
+        assert abs(segments[-1].stop_ns - expected[-1][2]) <= MOTION_NS, (segments[-1], expected[-1])
         assert (a.active_start_ns, a.active_stop_ns) == (segments[0].start_ns, segments[-1].stop_ns)
         assert {e.event for e in a.gripper_events} == {"close", "open"}
     if not scripted:
@@ -279,3 +282,19 @@ def test_partial_recordings_are_not_annotated(source, tmp_path):
     finally:
         writer.path.unlink()
     assert "still recording or interrupted; run `tg recover` first" in result.error and not result.changed
+
+
+def test_statistics_stored_as_datasets_by_earlier_versions_are_still_read(source, tmp_path):
+    path = copy_of(source.episodes[0], tmp_path)
+    a = episodes.annotate_episode(path, source.configure).annotations
+    with h5py.File(path, "r+") as f:  # the layout before statistics moved into attributes
+        for g in f["annotations/stats"].values():
+            for key in [k for k in g.attrs if k != "count"]:
+                value = g.attrs[key]
+                del g.attrs[key]
+                if value.dtype.kind == "O":
+                    g.create_dataset(key, data=value, dtype=h5py.string_dtype())
+                else:
+                    g.create_dataset(key, data=value)
+    assert episodes.read_annotations(path) == a
+    assert not episodes.annotate_episode(path, source.configure).changed

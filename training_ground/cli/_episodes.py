@@ -181,14 +181,18 @@ def realign(
 
 def recover(
     paths: Annotated[
-        list[Path], typer.Argument(help="Interrupted *.h5.partial files or dataset directories.")
+        list[Path],
+        typer.Argument(
+            help="Interrupted *.h5.partial files, episodes with an interrupted update, or dataset dirs."
+        ),
     ],
     force: Annotated[
         bool,
         typer.Option("--force", help="Recover even if the file looks like it is still recording."),
     ] = False,
 ) -> None:
-    """Turn interrupted recordings into episodes with status 'recovered', keeping all flushed data.
+    """Turn interrupted recordings into episodes with status 'recovered', keeping all flushed data,
+    and finish interrupted annotation updates from their journals.
 
     Example: tg recover datasets/demo
     """
@@ -196,14 +200,19 @@ def recover(
     for path in paths:
         if path.is_dir():
             found = episodes.list_episodes(path, include_partial=True)
-            files.extend(p for p in found if p.name.endswith(".partial"))
+            files.extend(p for p in found if p.name.endswith(".partial") or episodes.has_pending_update(p))
         else:
             files.append(path)
     if not files:
-        console.print("nothing to recover: no *.partial files")
+        console.print("nothing to recover: no *.partial files and no interrupted updates")
         return
     with progress(len(files), "recovering") as advance:
         for path in files:
+            if not path.name.endswith(".partial"):
+                episodes.recover(path)
+                console.print(f"{path}: finished its interrupted update")
+                advance(path)
+                continue
             final = episodes.recover(path, force=force)
             s = episodes.summarize(final)
             counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
