@@ -30,7 +30,9 @@ Bags recorded on a robot become episodes with :func:`ingest_bag` (one bag) or
 :func:`ingest_bags` (many, in parallel processes), driven by the same profile
 (``tg ingest``). The profile's field expressions are compiled against message
 schemas by :func:`compile_fields`, which reads plain message objects and so
-serves the live recorder as well.
+serves the live recorder as well: :class:`LiveRecorder` is the ROS-free core of
+the ``tg_recorder`` node (a profile's topics into episodes, bad-input
+diagnostics, the :class:`RecorderStatus` it publishes).
 """
 
 from collectors._dds import fastdds_profile_xml, ros_environment, segment_bytes_for, write_fastdds_profile
@@ -40,6 +42,9 @@ from collectors._errors import (
     ConfigError,
     FieldError,
     MessageDefinitionError,
+    RecorderError,
+    RecorderServiceError,
+    RecorderStateError,
     TopicError,
     UnknownProfileError,
 )
@@ -63,6 +68,17 @@ from collectors._ingest import (
     ingest_bag,
     ingest_bags,
 )
+from collectors._live import (
+    STATE_IDLE,
+    STATE_RECORDING,
+    CameraIntrinsics,
+    EpisodeLabels,
+    LiveRecorder,
+    RecorderStatus,
+    TopicPlan,
+    TopicStatus,
+    topic_types,
+)
 from collectors._loading import PROFILE_PATH_ENV, list_profiles, load_profile
 from collectors._profile import Camera, Gripper, Joint, RobotProfile, Stream
 from collectors._qa_config import EpisodeQaConfigs, QaSettings, qa_config
@@ -80,12 +96,16 @@ from collectors._synthetic import record_synthetic_episode
 
 __all__ = [
     "PROFILE_PATH_ENV",
+    "STATE_IDLE",
+    "STATE_RECORDING",
     "BagError",
     "BagFailure",
     "BagReadError",
     "Camera",
+    "CameraIntrinsics",
     "CameraOverride",
     "ConfigError",
+    "EpisodeLabels",
     "EpisodeLimits",
     "EpisodeQaConfigs",
     "FieldError",
@@ -96,10 +116,15 @@ __all__ = [
     "IngestResult",
     "IngestSummary",
     "Joint",
+    "LiveRecorder",
     "MessageDefinitionError",
     "NodeSpec",
     "ParameterValue",
     "QaSettings",
+    "RecorderError",
+    "RecorderServiceError",
+    "RecorderStateError",
+    "RecorderStatus",
     "ResolvedSession",
     "RobotProfile",
     "Schemas",
@@ -110,6 +135,8 @@ __all__ = [
     "Stream",
     "TaskConfig",
     "TopicError",
+    "TopicPlan",
+    "TopicStatus",
     "UnknownProfileError",
     "bag_sizes",
     "collect_sim",
@@ -130,5 +157,6 @@ __all__ = [
     "ros_environment",
     "segment_bytes_for",
     "session_graph",
+    "topic_types",
     "write_fastdds_profile",
 ]

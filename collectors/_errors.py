@@ -12,6 +12,9 @@ __all__ = [
     "ConfigError",
     "FieldError",
     "MessageDefinitionError",
+    "RecorderError",
+    "RecorderServiceError",
+    "RecorderStateError",
     "TopicError",
     "UnknownProfileError",
 ]
@@ -62,3 +65,19 @@ class TopicError(BagError):
 
 class MessageDefinitionError(BagError):
     """A message type has no definition, neither in the bag nor in the profile's ``msg_definitions``."""
+
+
+class RecorderError(TgError):
+    """The live recorder cannot do what it was asked."""
+
+
+class RecorderStateError(RecorderError):
+    """A request that does not fit the recorder's state: start while recording, stop while idle."""
+
+
+class RecorderServiceError(RecorderError):
+    """A recorder service did not answer in time or refused; the message names the service."""
+
+    def __init__(self, service: str, message: str) -> None:
+        self.service = service
+        super().__init__(f"{service}: {message}")

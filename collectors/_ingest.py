@@ -30,17 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from collectors._bags import Bag, BagTopic, bag_size
-from collectors._errors import BagError, ConfigError, FieldError, TopicError
-from collectors._fields import (
-    FieldReader,
-    StampReader,
-    compile_fields,
-    header_stamp_reader,
-    normalize_msg_type,
-    standard_fields,
-)
-from collectors._frames import compressed_frame, raw_frame
+from collectors._errors import BagError, ConfigError, TopicError
+from collectors._fields import FieldReader, StampReader, normalize_msg_type
 from collectors._profile import Camera, RobotProfile, Stream
+from collectors._topics import FrameReader, bind_array, bind_camera
 from episodes._errors import TimestampOrderError
 from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 from episodes._writer import EpisodeWriter
@@ -53,8 +46,6 @@ _ROWS_PER_BLOCK = 2048
 # and pays its fixed per-write HDF5 cost once for all of them (64 JPEG frames: about 6 MB).
 _FRAMES_PER_BURST = 64
 _PROGRESS_EVERY = 2000  # messages
-_COMPRESSED = "sensor_msgs/msg/CompressedImage"
-_RAW = "sensor_msgs/msg/Image"
 
 Progress = Callable[[float], None]
 
@@ -209,7 +200,7 @@ class _ArrayTarget:
 @dataclass
 class _CameraTarget:
     spec: ImageStreamSpec
-    frame: Callable[[Any], bytes | npt.NDArray[Any]]
+    frame: FrameReader
     stamp: StampReader | None  # None: the receive time
     waiting: list[tuple[int, int, bytes | npt.NDArray[Any]]] = field(default_factory=list)
     total: int = 0
@@ -281,68 +272,24 @@ def _plan(bag: Bag, profile: RobotProfile, opts: IngestOptions) -> _Plan:
     plan = _Plan(specs=[], arrays={}, cameras={}, source_fields={}, notes=notes)
     for item, topic in used:
         where = f"{bag.path}: {topic.name} ({topic.msg_type}) stream {item.name!r}"
-        stamp = header_stamp_reader(topic.msg_type, schemas, where=where) if item.stamp == "header" else None
-        if stamp is not None and isinstance(item, Stream):
-            block = plan.arrays.setdefault(topic.name, _TopicBlock([], None))
-            block.stamps = stamp
         if isinstance(item, Camera):
-            spec = item.stream_spec()
-            plan.cameras.setdefault(topic.name, []).append(
-                _CameraTarget(spec, _frame_reader(topic.msg_type, spec, where), stamp)
-            )
-            plan.specs.append(spec)
+            cam = bind_camera(item, item.stream_spec(), topic.msg_type, schemas, where=where)
+            plan.cameras.setdefault(topic.name, []).append(_CameraTarget(cam.spec, cam.frame, cam.stamp))
+            plan.specs.append(cam.spec)
             continue
-        fields = item.field_paths or standard_fields(topic.msg_type, item.kind)
-        if not fields:
-            raise FieldError(
-                f"{where}: {topic.msg_type} has no standard layout for a {item.kind} stream; set field"
-            )
-        scale, offset = item.conversion()
-        reader = compile_fields(
-            fields,
-            topic.msg_type,
-            schemas,
-            dim=len(item.dimension_names),
-            where=where,
-            scale=scale,
-            offset=offset,
-            name_field=item.name_field,
-            source_names=item.source_keys,
-        )
-        try:
-            array_spec = profile.array_spec(item, source_field=reader.source_field)
-        except ConfigError as exc:
-            raise FieldError(f"{where}: field {reader.resolved}: {exc}") from None
-        plan.arrays.setdefault(topic.name, _TopicBlock([], None)).targets.append(
-            _ArrayTarget(array_spec, reader, header_stamps=stamp is not None)
-        )
-        plan.specs.append(array_spec)
-        plan.source_fields[item.name] = reader.resolved
+        bound = bind_array(profile, item, topic.msg_type, schemas, where=where)
+        block = plan.arrays.setdefault(topic.name, _TopicBlock([], None))
+        if bound.stamp is not None:
+            block.stamps = bound.stamp
+        block.targets.append(_ArrayTarget(bound.spec, bound.reader, header_stamps=bound.stamp is not None))
+        plan.specs.append(bound.spec)
+        plan.source_fields[item.name] = bound.reader.resolved
     if not any(s.required for s in plan.specs):
         raise TopicError(
             f"{bag.path}: no required stream of {_profile_where(profile)} is in the bag; an episode "
             "needs at least one (its aligned view starts from them)"
         )
     return plan
-
-
-def _frame_reader(
-    msg_type: str, spec: ImageStreamSpec, where: str
-) -> Callable[[Any], bytes | npt.NDArray[Any]]:
-    if msg_type == _COMPRESSED:
-        return lambda msg: compressed_frame(bytes(msg.data), msg.format, spec, where=where)
-    if msg_type == _RAW:
-        return lambda msg: raw_frame(
-            height=int(msg.height),
-            width=int(msg.width),
-            encoding=msg.encoding,
-            step=int(msg.step),
-            data=msg.data,
-            is_bigendian=bool(msg.is_bigendian),
-            spec=spec,
-            where=where,
-        )
-    raise TopicError(f"{where}: a camera needs {_COMPRESSED} or {_RAW}, not {msg_type}")
 
 
 class _Run:

@@ -182,8 +182,26 @@ class Camera(ConfigModel):
     mount_pose: tuple[Finite, Finite, Finite, Finite, Finite, Finite, Finite] | None = None
     topic: Topic = ""
     msg_type: MsgType = ""
+    # Where the live recorder reads the intrinsics (sensor_msgs/CameraInfo); "" derives it from topic.
+    info_topic: Topic = ""
     required: bool = True
     stamp: Literal["header", "arrival"] = "header"
+
+    @property
+    def camera_info_topic(self) -> str:
+        """``info_topic``, else the image_transport convention: ``camera_info`` next to the image topic.
+
+        >>> Camera(name="head", width=8, height=6, rate_hz=30,
+        ...        topic="/cam_h/color/image_raw/compressed").camera_info_topic
+        '/cam_h/color/camera_info'
+        """
+        if self.info_topic or not self.topic:
+            return self.info_topic
+        base = self.topic.rstrip("/")
+        for transport in ("/compressed", "/compressedDepth"):
+            base = base.removesuffix(transport)
+        parent = base.rsplit("/", 1)[0]
+        return f"{parent}/camera_info"
 
     @model_validator(mode="after")
     def _check(self) -> Camera:

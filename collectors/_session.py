@@ -144,6 +144,19 @@ class SessionConfig(ConfigFile):
     qa: QaSettings = QaSettings()
     """Quality-gate thresholds for this session's task; they win over the profile's."""
 
+    @classmethod
+    def for_profile(cls, profile: str, *, out: str | None = None) -> SessionConfig:
+        """A session that records ``profile`` (a name or path) as it is, without overrides.
+
+        For ``tg record`` on a robot whose drivers already run: labels such as
+        the task come with each episode instead. The task name is a placeholder
+        (``record``) that a recorder replaces.
+
+        >>> SessionConfig.for_profile("sim_humanoid", out="/tmp/d").resolve().dataset
+        'd'
+        """
+        return cls(profile=profile, task=TaskConfig(name="record"), out=out)
+
     def resolve(self, profile: RobotProfile | None = None) -> ResolvedSession:
         """Apply this session's overrides to ``profile`` (default: load ``self.profile``).
 

@@ -26,7 +26,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +57,7 @@ from episodes._spec import (
     CameraCalibration,
     EpisodeInfo,
     ImageStreamSpec,
+    JsonValue,
     StreamSpec,
 )
 from training_ground import __version__
@@ -175,6 +176,7 @@ class EpisodeWriter:
         self._flush_interval = flush_interval_s
         self._success: bool | None = None
         self._notes = info.notes
+        self._extra: dict[str, JsonValue] = dict(info.extra)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = False
@@ -534,6 +536,15 @@ class EpisodeWriter:
         if notes is not None:
             self._notes = notes
 
+    def update_extra(self, values: Mapping[str, JsonValue]) -> None:
+        """Add keys to ``extra_json``; written when the episode is finalised.
+
+        For what is only known at the end, such as a live recorder's per-topic
+        diagnostics (messages rejected, gaps).
+        """
+        self._check_open()
+        self._extra.update(values)
+
     # ------------------------------------------------------------------ ending
 
     def close(self) -> Path:
@@ -757,6 +768,7 @@ class EpisodeWriter:
             attrs.modify("end_time_ns", np.int64(end))
             attrs.modify("success", _success_text(self._success))
             attrs.modify("notes", self._notes)
+            attrs.modify("extra_json", fmt.json_attr(self._extra))
             attrs.modify("abort_reason", reason)
             # The status goes last: a file that says "complete" has everything before it.
             attrs.modify("status", status)

@@ -1,0 +1,226 @@
+"""The ``recorder`` node: a robot profile's topics into episodes, controlled by services.
+
+Thin over :class:`collectors.LiveRecorder`: this module only subscribes,
+answers services and publishes the status.
+
+Parameters: ``session`` (a session YAML) or ``profile`` (a profile name or
+path), ``out`` (dataset folder, wins over the session's), and the labels of the
+next episode, read at each ``~/start``: ``task``, ``instruction``,
+``operator``, ``station``, ``extra_json`` (a JSON object); ``use_sim_time``.
+
+Services: ``~/start``, ``~/stop``, ``~/discard`` (``std_srvs/Trigger``) and
+``~/mark_success`` (``std_srvs/SetBool``: the current episode, or the last
+finished one when idle, which is rewritten safely). A request that does not
+fit the state answers ``success=false`` with the reason and changes nothing.
+
+Topic ``~/status`` (``std_msgs/String``): :class:`collectors.RecorderStatus` as
+JSON, once a second and after every change of state.
+
+    python -m tg_recorder.recorder_node --ros-args -p profile:=generic_ros2_arm -p out:=datasets/arm
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
+from sensor_msgs.msg import CameraInfo
+from std_msgs.msg import String
+from std_srvs.srv import SetBool, Trigger
+
+from collectors import (
+    CameraIntrinsics,
+    EpisodeLabels,
+    LiveRecorder,
+    ResolvedSession,
+    SessionConfig,
+    load_session,
+    topic_types,
+)
+from tg_recorder._messages import message_class, schemas_for
+from training_ground.errors import TgError
+
+__all__ = ["RecorderNode", "main", "run_recorder"]
+
+STATUS_PERIOD_S = 1.0
+_STRING_PARAMS = ("session", "profile", "out", "task", "instruction", "operator", "station", "extra_json")
+
+
+class RecorderNode(Node):
+    """The recorder node; ``close(reason)`` finishes a recording in progress as aborted."""
+
+    def __init__(self, *, node_name: str = "recorder", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        for name in _STRING_PARAMS:
+            self.declare_parameter(name, "")
+        run, from_session = self._resolve()
+        out = Path(self._param("out")) if self._param("out") else run.out
+        defaults = None if from_session else EpisodeLabels()
+        types = topic_types(run)
+        self.core = LiveRecorder(
+            run,
+            schemas=schemas_for(set(types.values())),
+            out=out,
+            clock=self._now_ns,
+            default_labels=defaults,
+        )
+        for plan in self.core.topics:
+            qos = QoSProfile(
+                history=HistoryPolicy.KEEP_LAST, depth=plan.depth, reliability=ReliabilityPolicy.BEST_EFFORT
+            )
+            self.create_subscription(message_class(plan.msg_type), plan.topic, plan.callback, qos)
+        sensor = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT
+        )
+        for topic, camera in self.core.camera_info_topics.items():
+            self.create_subscription(CameraInfo, topic, self._on_camera_info(camera), sensor)
+        latched = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        self.create_subscription(
+            String, "/robot_description", lambda msg: self.core.set_robot_description(msg.data), latched
+        )
+        self._status_pub = self.create_publisher(String, "~/status", 10)
+        self.create_service(Trigger, "~/start", self._on_start)
+        self.create_service(Trigger, "~/stop", self._on_stop)
+        self.create_service(Trigger, "~/discard", self._on_discard)
+        self.create_service(SetBool, "~/mark_success", self._on_mark_success)
+        self.create_timer(STATUS_PERIOD_S, self._on_timer)
+        self.get_logger().info(
+            f"recording profile {run.profile.name!r} into {out}: {', '.join(types)}; call ~/start to begin"
+        )
+
+    def _param(self, name: str) -> str:
+        return str(self.get_parameter(name).value or "")
+
+    def _resolve(self) -> tuple[ResolvedSession, bool]:
+        session, profile = self._param("session"), self._param("profile")
+        if bool(session) == bool(profile):
+            raise TgError("recorder: give exactly one of the parameters session (a session YAML) or profile")
+        if session:
+            return load_session(session).resolve(), True
+        return SessionConfig.for_profile(profile).resolve(), False
+
+    def _now_ns(self) -> int:
+        return int(self.get_clock().now().nanoseconds)
+
+    # ---------------------------------------------------------------- callbacks
+
+    def _on_camera_info(self, camera: str) -> Callable[[Any], None]:
+        def on_info(msg: Any) -> None:
+            info = CameraIntrinsics(
+                width=int(msg.width),
+                height=int(msg.height),
+                k=tuple(float(v) for v in msg.k),
+                distortion_model=str(msg.distortion_model),
+                d=tuple(float(v) for v in msg.d),
+            )
+            self.core.set_camera_info(camera, info)
+
+        return on_info
+
+    def _on_timer(self) -> None:
+        for plan in self.core.topics:
+            infos = self.get_publishers_info_by_topic(plan.topic)
+            publishers = [(f"{i.node_namespace.rstrip('/')}/{i.node_name}", i.topic_type) for i in infos]
+            self.core.check_publishers(plan.topic, publishers)
+        self._publish(self.core.tick().to_json())
+
+    def _publish(self, text: str) -> None:
+        self._status_pub.publish(String(data=text))
+
+    def _answer(self, response: Any, action: Callable[[], str]) -> Any:
+        try:
+            response.message = action()
+            response.success = True
+        except TgError as exc:
+            response.success = False
+            response.message = str(exc)
+        self._publish(self.core.status().to_json())
+        return response
+
+    def _labels(self) -> EpisodeLabels:
+        return EpisodeLabels(
+            task=self._param("task"),
+            instruction=self._param("instruction"),
+            operator=self._param("operator"),
+            station=self._param("station"),
+            extra=EpisodeLabels.parse_extra(self._param("extra_json")),
+        )
+
+    def _on_start(self, request: Any, response: Any) -> Any:
+        return self._answer(response, lambda: self.core.start(self._labels()))
+
+    def _on_stop(self, request: Any, response: Any) -> Any:
+        return self._answer(response, lambda: str(self.core.stop()))
+
+    def _on_discard(self, request: Any, response: Any) -> Any:
+        return self._answer(response, self.core.discard)
+
+    def _on_mark_success(self, request: Any, response: Any) -> Any:
+        return self._answer(response, lambda: self.core.mark_success(bool(request.data)))
+
+    def close(self, reason: str) -> Path | None:
+        """Finish a recording in progress as ``aborted`` (its data kept); None when idle."""
+        path = self.core.abort(reason)
+        if path is not None:
+            self.get_logger().warning(f"{reason}: episode saved as aborted: {path}")
+        return path
+
+
+def run_recorder(node: RecorderNode, stop: threading.Event) -> None:
+    """Spin ``node`` until ``stop`` is set, then close its episode; the caller owns rclpy's context."""
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    try:
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+    finally:
+        executor.remove_node(node)
+        executor.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the node until SIGINT or SIGTERM; a recording in progress is saved as aborted."""
+    args = list(sys.argv if argv is None else argv)
+    # Our own handlers: rclpy's would shut the context down under the open episode.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+    received: list[str] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    node: RecorderNode | None = None
+    try:
+        node = RecorderNode()
+        run_recorder(node, stop)
+        node.close(f"recorder stopped by {received[0] if received else 'shutdown'}")
+    except TgError as exc:
+        print(f"recorder: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

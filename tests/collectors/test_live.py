@@ -1,0 +1,221 @@
+"""The live recorder's core without ROS: plain objects shaped like rclpy messages, a clock we set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import episodes
+from collectors import (
+    CameraIntrinsics,
+    EpisodeLabels,
+    LiveRecorder,
+    RecorderError,
+    RecorderStateError,
+    RecorderStatus,
+    SessionConfig,
+    load_profile,
+)
+from tests.collectors import live_fixtures as lf
+
+S = 1_000_000_000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000 * S
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def recorder(tmp_path: Path, clock: Clock) -> LiveRecorder:
+    profile = load_profile(lf.write_profile(tmp_path))
+    run = SessionConfig.for_profile(str(profile.source_path)).resolve(profile)
+    return LiveRecorder(run, schemas=lf.SCHEMAS, out=tmp_path / "out", clock=clock)
+
+
+def handlers(recorder: LiveRecorder) -> dict:
+    return {plan.topic: plan.callback for plan in recorder.topics}
+
+
+def feed_good(recorder: LiveRecorder, clock: Clock, n: int = 30, t0: int = 500 * S) -> None:
+    """n ticks of 10 ms: every topic gets a message per tick, arrivals 2 ms after the stamp."""
+    on = handlers(recorder)
+    for k in range(n):
+        stamp = t0 + k * 10_000_000
+        clock.now = stamp + 2_000_000
+        # Names in another order than the profile's: values are matched by name.
+        on["/joint_states"](lf.joint_state(stamp, (0.3 * k, 0.1 * k, 0.2 * k), names=("j3", "j1", "j2")))
+        on["/imu"](lf.imu(stamp, 0.01 * k))
+        on["/pose"](lf.pose(stamp, 0.5 * k))
+        on["/cam/image_raw"](lf.raw_image(stamp, lf.pixels(k)))
+        on["/jcam/image_raw/compressed"](lf.compressed_image(stamp, lf.jpeg(lf.pixels(k))))
+
+
+def test_messages_become_an_episode_with_header_and_arrival_stamps(recorder, clock, tmp_path):
+    episode_id = recorder.start(EpisodeLabels(task="wave", operator="ana", extra={"trial": 3}))
+    feed_good(recorder, clock)
+    path = recorder.stop()
+    assert path == tmp_path / "out" / f"{episode_id}.h5"
+    stamps = 500 * S + np.arange(30) * 10_000_000
+    with episodes.open(path) as ep:
+        meta = ep.metadata
+        assert (meta.status, meta.source, meta.task, meta.operator) == ("complete", "ros2", "wave", "ana")
+        assert meta.extra["trial"] == 3
+        q = ep.read("joint_position")
+        np.testing.assert_array_equal(q.stamp_ns, stamps)
+        np.testing.assert_array_equal(q.arrival_ns, stamps + 2_000_000)
+        np.testing.assert_allclose(q.data[:, 0], 0.1 * np.arange(30))  # j1
+        np.testing.assert_allclose(q.data[:, 2], 0.3 * np.arange(30))  # j3
+        np.testing.assert_allclose(ep.read("imu").data[:, 6], 0.01 * np.arange(30))
+        np.testing.assert_allclose(ep.read("pose").data[:, 0], 0.5 * np.arange(30))
+        raw = ep.read("cam")
+        np.testing.assert_array_equal(raw.stamp_ns, stamps)
+        decoded = raw.decode_all()
+        assert np.abs(decoded[7].astype(int) - lf.pixels(7)).mean() < 3  # JPEG-encoded by the writer
+        jc = ep.read("jcam")
+        assert jc.images[4].data == lf.jpeg(lf.pixels(4))  # compressed frames stored as they came
+        diag = meta.extra["recorder"]["topics"]
+        assert diag["/joint_states"]["received"] == 30
+        assert diag["/joint_states"]["rejected"] == 0
+    status = recorder.status()
+    assert (status.state, status.episodes_recorded, status.last_episode) == ("idle", 1, str(path))
+
+
+def test_bad_input_is_counted_and_kept_out_of_the_episode(recorder, clock):
+    recorder.start()
+    on = handlers(recorder)
+    t0 = 500 * S
+    good = [0, 1, 5, 6]
+    bad_joint_states = {
+        2: lf.joint_state(t0 + 2 * S // 100, (1.0, 2.0, 3.0), names=("j1", "j2", "x9")),  # a name missing
+        3: lf.joint_state(t0 + 3 * S // 100, (1.0, 2.0), names=("j1", "j2", "j3")),  # length mismatch
+        4: lf.joint_state(t0 + 4 * S // 100, (np.nan, 2.0, 3.0)),
+        7: lf.joint_state(0, (1.0, 2.0, 3.0)),  # unstamped
+        8: lf.joint_state(t0, (1.0, 2.0, 3.0)),  # earlier than sample 6
+    }
+    for k in range(9):
+        clock.now = t0 + k * S // 100
+        if k in good:
+            on["/joint_states"](lf.joint_state(t0 + k * S // 100, (k, k, k)))
+        else:
+            on["/joint_states"](bad_joint_states[k])
+        on["/cam/image_raw"](lf.raw_image(t0 + k * S // 100, lf.pixels(k, width=32 if k < 5 else 16)))
+    status = recorder.tick()
+    joints = status.topics["/joint_states"]
+    assert joints.rejected == 5
+    assert joints.rejected_by == {"mismatch": 2, "not_finite": 1, "zero_stamp": 1, "stamp_backwards": 1}
+    cam = status.topics["/cam/image_raw"]
+    assert cam.rejected_by == {"image_changed": 4}
+    assert "changed from rgb8 32x24 to rgb8 16x24 mid-episode" in cam.last_error
+    path = recorder.stop()
+    with episodes.open(path) as ep:
+        assert ep.metadata.status == "complete"
+        np.testing.assert_array_equal(ep.read("joint_position").data[:, 0], good)
+        assert ep.stream("cam").count == 5
+        diag = ep.metadata.extra["recorder"]["topics"]["/joint_states"]
+        assert diag["rejected_by"]["mismatch"] == 2
+        assert any("lacks x9" in e or "x9" in e for e in diag["errors"])
+
+
+def test_a_silent_topic_is_a_gap_that_closes_when_it_speaks_again(recorder, clock):
+    recorder.start()
+    feed_good(recorder, clock, n=5, t0=clock.now)
+    clock.now += 2 * S  # the joint-state publisher disappears
+    status = recorder.tick()
+    assert status.topics["/joint_states"].gaps == 1
+    assert "no message for 2.0" in status.topics["/joint_states"].last_error
+    clock.now += S
+    handlers(recorder)["/joint_states"](lf.joint_state(clock.now, (0.0, 0.0, 0.0)))
+    assert recorder.tick().topics["/joint_states"].gaps == 1  # the same gap, now closed
+    with episodes.open(recorder.stop()) as ep:
+        gaps = ep.metadata.extra["recorder"]["topics"]["/joint_states"]["gaps_ns"]
+    assert len(gaps) == 1 and gaps[0][1] - gaps[0][0] == 3 * S  # from the last message to the next
+
+
+def test_a_publisher_of_another_type_is_reported(recorder):
+    recorder.start()
+    wrong, right = ("/imu_driver", "std_msgs/msg/String"), ("/ok", "sensor_msgs/msg/Imu")
+    recorder.check_publishers("/imu", [wrong, right])
+    recorder.check_publishers("/imu", [("/imu_driver", "std_msgs/msg/String")])  # counted once
+    imu = recorder.status().topics["/imu"]
+    assert imu.rejected_by == {"wrong_type": 1}
+    assert "publisher /imu_driver sends std_msgs/msg/String, but the profile expects sensor_msgs/msg/Imu" in (
+        imu.last_error
+    )
+
+
+def test_requests_that_do_not_fit_the_state_change_nothing(recorder, clock, tmp_path):
+    with pytest.raises(RecorderStateError, match="cannot stop: not recording"):
+        recorder.stop()
+    with pytest.raises(RecorderStateError, match="cannot discard: not recording"):
+        recorder.discard()
+    with pytest.raises(RecorderStateError, match="no episode to label: none has been recorded yet"):
+        recorder.mark_success(True)
+    first = recorder.start()
+    with pytest.raises(RecorderStateError, match=f"already recording episode {first}; stop or discard"):
+        recorder.start()
+    assert recorder.status().episode_id == first
+    assert recorder.discard() == first
+    assert list((tmp_path / "out").iterdir()) == []
+    recorder.start()
+    feed_good(recorder, clock, n=5)
+    path = recorder.stop()
+    assert recorder.mark_success(False) == f"{path}: success=false"
+    with episodes.open(path) as ep:
+        assert ep.metadata.success is False
+    assert recorder.status().success == "false"
+
+
+def test_labels_while_recording_and_an_abort_keeps_the_data(recorder, clock):
+    recorder.start()
+    feed_good(recorder, clock, n=5)
+    assert "will be saved with success=true" in recorder.mark_success(True)
+    path = recorder.abort("recorder stopped by SIGTERM")
+    assert recorder.abort("again") is None
+    with episodes.open(path) as ep:
+        meta = ep.metadata
+        assert (meta.status, meta.success) == ("aborted", True)
+        assert meta.abort_reason == "recorder stopped by SIGTERM"
+        assert ep.stream("joint_position").count == 5
+
+
+def test_camera_info_is_scaled_to_the_stored_size(recorder, clock):
+    # The camera publishes 64x48; the profile stores 32x24.
+    info = CameraIntrinsics(64, 48, (100.0, 0, 32.0, 0, 90.0, 24.0, 0, 0, 1), "plumb_bob", (0.1, 0, 0, 0, 0))
+    recorder.set_camera_info("cam", info)
+    recorder.start()
+    feed_good(recorder, clock, n=3)
+    with episodes.open(recorder.stop()) as ep:
+        calibration = ep.stream("cam").calibration
+    assert calibration is not None
+    assert calibration.camera_matrix == (50.0, 0, 16.0, 0, 45.0, 12.0, 0, 0, 1)
+    assert (calibration.width, calibration.mount_parent) == (32, "base")
+
+
+def test_status_json_round_trips_and_bad_json_is_refused(recorder, clock):
+    recorder.start()
+    feed_good(recorder, clock, n=3)
+    status = recorder.tick()
+    assert RecorderStatus.from_json(status.to_json()) == status
+    with pytest.raises(RecorderError, match="recorder status is not valid"):
+        RecorderStatus.from_json('{"state": "idle"}')
+    with pytest.raises(RecorderError, match="unknown state 'paused'"):
+        RecorderStatus.from_json(status.to_json().replace('"recording"', '"paused"'))
+
+
+def test_extra_json_must_be_an_object():
+    assert EpisodeLabels.parse_extra('{"seed": 4}') == {"seed": 4}
+    with pytest.raises(RecorderError, match="extra_json must be a JSON object, got list"):
+        EpisodeLabels.parse_extra("[1]")
+    with pytest.raises(RecorderError, match="extra_json is not JSON"):
+        EpisodeLabels.parse_extra("{seed")
