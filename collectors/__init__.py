@@ -42,9 +42,11 @@ from collectors._errors import (
     ConfigError,
     FieldError,
     MessageDefinitionError,
+    NodeExitedError,
     RecorderError,
     RecorderServiceError,
     RecorderStateError,
+    SessionError,
     TopicError,
     UnknownProfileError,
 )
@@ -80,6 +82,7 @@ from collectors._live import (
     topic_types,
 )
 from collectors._loading import PROFILE_PATH_ENV, list_profiles, load_profile
+from collectors._processes import NodeProcess, NodeProcesses
 from collectors._profile import Camera, Gripper, Joint, RobotProfile, Stream
 from collectors._qa_config import EpisodeQaConfigs, QaSettings, qa_config
 from collectors._session import (
@@ -118,6 +121,9 @@ __all__ = [
     "Joint",
     "LiveRecorder",
     "MessageDefinitionError",
+    "NodeExitedError",
+    "NodeProcess",
+    "NodeProcesses",
     "NodeSpec",
     "ParameterValue",
     "QaSettings",
@@ -129,6 +135,7 @@ __all__ = [
     "RobotProfile",
     "Schemas",
     "SessionConfig",
+    "SessionError",
     "SimEpisodeRecord",
     "SimSettings",
     "StampReader",

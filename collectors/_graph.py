@@ -56,12 +56,12 @@ def _param_text(value: ParameterValue) -> str:
     return str(value)
 
 
-def session_graph(session: Path, *, out: Path) -> tuple[NodeSpec, ...]:
+def session_graph(session: Path, *, out: Path, real_time_factor: float = 1.0) -> tuple[NodeSpec, ...]:
     """The simulated session ``session`` (a session YAML): simulator, scripted operator, recorder.
 
-    The simulator is the clock (it publishes ``/clock``); the operator and the
-    recorder run on simulated time, so a simulation slower than real time still
-    records correct data.
+    The simulator is the clock (it publishes ``/clock``, never faster than
+    ``real_time_factor`` times real time); the operator and the recorder run on
+    simulated time, so a simulation slower than real time still records correct data.
     """
     config = str(session)
     return (
@@ -70,7 +70,11 @@ def session_graph(session: Path, *, out: Path) -> tuple[NodeSpec, ...]:
             executable="sim_bridge",
             name="sim_bridge",
             module="tg_sim.sim_bridge_node",
-            parameters={"session": config, "use_sim_time": False},
+            parameters={
+                "session": config,
+                "real_time_factor": float(real_time_factor),
+                "use_sim_time": False,
+            },
         ),
         NodeSpec(
             package="tg_sim",
