@@ -15,11 +15,14 @@ bridge's, which catches a teleoperator and a simulator of different versions.
 
 Parameters: ``session`` (session YAML), ``scene_topic`` (default ``/sim_bridge/scene``),
 ``start_delay_s`` (simulated seconds between ``~/start`` and the script's first command,
-default 0.5: time for the recorder to start). Services: ``~/start`` (``std_srvs/Trigger``:
+default 0.5: time for the recorder to start). The script is cut short (``truncated``) where
+it would not leave the episode within the session's ``max_duration_s`` with the delay and
+half a second to stop the recording. Services: ``~/start`` (``std_srvs/Trigger``:
 begin the script for the current scene; the response message is JSON with the seed, the
 script's origin on the clock and the operator's part of the episode metadata), ``~/stop``
 (stop commanding). Status: ``~/status`` (``std_msgs/String`` JSON, transient local, on every
-change and each second): ``state`` (waiting, planning, ready, running, done, error), seed,
+change and each second): ``state`` (waiting, planning, ready, running, done: the script
+ended and the pose is held, stopped, error), seed,
 origin_ns, end_ns, injected, unreachable, truncated, error.
 """
 
@@ -50,6 +53,8 @@ __all__ = ["ScriptedTeleop", "main"]
 _LATCHED = QoSProfile(
     depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE
 )
+_COMMANDING = ("running", "done")
+_STOP_MARGIN_NS = 500_000_000  # for the session runner to stop the recorder after the script
 _COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -151,9 +156,12 @@ class ScriptedTeleop(Node):
                 response.message = f"not ready to start (state {state}, seed {self._status['seed']})"
                 return response
             delay_ns = round(float(self.get_parameter("start_delay_s").value) * 1e9)
-            self._origin_ns = self._now() + delay_ns
-            self._next_ns = self._origin_ns
-            limit_ns = round(self.setup.max_duration_s * 1e9)
+            now = self._now()
+            self._origin_ns = now + delay_ns
+            self._next_ns = now
+            # The recording starts before the script and stops after it: the script gets what is
+            # left of the episode length limit, so that the episode stays within it.
+            limit_ns = round(self.setup.max_duration_s * 1e9) - delay_ns - _STOP_MARGIN_NS
             self._end_ns = self._origin_ns + min(operator.end_ns, limit_ns)
             extra = episode.operator_extra(origin_ns=self._origin_ns)
         self._set_status(
@@ -175,11 +183,12 @@ class ScriptedTeleop(Node):
 
     def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         with self._lock:
-            running = self._status["state"] == "running"
-        if running:
-            self._set_status(state="done")
-        response.success = running
-        response.message = "stopped" if running else f"not running (state {self._status['state']})"
+            state = self._status["state"]
+        commanding = state in _COMMANDING
+        if commanding:
+            self._set_status(state="stopped")
+        response.success = commanding
+        response.message = "stopped" if commanding else f"not commanding (state {state})"
         return response
 
     # ------------------------------------------------------------------ commanding
@@ -188,18 +197,24 @@ class ScriptedTeleop(Node):
         return int(self.get_clock().now().nanoseconds)
 
     def _control_until(self, now_ns: int) -> None:
-        """Publish the command of every control tick up to ``now_ns``, each stamped with its tick."""
+        """Publish the command of every control tick up to ``now_ns``, each stamped with its tick.
+
+        Like a VR teleoperator, it streams commands from ``~/start`` on: before the
+        script's origin and after its end it holds the pose (with the hand's tremor),
+        so the recording has commands from its first instant to its last. A new
+        scene or ``~/stop`` ends the stream.
+        """
         with self._lock:
-            if self._status["state"] != "running" or self._operator is None:
-                return
-            operator = self._operator
+            state, operator = self._status["state"], self._operator
+        if state not in _COMMANDING or operator is None:
+            return
         while self._next_ns <= now_ns:
             tick = self._next_ns
             self._next_ns += self._period_ns
             self._publish_command(operator.command(tick - self._origin_ns), tick)
-            if tick >= self._end_ns:
+            if state == "running" and tick >= self._end_ns:
                 self._set_status(state="done")
-                return
+                state = "done"
 
     def _publish_command(self, command: Command, tick_ns: int) -> None:
         stamp = stamp_msg(tick_ns)
