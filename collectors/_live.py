@@ -410,6 +410,7 @@ class LiveRecorder:
         self._specs: list[StreamSpec] = []
         self._info_topics: dict[str, str] = {}
         self._plan(schemas)
+        self._plans = self._topic_plans()
 
     # -------------------------------------------------------------- setup
 
@@ -451,6 +452,9 @@ class LiveRecorder:
     @property
     def topics(self) -> tuple[TopicPlan, ...]:
         """The subscriptions to make, each with its callback and a history covering half a second."""
+        return self._plans
+
+    def _topic_plans(self) -> tuple[TopicPlan, ...]:
         plans = []
         for topic, counters in self._counters.items():
             rate = counters.expected_hz or 0.0

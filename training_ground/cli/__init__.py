@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from training_ground import TgError, __version__
-from training_ground.cli import _annotate, _collect, _demo, _episodes, _ingest, _profiles, _validate
+from training_ground.cli import _annotate, _collect, _demo, _episodes, _ingest, _profiles, _record, _validate
 from training_ground.cli._console import err_console
 
 __all__ = ["app", "main"]
@@ -49,6 +49,7 @@ app.command("recover")(_episodes.recover)
 app.command("demo")(_demo.demo)
 app.command("collect")(_collect.collect)
 app.command("ingest")(_ingest.ingest)
+app.command("record")(_record.record)
 app.command("profiles")(_profiles.profiles)
 app.command("validate")(_validate.validate)
 app.command("annotate")(_annotate.annotate)

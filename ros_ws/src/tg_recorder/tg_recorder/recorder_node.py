@@ -30,6 +30,8 @@ from types import FrameType
 from typing import Any
 
 import rclpy
+from rclpy.clock import Clock
+from rclpy.clock_type import ClockType
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -98,7 +100,8 @@ class RecorderNode(Node):
         self.create_service(Trigger, "~/stop", self._on_stop)
         self.create_service(Trigger, "~/discard", self._on_discard)
         self.create_service(SetBool, "~/mark_success", self._on_mark_success)
-        self.create_timer(STATUS_PERIOD_S, self._on_timer)
+        # Wall time: under use_sim_time a paused or slow simulation must not stop the status.
+        self.create_timer(STATUS_PERIOD_S, self._on_timer, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"recording profile {run.profile.name!r} into {out}: {', '.join(types)}; call ~/start to begin"
         )
