@@ -60,7 +60,7 @@ from collectors._fields import (
     ros2_field_type,
 )
 from collectors._frames import compressed_frame, raw_frame
-from collectors._graph import NodeSpec, ParameterValue, record_graph, session_graph
+from collectors._graph import NodeSpec, ParameterValue, record_graph, session_graph, write_session
 from collectors._ingest import (
     BagFailure,
     IngestOptions,
@@ -166,4 +166,5 @@ __all__ = [
     "session_graph",
     "topic_types",
     "write_fastdds_profile",
+    "write_session",
 ]

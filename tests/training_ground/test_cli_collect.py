@@ -1,0 +1,50 @@
+"""`tg collect` and `tg demo` through the ROS 2 graph."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import episodes
+from tests.sim_envs._sessions import session_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _tg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "training_ground", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+        timeout=180,
+        cwd=REPO,
+    )
+
+
+def test_options_of_the_direct_path_are_refused_through_ros(tmp_path, ros_env):
+    result = _tg("collect", "--config", "launch/sim_pick_place.yaml", "--task", "bimanual_lift", env=ros_env)
+    assert result.returncode == 2
+    assert "--task: only with --no-ros; through ROS 2 the nodes read the session config" in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_records_through_the_ros_graph_and_passes_qa(tmp_path, ros_env):
+    pytest.importorskip("rclpy")
+    session = session_file(tmp_path, sim={"renderer": "tiny", "failure_rate": 0.0})
+    out = tmp_path / "demo"
+    args = ("demo", "--config", str(session), "--out", str(out), "--episodes", "1", "--duration", "3")
+    result = _tg(*args, env=ros_env)
+    assert result.returncode == 0, result.stderr
+    assert "through ROS 2" in result.stderr and "directly" not in result.stderr
+    assert f"ROS 2 domain {ros_env['ROS_DOMAIN_ID']}" in result.stderr
+    assert "1 passed, 0 failed" in result.stdout
+    (path,) = episodes.list_episodes(out)
+    with episodes.open(path) as ep:
+        assert ep.metadata.extra["sim"]["operator"] == "scripted"  # the teleop node's part of the metadata
+        assert "recorder" in ep.metadata.extra  # the recorder node's diagnostics
+    (logs,) = (out / "logs").glob("session-*")
+    assert {p.name for p in logs.glob("*.log")} == {"sim_bridge.log", "scripted_teleop.log", "recorder.log"}
