@@ -12,7 +12,7 @@ from rclpy.executors import Executor, ExternalShutdownException
 
 from training_ground import TgError
 
-__all__ = ["camera_info_topic", "run_node", "spin_quietly", "stamp_msg", "stamp_ns"]
+__all__ = ["camera_info_topic", "nanoseconds", "run_node", "spin_quietly", "stamp_msg"]
 
 
 def stamp_msg(ns: int) -> Time:
@@ -21,7 +21,7 @@ def stamp_msg(ns: int) -> Time:
     return Time(sec=sec, nanosec=nanosec)
 
 
-def stamp_ns(stamp: Time) -> int:
+def nanoseconds(stamp: Time) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 

@@ -45,7 +45,7 @@ from std_srvs.srv import Trigger
 from collectors import load_session
 from episodes import ArrayStreamSpec, JsonValue, Role, StreamKind
 from sim_envs import Command, ScriptedOperator, SimEpisode, SimError, SimSetup
-from tg_sim._ros import run_node, spin_quietly, stamp_msg, stamp_ns
+from tg_sim._ros import nanoseconds, run_node, spin_quietly, stamp_msg
 from tg_sim.sim_bridge_node import HEAD_COMMAND_TOPIC
 
 __all__ = ["ScriptedTeleop", "main"]
@@ -106,7 +106,7 @@ class ScriptedTeleop(Node):
         if self.get_parameter("use_sim_time").value:
             # Every control tick on the simulated clock, each command stamped with its tick: a
             # timer on simulated time skips ticks when the clock advances in steps of its own.
-            self.create_subscription(Clock, "/clock", lambda m: self._control_until(stamp_ns(m.clock)), 10)
+            self.create_subscription(Clock, "/clock", lambda m: self._control_until(nanoseconds(m.clock)), 10)
         else:
             self.create_timer(1.0 / self.setup.control_hz, lambda: self._control_until(self._now()))
         self.create_timer(

@@ -5,7 +5,8 @@ camera images as the profile's message type, each camera's ``CameraInfo``),
 ``/robot_description`` (transient local) and ``/clock``; applies the profile's
 command topics (arm joint targets, gripper closures) plus ``/head_cmd`` (the
 teleoperator's head targets, which no profile stream records) to the
-simulation. Header stamps are simulated time.
+simulation; a command stamped before the last reset is dropped (it was meant
+for the previous scene). Header stamps are simulated time.
 
 Parameters: ``session`` (session YAML), ``seed`` (-1: the session's), ``real_time_factor``
 (simulated time runs at most this much faster than real time; 0: no limit), ``renderer``
@@ -49,7 +50,7 @@ from collectors import ResolvedSession, load_session
 from episodes import ImageStreamSpec, Role, StreamKind, StreamSpec
 from episodes._images import encode_frame
 from sim_envs import Pacer, SimDriver, SimError, SimSetup
-from tg_sim._ros import camera_info_topic, run_node, spin_quietly, stamp_msg
+from tg_sim._ros import camera_info_topic, nanoseconds, run_node, spin_quietly, stamp_msg
 
 __all__ = ["HEAD_COMMAND_TOPIC", "SimBridge", "main"]
 
@@ -101,7 +102,7 @@ class SimBridge(Node):
         self.driver = SimDriver(self.setup, seed=self._next_seed, origin_ns=time.time_ns())
         self._next_seed += 1
         self._jobs: queue.Queue[tuple[Callable[[], str], queue.Queue[tuple[bool, str]]]] = queue.Queue()
-        self._commands: dict[str, tuple[Sequence[str], Sequence[float]]] = {}
+        self._commands: dict[str, tuple[int, Sequence[str], Sequence[float]]] = {}
         self._command_lock = threading.Lock()
         self._gripper_topics: set[str] = set()
         self.rejected_commands = 0
@@ -186,7 +187,7 @@ class SimBridge(Node):
     def _on_command(self, msg: JointState, topic: str) -> None:
         # The latest command per topic wins, as with a position-controlled driver.
         with self._command_lock:
-            self._commands[topic] = (list(msg.name), list(msg.position))
+            self._commands[topic] = (nanoseconds(msg.header.stamp), list(msg.name), list(msg.position))
 
     def _on_parameters(self, params: list[Parameter[Any]]) -> SetParametersResult:
         for param in params:
@@ -283,7 +284,9 @@ class SimBridge(Node):
     def _apply_commands(self) -> None:
         with self._command_lock:
             commands, self._commands = self._commands, {}
-        for topic, (names, values) in commands.items():
+        for topic, (stamp, names, values) in commands.items():
+            if stamp < self.driver.episode_origin_ns:
+                continue  # meant for the scene before the last reset, still in flight
             try:
                 if topic in self._gripper_topics:
                     self.driver.command_grippers(names, values)
