@@ -45,7 +45,7 @@ from std_srvs.srv import Trigger
 from collectors import load_session
 from episodes import ArrayStreamSpec, JsonValue, Role, StreamKind
 from sim_envs import Command, ScriptedOperator, SimEpisode, SimError, SimSetup
-from tg_sim._ros import nanoseconds, run_node, spin_quietly, stamp_msg
+from tg_sim._ros import nanoseconds, run_node, spin_until, stamp_msg
 from tg_sim.sim_bridge_node import HEAD_COMMAND_TOPIC
 
 __all__ = ["ScriptedTeleop", "main"]
@@ -55,7 +55,9 @@ _LATCHED = QoSProfile(
 )
 _COMMANDING = ("running", "done")
 _STOP_MARGIN_NS = 500_000_000  # for the session runner to stop the recorder after the script
-_COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+# A second of commands: after a stall (a loaded machine) the ticks it missed go out at once,
+# each with its own stamp, and must not overwrite each other before they are delivered.
+_COMMAND_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class ScriptedTeleop(Node):
@@ -250,14 +252,14 @@ def main(args: Sequence[str] | None = None) -> None:
     run_node(_serve, args, "scripted_teleop")
 
 
-def _serve() -> None:
+def _serve(stop: threading.Event) -> None:
     node = ScriptedTeleop()
     executor = MultiThreadedExecutor(num_threads=2)
     executor.add_node(node)
     try:
-        spin_quietly(executor)
+        spin_until(executor, stop)
     finally:
-        executor.shutdown(timeout_sec=1.0)
+        executor.shutdown()
         node.destroy_node()
 
 

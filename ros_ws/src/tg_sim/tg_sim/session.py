@@ -52,7 +52,7 @@ from collectors import (
     session_graph,
     write_fastdds_profile,
 )
-from episodes import JsonValue
+from episodes import JsonValue, Role
 from sim_envs import judge_outcome, merge_extra
 
 __all__ = ["EpisodeResult", "SessionProgress", "SessionRunner"]
@@ -220,6 +220,7 @@ class SessionRunner:
         self.progress.episodes = episodes
         self._update("waiting for the nodes")
         self._wait_services()
+        self._wait_recorder_hears_robot()
         for i in range(episodes):
             if self._stop.is_set():
                 break
@@ -344,6 +345,31 @@ class SessionRunner:
                 )
             time.sleep(_POLL_S)
         self.recorder.wait_ready(timeout_s=_STARTUP_S)
+
+    def _wait_recorder_hears_robot(self) -> None:
+        """Wait until the recorder receives every topic the simulator publishes.
+
+        Its clock (``use_sim_time``) is zero until ``/clock`` arrives, and an episode
+        started before that would begin at time zero; the simulator's topics arriving
+        means the recorder has matched the simulator's publishers, ``/clock`` among them.
+        """
+        topics = {s.topic for s in self.run_config.streams if s.role is not Role.ACTION}
+        deadline = time.monotonic() + _STARTUP_S
+        while True:
+            self._check_nodes()
+            status = self.progress.recorder
+            if status is not None:
+                silent = sorted(t for t in topics if t not in status.topics or status.topics[t].rate_hz <= 0)
+                if not silent:
+                    return
+            else:
+                silent = sorted(topics)
+            if time.monotonic() > deadline:
+                raise SessionError(
+                    f"the recorder receives nothing on {', '.join(silent)} after {_STARTUP_S:g} s; "
+                    f"see the node logs in {self.log_dir}"
+                )
+            time.sleep(_POLL_S)
 
     def _wait_teleop(self, predicate: Callable[[Mapping[str, Any]], bool]) -> dict[str, Any]:
         deadline = time.monotonic() + _STARTUP_S

@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import rclpy
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
@@ -50,7 +49,7 @@ from collectors import ResolvedSession, load_session
 from episodes import ImageStreamSpec, Role, StreamKind, StreamSpec
 from episodes._images import encode_frame
 from sim_envs import Pacer, SimDriver, SimError, SimSetup
-from tg_sim._ros import camera_info_topic, nanoseconds, run_node, spin_quietly, stamp_msg
+from tg_sim._ros import camera_info_topic, nanoseconds, run_node, spin_until, stamp_msg
 
 __all__ = ["HEAD_COMMAND_TOPIC", "SimBridge", "main"]
 
@@ -244,8 +243,8 @@ class SimBridge(Node):
 
     # ------------------------------------------------------------------ loop
 
-    def run(self) -> None:
-        """Step, publish, pace; until ROS shuts down (SIGINT/SIGTERM)."""
+    def run(self, stop: threading.Event) -> None:
+        """Step, publish, pace; until ``stop`` is set (SIGINT/SIGTERM)."""
         pending: dict[str, dict[str, npt.NDArray[Any]]] = {}
         by_stream = {s: t for t in self._topics.values() for s in t.streams}
 
@@ -253,22 +252,17 @@ class SimBridge(Node):
             pending.setdefault(by_stream[stream].name, {})[stream] = value
 
         driver = self.driver
-        while rclpy.ok():
+        while not stop.is_set():
             self._serve_jobs()
             self._apply_commands()
             stamp = driver.now_ns
             driver.tick(sink)
-            try:
-                for name, values in pending.items():
-                    self._publish(self._topics[name], stamp, values)
-                pending.clear()
-                driver.step()
-                self.pacer.wait(driver.now_ns)
-                self._clock_pub.publish(Clock(clock=stamp_msg(driver.now_ns)))
-            except Exception:
-                if rclpy.ok():
-                    raise
-                return  # SIGINT shut ROS down between the check and a publish
+            for name, values in pending.items():
+                self._publish(self._topics[name], stamp, values)
+            pending.clear()
+            driver.step()
+            self.pacer.wait(driver.now_ns)
+            self._clock_pub.publish(Clock(clock=stamp_msg(driver.now_ns)))
 
     def _serve_jobs(self) -> None:
         while True:
@@ -388,15 +382,18 @@ def main(args: Sequence[str] | None = None) -> None:
     run_node(_serve, args, "sim_bridge")
 
 
-def _serve() -> None:
+def _serve(stop: threading.Event) -> None:
     node = SimBridge()
     executor = MultiThreadedExecutor(num_threads=2)
     executor.add_node(node)
-    threading.Thread(target=spin_quietly, args=(executor,), daemon=True).start()
+    spinner = threading.Thread(target=spin_until, args=(executor, stop))
+    spinner.start()
     try:
-        node.run()
+        node.run(stop)
     finally:
-        executor.shutdown(timeout_sec=1.0)
+        stop.set()
+        spinner.join()
+        executor.shutdown()
         node.driver.close()
         node.destroy_node()
 
