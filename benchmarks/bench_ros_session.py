@@ -74,12 +74,14 @@ def _graph(config: Path, out: Path, episodes_n: int, seed: int, factor: float, d
     wall = time.perf_counter() - start
     configs = EpisodeQaConfigs(session=str(config))
     findings = {r.path.name: episodes.validate_episode(r.path, configs).counts() for r in results}
+    # Commands (/arm_cmd, /gripper_cmd) come from the teleoperator, which does not count them.
     topics: dict[str, dict[str, int]] = {}
     for r in results:
         for topic, n in r.published.items():
             topics.setdefault(topic, {"published": 0, "received": 0})["published"] += n
         for topic, n in r.received.items():
-            topics.setdefault(topic, {"published": 0, "received": 0})["received"] += n
+            if topic in r.published:
+                topics[topic]["received"] += n
     return {
         "wall_s": round(wall, 2),
         "episodes_per_hour": round(episodes_n * 3600 / wall, 1),
@@ -87,7 +89,8 @@ def _graph(config: Path, out: Path, episodes_n: int, seed: int, factor: float, d
         "episode_wall_s": [round(r.wall_s, 2) for r in results],
         "success": [r.success for r in results],
         # published: by the simulator from its reset to the evaluation; received: by the recorder
-        # while recording (it starts after the reset): the second is a little smaller by design.
+        # in its last status while recording (it starts after the reset, and the status is up to a
+        # second old): the second is a little smaller by design. stored_vs_rate is the exact check.
         "topics_published_vs_received": topics,
         "stored_vs_rate": {r.path.name: _stored_vs_rate(r.path) for r in results},
         "qa_findings": findings,

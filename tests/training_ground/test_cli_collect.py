@@ -31,6 +31,18 @@ def test_options_of_the_direct_path_are_refused_through_ros(tmp_path, ros_env):
     assert "--task: only with --no-ros; through ROS 2 the nodes read the session config" in result.stderr
 
 
+def test_without_ros_it_says_so_and_points_at_no_ros(tmp_path, ros_env):
+    (tmp_path / "rclpy").mkdir()
+    (tmp_path / "rclpy" / "__init__.py").write_text("raise ImportError('no ROS 2 here')\n")
+    env = {**ros_env, "PYTHONPATH": f"{tmp_path}:{ros_env['PYTHONPATH']}"}
+    result = _tg("collect", "--config", "launch/sim_pick_place.yaml", "--out", str(tmp_path / "o"), env=env)
+    assert result.returncode == 1
+    assert (
+        "ROS 2 is not importable here (no ROS 2 here); add --no-ros to record without ROS 2" in result.stderr
+    )
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_demo_records_through_the_ros_graph_and_passes_qa(tmp_path, ros_env):
     pytest.importorskip("rclpy")
