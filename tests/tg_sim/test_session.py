@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("rclpy")
 
-from tg_sim.session import SessionRunner
+from tg_sim.session import SessionProgress, SessionRunner
 
 import episodes
 from collectors import EpisodeQaConfigs, NodeExitedError, load_session
@@ -92,3 +92,26 @@ def test_a_node_that_dies_ends_the_session_with_its_name_and_log(tmp_path, ros_d
             NodeExitedError, match=r"node 'scripted_teleop' was killed by signal 9; its log: .*"
         ):
             runner.run(episodes=1, seed=0)
+
+
+def test_a_stop_request_finishes_the_current_episode_kept_and_labelled_a_failure(tmp_path, ros_domain):
+    session = session_file(tmp_path, sim={"renderer": "tiny", "failure_rate": 0.0})
+
+    def stop_once_recording(progress: SessionProgress) -> None:
+        if progress.phase == "recording" and progress.episode_elapsed_s > 1.0:
+            runner.request_stop()  # what the first Ctrl-C of tg collect does
+
+    runner = SessionRunner(
+        session,
+        out=tmp_path / "out",
+        domain_id=ros_domain,
+        real_time_factor=1.0,
+        on_progress=stop_once_recording,
+    )
+    with runner:
+        results = runner.run(episodes=3, seed=0)
+    (result,) = results  # no episode after the interrupted one
+    assert result.interrupted and (result.success, result.failure) == (False, "interrupted")
+    with episodes.open(result.path) as ep:
+        assert ep.metadata.status == "complete" and ep.metadata.success is False
+        assert ep.metadata.duration_s < 10.0  # stopped early: the script takes about 13 s
