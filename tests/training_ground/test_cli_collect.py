@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,62 @@ def test_demo_records_through_the_ros_graph_and_passes_qa(tmp_path, ros_env):
         assert "recorder" in ep.metadata.extra  # the recorder node's diagnostics
     (logs,) = (out / "logs").glob("session-*")
     assert {p.name for p in logs.glob("*.log")} == {"sim_bridge.log", "scripted_teleop.log", "recorder.log"}
+
+
+def _collect_until_recording(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], Path]:
+    session = session_file(tmp_path, sim={"renderer": "tiny", "failure_rate": 0.0})
+    out = tmp_path / "data"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "training_ground",
+            "collect",
+            "--config",
+            str(session),
+            "--episodes",
+            "3",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.h5.partial")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no episode started within 60 s"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    return process, out
+
+
+@pytest.mark.slow
+def test_ctrl_c_finishes_the_current_episode_and_stops(tmp_path, ros_env):
+    pytest.importorskip("rclpy")
+    process, out = _collect_until_recording(tmp_path, ros_env)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr  # fewer episodes than asked
+    assert "finishing the current episode and stopping (Ctrl-C again to abort it)" in stderr
+    (path,) = episodes.list_episodes(out)
+    with episodes.open(path) as ep:
+        assert ep.metadata.status == "complete" and ep.metadata.success is False
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_aborts_and_the_open_episode_is_saved_as_aborted(tmp_path, ros_env):
+    pytest.importorskip("rclpy")
+    process, out = _collect_until_recording(tmp_path, ros_env)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.02)  # two signals, not one the kernel merges
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "aborted: nodes stopped" in stderr
+    (path,) = episodes.list_episodes(out)
+    with episodes.open(path) as ep:
+        assert ep.metadata.status == "aborted"

@@ -22,7 +22,7 @@ begin the script for the current scene; the response message is JSON with the se
 script's origin on the clock and the operator's part of the episode metadata), ``~/stop``
 (stop commanding). Status: ``~/status`` (``std_msgs/String`` JSON, transient local, on every
 change and each second): ``state`` (waiting, planning, ready, running, done: the script
-ended and the pose is held, stopped, error), seed,
+ended and the pose is held, stopped, error), seed, scene_ns (the scene's ``origin_ns``),
 origin_ns, end_ns, injected, unreachable, truncated, error.
 """
 
@@ -120,11 +120,12 @@ class ScriptedTeleop(Node):
 
     def _on_scene(self, msg: String) -> None:
         scene = json.loads(msg.data)
-        self._set_status(state="planning", seed=scene["seed"], error="")
+        # A scene is known by when it was laid out: a reset may repeat the seed.
+        self._set_status(state="planning", seed=scene["seed"], scene_ns=scene["origin_ns"], error="")
         threading.Thread(target=self._plan, args=(scene,), daemon=True).start()
 
     def _plan(self, scene: dict[str, Any]) -> None:
-        seed = int(scene["seed"])
+        seed, scene_ns = int(scene["seed"]), int(scene["origin_ns"])
         try:
             with SimEpisode(self.setup, seed) as episode:
                 mine = json.dumps(episode.task.scene(), sort_keys=True)
@@ -138,14 +139,18 @@ class ScriptedTeleop(Node):
                 if operator is None:
                     raise SimError("a scripted episode without an operator")
                 with self._lock:
-                    if self._status.get("seed") != seed:
+                    if self._status.get("scene_ns") != scene_ns:
                         return  # a newer scene arrived while this one was planned
                     self._operator, self._episode = operator, episode
-            self._set_status(
-                state="ready", seed=seed, injected=operator.injected, unreachable=operator.unreachable
-            )
+                    self._status.update(
+                        state="ready", injected=operator.injected, unreachable=operator.unreachable
+                    )
+            self._publish_status()
         except SimError as exc:
-            self._set_status(state="error", seed=seed, error=str(exc))
+            with self._lock:
+                if self._status.get("scene_ns") == scene_ns:
+                    self._status.update(state="error", error=str(exc))
+            self._publish_status()
 
     # ------------------------------------------------------------------ services
 

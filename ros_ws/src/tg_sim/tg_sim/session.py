@@ -63,6 +63,7 @@ _LATCHED = QoSProfile(
 _STARTUP_S = 90.0  # importing, building the world and planning on a loaded 2-core machine
 _CALL_S = 30.0
 _POLL_S = 0.1
+_PLANNED = ("ready", "error")
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,10 @@ class SessionRunner:
         self._set_parameters(self._bridge_params, {"seed": seed})
         scene = json.loads(self._call(self._reset))
         self._update("operator planning")
-        plan = self._wait_teleop(lambda s: s.get("seed") == seed and s.get("state") in ("ready", "error"))
+        scene_ns = scene["origin_ns"]
+        plan = self._wait_teleop(
+            lambda s: s.get("scene_ns") == scene_ns and s.get("state") in ("ready", "error")
+        )
         if plan.get("state") == "error":
             raise SessionError(f"scripted_teleop could not plan seed {seed}: {plan.get('error')}")
         script = json.loads(self._call(self._teleop_start))
@@ -270,7 +274,7 @@ class SessionRunner:
                 received = {name: t.received for name, t in status.topics.items()}
             with self._teleop_changed:
                 self._teleop_changed.wait(_POLL_S)
-                done = self._teleop.get("seed") == seed and self._teleop.get("state") == "done"
+                done = self._teleop.get("scene_ns") == scene_ns and self._teleop.get("state") == "done"
             self._update("recording")
             if done:
                 break
