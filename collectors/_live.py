@@ -7,7 +7,7 @@ says — is tested without ROS, with plain objects shaped like messages.
 
 What each message costs on the callback thread is kept small: array streams
 only *pick* their fields (attribute access) and convert a block of messages at
-once with numpy (about every 0.25 s at 500 Hz); frames go to the writer, whose
+once with numpy (every 128 messages or 0.25 s); frames go to the writer, whose
 encoder pool and I/O thread do the rest.
 
 Bad input never stops a recording and never reaches the file: a message whose
@@ -42,7 +42,7 @@ from collectors._fields import Schemas, normalize_msg_type
 from collectors._profile import Camera, Stream
 from collectors._session import ResolvedSession
 from collectors._topics import COMPRESSED_IMAGE, ArrayBinding, CameraBinding, bind_array, bind_camera
-from episodes._errors import SampleError
+from episodes._errors import EpisodeError, SampleError
 from episodes._images import read_header
 from episodes._maintenance import atomic_update
 from episodes._spec import (
@@ -53,6 +53,7 @@ from episodes._spec import (
     StreamSpec,
 )
 from episodes._writer import EpisodeWriter
+from training_ground.errors import TgError
 
 __all__ = [
     "STATE_IDLE",
@@ -60,6 +61,7 @@ __all__ = [
     "CameraIntrinsics",
     "EpisodeLabels",
     "LiveRecorder",
+    "Publisher",
     "RecorderStatus",
     "TopicPlan",
     "TopicStatus",
@@ -69,8 +71,10 @@ __all__ = [
 STATE_IDLE = "idle"
 STATE_RECORDING = "recording"
 
-# Array messages are converted in blocks of this many (about 0.25 s at 500 Hz), and at each tick.
+# Array messages are converted in blocks of this many (about 0.25 s at 500 Hz), or once the
+# oldest has waited _BLOCK_WAIT_NS, so a crash loses little more than the writer's flush interval.
 _BLOCK = 128
+_BLOCK_WAIT_NS = 250_000_000
 # History a subscription keeps: enough for its fastest stream to wait this long for the executor.
 _QUEUE_S = 0.5
 _MIN_DEPTH = 10
@@ -81,6 +85,12 @@ _GAP_S_UNKNOWN_RATE = 1.0
 _ERRORS_KEPT = 10
 _GAPS_KEPT = 100
 _RATE_WINDOW_NS = 500_000_000
+# Frames that may wait for the encoders before a camera callback blocks: this many seconds of
+# every camera together. A blocked callback stalls every topic, so a burst of CPU contention
+# is absorbed in RAM (about 80 MB for three raw VGA cameras at 30 Hz) instead.
+_FRAMES_IN_FLIGHT_S = 1.0
+# Encoders yield the CPU to the thread that takes messages off DDS: it cannot wait, they can.
+_ENCODER_NICE = 5
 _NS = 1_000_000_000
 
 Clock = Callable[[], int]
@@ -128,6 +138,7 @@ class RecorderStatus:
     profile: str = ""
     out: str = ""
     success: str = "unknown"  # label of the current episode, else of the last one
+    error: str = ""  # why the last episode ended on its own (the disk failed), "" otherwise
 
     @property
     def recording(self) -> bool:
@@ -165,6 +176,7 @@ class RecorderStatus:
                 profile=str(data.get("profile", "")),
                 out=str(data.get("out", "")),
                 success=str(data.get("success", "unknown")),
+                error=str(data.get("error", "")),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RecorderError(
@@ -211,6 +223,15 @@ class CameraIntrinsics:
     k: tuple[float, ...]
     distortion_model: str
     d: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """A publisher of a topic, as the ROS graph reports it; ``endpoint`` identifies it uniquely."""
+
+    node: str
+    msg_type: str
+    endpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -400,6 +421,7 @@ class LiveRecorder:
         self._last_episode: Path | None = None
         self._last_success = "unknown"
         self._success = "unknown"
+        self._error = ""
         self._urdf = run.profile.urdf_text()
         self._urdf_source = "profile" if self._urdf is not None else "none"
         self._calibrations: dict[str, CameraCalibration] = {}
@@ -508,7 +530,7 @@ class LiveRecorder:
                 if stamp_pick is not None:
                     keep_stamp(stamp_pick(msg))
                 keep_arrival(now)
-                if len(arrivals) >= _BLOCK:
+                if len(arrivals) >= _BLOCK or now - arrivals[0] >= _BLOCK_WAIT_NS:
                     self._flush_arrays(c, block)
 
         return on_message
@@ -575,6 +597,9 @@ class LiveRecorder:
         except (FieldError, SampleError) as exc:
             c.reject("bad_frame", str(exc))
             return
+        except EpisodeError as exc:
+            self._fail(exc)
+            return
         cam.last_stamp = stamp
 
     def _flush_arrays(self, c: _Counters, block: _ArrayTopic) -> None:
@@ -637,6 +662,9 @@ class LiveRecorder:
                 except SampleError as exc:
                     c.reject("writer", f"{c.topic}: stream {name!r}: {exc}", int(good.size), counted=False)
                     bad[good] = True
+                except EpisodeError as exc:
+                    self._fail(exc)
+                    return
                 else:
                     target.last_stamp = int(stamps[good[-1]])
             rejected |= bad
@@ -704,8 +732,8 @@ class LiveRecorder:
             self._urdf = urdf
             self._urdf_source = "topic"
 
-    def check_publishers(self, topic: str, publishers: Sequence[tuple[str, str]]) -> None:
-        """``(node, msg_type)`` of each publisher of ``topic``: one of another type is bad input.
+    def check_publishers(self, topic: str, publishers: Sequence[Publisher]) -> None:
+        """The publishers of ``topic`` now: one of another message type is bad input, counted once.
 
         DDS never delivers its messages (the types do not match), so this is
         the only way to see it.
@@ -714,17 +742,18 @@ class LiveRecorder:
         if c is None:
             return
         with self._lock:
-            for node, msg_type in publishers:
-                if normalize_msg_type(msg_type) == c.msg_type:
+            for pub in publishers:
+                if normalize_msg_type(pub.msg_type) == c.msg_type:
                     continue
-                key = f"{node} ({msg_type})"
+                # The endpoint id is stable; a node's name may only be known after discovery settles.
+                key = pub.endpoint or f"{pub.node} ({pub.msg_type})"
                 if key in c.wrong_publishers:
                     continue
                 c.wrong_publishers.add(key)
                 c.reject(
                     "wrong_type",
-                    f"{topic}: publisher {node} sends {msg_type}, but the profile expects {c.msg_type}; "
-                    "its messages cannot be received",
+                    f"{topic}: publisher {pub.node} sends {pub.msg_type}, but the profile expects "
+                    f"{c.msg_type}; its messages cannot be received",
                 )
 
     # -------------------------------------------------------------- episode control
@@ -761,6 +790,8 @@ class LiveRecorder:
                 calibrations=dict(self._calibrations),
                 clock=self._clock,
                 encoder_threads=self._encoder_threads,
+                frames_in_flight=self._frames_in_flight(),
+                encoder_nice=_ENCODER_NICE,
             )
             self._start_ns = self._clock()
             for c in self._counters.values():
@@ -776,8 +807,13 @@ class LiveRecorder:
                     cam.signature = None
                     cam.last_stamp = -(2**63)
             self._success = "unknown"
+            self._error = ""
             self._writer = writer
             return writer.episode_id
+
+    def _frames_in_flight(self) -> int | None:
+        rate = sum(s.rate_hz or 30.0 for s in self._specs if isinstance(s, ImageStreamSpec))
+        return max(12, math.ceil(rate * _FRAMES_IN_FLIGHT_S)) if rate else None
 
     def stop(self) -> Path:
         """Finish the episode (``complete``) and return its file; :class:`RecorderStateError` when idle."""
@@ -819,6 +855,8 @@ class LiveRecorder:
             writer = self._require_writer("stop")
             for topic, block in self._arrays.items():
                 self._flush_arrays(self._counters[topic], block)
+            if self._writer is None:  # the writer failed on these last samples
+                raise RecorderError(self._error)
             writer.update_extra({"recorder": self._diagnostics()})
             self._writer = None
             path = writer.close() if abort_reason is None else writer.abort(abort_reason)
@@ -830,8 +868,22 @@ class LiveRecorder:
     def _require_writer(self, what: str) -> EpisodeWriter:
         if self._writer is None:
             last = f"; the last episode is {self._last_episode}" if self._last_episode else ""
+            if self._error:
+                last = f"; {self._error}"
             raise RecorderStateError(f"cannot {what}: not recording{last}")
         return self._writer
+
+    def _fail(self, exc: EpisodeError) -> None:
+        """The writer failed (a full disk): end the episode keeping what it can, and go idle."""
+        writer = self._writer
+        if writer is None:
+            return
+        self._writer = None
+        try:
+            where = f"saved as aborted: {writer.abort(str(exc))}"
+        except TgError:
+            where = f"what reached the disk is kept in {writer.path} (tg recover turns it into an episode)"
+        self._error = f"episode {writer.episode_id} ended: {exc}; {where}"
 
     def _diagnostics(self) -> dict[str, JsonValue]:
         return {
@@ -886,6 +938,7 @@ class LiveRecorder:
             profile=self.run.profile.name,
             out=str(self.out),
             success=self._success if writer is not None else self._last_success,
+            error=self._error,
         )
 
 

@@ -11,8 +11,11 @@ Why it is built this way (see datasets/FORMAT.md for the layout itself):
   ``flush_interval_s`` also the partly filled ones, then flushes the file: at
   most that much recorded data is lost if the process dies.
 * Images are encoded in a thread pool (OpenCV releases the GIL). A bounded
-  number of frames may wait for encoding; past that the caller blocks, so a
-  slow disk slows the recorder down instead of filling RAM.
+  number of frames may wait for encoding (``frames_in_flight``, default 6 per
+  encoder thread); past that the caller blocks, so a slow disk slows the
+  recorder down instead of filling RAM. ``encoder_nice`` runs the encoders at
+  a lower priority than the caller, for a caller that must keep up in real
+  time (the ROS recorder).
 * The file is recorded as ``<id>.h5.partial`` and renamed to ``<id>.h5`` in one
   atomic step once it is final; tools that scan a directory skip partial files.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import socket
@@ -152,10 +156,14 @@ class EpisodeWriter:
         calibrations: dict[str, CameraCalibration] | None = None,
         flush_interval_s: float = 1.0,
         encoder_threads: int = 2,
+        frames_in_flight: int | None = None,
+        encoder_nice: int = 0,
         fsync: bool = True,
         clock: Callable[[], int] | None = None,
     ) -> None:
         self._check_declaration(streams, aligned_rate_hz, align_clock, required, flush_interval_s)
+        if frames_in_flight is not None and frames_in_flight < 1:
+            raise StreamSpecError(f"frames_in_flight must be at least 1, got {frames_in_flight}")
         self.episode_id = episode_id or new_episode_id()
         directory = Path(dataset_dir)
         directory.mkdir(parents=True, exist_ok=True)
@@ -184,7 +192,9 @@ class EpisodeWriter:
         self._io_error: BaseException | None = None
         self._pending_calibrations: list[tuple[str, CameraCalibration]] = []
         encoder_threads = max(1, encoder_threads)
-        self._in_flight = threading.BoundedSemaphore(encoder_threads * _MAX_FRAMES_IN_FLIGHT_PER_THREAD)
+        if frames_in_flight is None:
+            frames_in_flight = encoder_threads * _MAX_FRAMES_IN_FLIGHT_PER_THREAD
+        self._in_flight = threading.BoundedSemaphore(frames_in_flight)
         self._streams: dict[str, _Stream] = {}
 
         try:
@@ -213,7 +223,9 @@ class EpisodeWriter:
             self.path.unlink(missing_ok=True)
             raise
         self._pool = ThreadPoolExecutor(
-            encoder_threads, thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}"
+            encoder_threads,
+            thread_name_prefix=f"tg-encode-{self.episode_id[-6:]}",
+            initializer=functools.partial(_lower_priority, encoder_nice) if encoder_nice > 0 else None,
         )
         self._io_thread = threading.Thread(
             target=self._io_loop, name=f"tg-writer-{self.episode_id[-6:]}", daemon=True
@@ -826,6 +838,13 @@ def _pixel_format(spec: ImageStreamSpec) -> str:
 
 def _success_text(success: bool | None) -> str:
     return "unknown" if success is None else ("true" if success else "false")
+
+
+def _lower_priority(nice: int) -> None:
+    """Run the calling thread ``nice`` steps below its process (Linux schedules threads one by one)."""
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority on this platform
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
 
 
 def _fsync_path(path: Path) -> None:

@@ -30,12 +30,23 @@ streams:
 aligned_rate_hz: 10
 """
 
+# A session over that profile: other labels, a smaller camera.
+SESSION_YAML = """
+profile: live_test.yaml
+task: {name: stack, instruction: stack the cubes}
+dataset: stacking
+cameras:
+  cam: {width: 16, height: 12}
+operator: ben
+"""
+
 NAMES = ("j1", "j2", "j3")
 
 
 def write_profile(directory: Path) -> Path:
     path = directory / "live_test.yaml"
     path.write_text(PROFILE_YAML, encoding="utf-8")
+    (directory / "session.yaml").write_text(SESSION_YAML, encoding="utf-8")
     return path
 
 

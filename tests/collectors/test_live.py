@@ -12,6 +12,7 @@ from collectors import (
     CameraIntrinsics,
     EpisodeLabels,
     LiveRecorder,
+    Publisher,
     RecorderError,
     RecorderStateError,
     RecorderStatus,
@@ -144,9 +145,12 @@ def test_a_silent_topic_is_a_gap_that_closes_when_it_speaks_again(recorder, cloc
 
 def test_a_publisher_of_another_type_is_reported(recorder):
     recorder.start()
-    wrong, right = ("/imu_driver", "std_msgs/msg/String"), ("/ok", "sensor_msgs/msg/Imu")
-    recorder.check_publishers("/imu", [wrong, right])
-    recorder.check_publishers("/imu", [("/imu_driver", "std_msgs/msg/String")])  # counted once
+    wrong = Publisher("/imu_driver", "std_msgs/msg/String", endpoint="01ab")
+    recorder.check_publishers("/imu", [wrong, Publisher("/ok", "sensor_msgs/msg/Imu", endpoint="02cd")])
+    # Counted once, even when discovery reports the same endpoint under another node name.
+    recorder.check_publishers(
+        "/imu", [Publisher("_NODE_NAME_UNKNOWN_", "std_msgs/msg/String", endpoint="01ab")]
+    )
     imu = recorder.status().topics["/imu"]
     assert imu.rejected_by == {"wrong_type": 1}
     assert "publisher /imu_driver sends std_msgs/msg/String, but the profile expects sensor_msgs/msg/Imu" in (
@@ -219,3 +223,62 @@ def test_extra_json_must_be_an_object():
         EpisodeLabels.parse_extra("[1]")
     with pytest.raises(RecorderError, match="extra_json is not JSON"):
         EpisodeLabels.parse_extra("{seed")
+
+
+def _run_with(tmp_path: Path, edit: str, replacement: str):
+    text = lf.PROFILE_YAML.replace(edit, replacement)
+    assert text != lf.PROFILE_YAML
+    path = tmp_path / "live_test.yaml"
+    path.write_text(text, encoding="utf-8")
+    return SessionConfig.for_profile(str(path)).resolve()
+
+
+def test_profiles_that_cannot_be_recorded_live_are_refused_naming_the_stream(tmp_path):
+    from collectors import ConfigError, topic_types
+
+    no_type = _run_with(tmp_path, "topic: /imu, msg_type: sensor_msgs/msg/Imu", "topic: /imu")
+    with pytest.raises(
+        ConfigError, match="stream 'imu' \\(/imu\\) has no msg_type; live recording subscribes"
+    ):
+        topic_types(no_type)
+    two_types = _run_with(tmp_path, "topic: /pose,", "topic: /imu,")
+    with pytest.raises(ConfigError, match="topic /imu is given two message types: sensor_msgs/msg/Imu and"):
+        topic_types(two_types)
+    no_topic = _run_with(
+        tmp_path, "topic: /imu, msg_type: sensor_msgs/msg/Imu", "msg_type: sensor_msgs/msg/Imu"
+    )
+    with pytest.raises(
+        ConfigError, match="required stream\\(s\\) imu have no topic; live recording needs one"
+    ):
+        topic_types(no_topic)
+
+
+def test_the_recorder_key_of_extra_is_reserved(recorder):
+    with pytest.raises(RecorderError, match="the key 'recorder' is reserved for the recorder's diagnostics"):
+        recorder.start(EpisodeLabels(extra={"recorder": 1}))
+    assert not recorder.recording
+
+
+def test_a_failing_disk_ends_the_episode_keeps_the_partial_file_and_says_so(recorder, clock, monkeypatch):
+    from episodes import StorageFullError
+
+    episode_id = recorder.start()
+    feed_good(recorder, clock, n=3)
+    writer = recorder._writer
+    assert writer is not None
+
+    def disk_full(*args, **kwargs):
+        raise StorageFullError(f"{writer.path}: disk full")
+
+    monkeypatch.setattr(writer, "append_block", disk_full)
+    feed_good(recorder, clock, n=3, t0=clock.now)
+    recorder.tick()  # hands the waiting joint states to the (full) writer
+    status = recorder.status()
+    assert status.state == "idle"
+    assert f"episode {episode_id} ended:" in status.error and "disk full" in status.error
+    # The writer itself still works here, so what it was given is saved as aborted.
+    with episodes.open(writer.final_path) as ep:
+        assert ep.metadata.status == "aborted" and "disk full" in ep.metadata.abort_reason
+    with pytest.raises(RecorderStateError, match=f"cannot stop: not recording; episode {episode_id} ended"):
+        recorder.stop()
+    assert recorder.start() != episode_id  # the next episode can start

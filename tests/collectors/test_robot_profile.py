@@ -239,3 +239,22 @@ def _minimal(changes: dict[str, object] | None = None) -> dict[str, object]:
     }
     data.update(changes or {})
     return data
+
+
+@pytest.mark.parametrize(
+    ("topic", "info_topic", "expected"),
+    [
+        ("/cam/color/image_raw/compressed", "", "/cam/color/camera_info"),
+        ("/cam/depth/image_raw/compressedDepth", "", "/cam/depth/camera_info"),
+        ("/cam/image_raw", "", "/cam/camera_info"),
+        ("/cam/image_raw", "/calib/cam_info", "/calib/cam_info"),
+        ("", "", ""),
+    ],
+)
+def test_camera_info_topic_defaults_next_to_the_image_topic(
+    topic: str, info_topic: str, expected: str
+) -> None:
+    from collectors import Camera
+
+    camera = Camera(name="cam", width=8, height=6, rate_hz=30, topic=topic, info_topic=info_topic)
+    assert camera.camera_info_topic == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 
 import h5py
@@ -90,6 +91,38 @@ def test_labels_given_at_stop(tmp_path, info, joint_spec, success):
     with episodes.open(w.final_path) as ep:
         assert ep.metadata.success is success
         assert ep.metadata.notes == "slipped once"
+
+
+@pytest.mark.parametrize("abort", [False, True])
+def test_extra_known_only_at_the_end_is_added_to_the_start_extra(tmp_path, info, joint_spec, abort):
+    w = EpisodeWriter(tmp_path, streams=[joint_spec], info=info, aligned_rate_hz=10)
+    w.append("joint_position", 0, [0, 0, 0])
+    w.update_extra({"recorder": {"rejected": 2}})
+    path = w.abort("stopped") if abort else w.close()
+    with episodes.open(path) as ep:
+        assert dict(ep.metadata.extra) == {"seed": 7, "recorder": {"rejected": 2}}
+    with pytest.raises(episodes.WriterClosedError, match="the writer is closed"):
+        w.update_extra({"late": 1})
+
+
+def test_frames_in_flight_must_be_positive(tmp_path, info, camera_spec):
+    with pytest.raises(episodes.StreamSpecError, match="frames_in_flight must be at least 1, got 0"):
+        EpisodeWriter(tmp_path, streams=[camera_spec], info=info, aligned_rate_hz=10, frames_in_flight=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priority is a Linux feature")
+def test_encoders_can_run_below_the_callers_priority(tmp_path, info, camera_spec):
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with EpisodeWriter(tmp_path, streams=[camera_spec], info=info, aligned_rate_hz=10, encoder_nice=3) as w:
+        for k in range(4):
+            w.append(camera_spec.name, k * 100_000_000, textured_frame(k))
+        encoders = [t for t in threading.enumerate() if t.name.startswith("tg-encode-")]
+        assert encoders
+        assert {os.getpriority(os.PRIO_PROCESS, t.native_id) for t in encoders} == {min(19, base + 3)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    with episodes.open(w.final_path) as ep:
+        assert ep.stream(camera_spec.name).count == 4
 
 
 def test_jpeg_round_trip_within_tolerance(tmp_path, info, camera_spec):

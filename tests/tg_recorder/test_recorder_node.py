@@ -117,14 +117,17 @@ def image(stamp_ns: int, frame: np.ndarray) -> Image:
 def station(
     request: pytest.FixtureRequest, tmp_path: Path, ros_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Station]:
-    """A recorder process on the test profile; indirect parametrisation adds ``name:=value`` parameters."""
+    """A recorder process on the test profile; indirect parametrisation adds ``name:=value`` parameters
+    (``{tmp}`` stands for the folder holding the profile and ``session.yaml``)."""
     for key in _DDS_VARS:
         monkeypatch.setenv(key, ros_env[key])
     profile = lf.write_profile(tmp_path)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-r", "__node:=recorder"]
-    cmd += ["-p", f"profile:={profile}", "-p", f"out:={out}", "-p", "task:=wave"]
-    for param in getattr(request, "param", ()):
+    params = [p.replace("{tmp}", str(tmp_path)) for p in getattr(request, "param", ())]
+    if not any(p.startswith("session:=") for p in params):
+        params.append(f"profile:={profile}")
+    for param in [f"out:={out}", "task:=wave", *params]:
         cmd += ["-p", param]
     proc = subprocess.Popen(cmd, env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     rclpy.init(domain_id=int(ros_env["ROS_DOMAIN_ID"]))
@@ -155,6 +158,7 @@ def test_published_messages_come_back_from_the_episode(station):
     assert path == station.out / f"{episode_id}.h5"
     with episodes.open(path) as ep:
         assert (ep.metadata.status, ep.metadata.task, ep.metadata.source) == ("complete", "wave", "ros2")
+        assert ep.metadata.dataset == "out"  # named after the out folder
         q = ep.read("joint_position")
         np.testing.assert_array_equal(q.stamp_ns, stamps)
         np.testing.assert_allclose(q.data[:, 2], 0.3 * np.arange(20))
@@ -286,3 +290,69 @@ def test_intrinsics_robot_description_and_simulated_time_reach_the_episode(stati
         assert calibration is not None
         assert calibration.camera_matrix == (50.0, 0.0, 16.0, 0.0, 45.0, 12.0, 0.0, 0.0, 1.0)
         assert ep.metadata.extra["recorder"]["robot_description"] == "topic"
+
+
+def test_a_killed_recorder_leaves_earlier_episodes_intact_and_the_interrupted_one_recoverable(station):
+    station.client.start()
+    station.publish(0, time.time_ns())
+    first = station.client.stop()
+    station.client.start()
+    t0 = time.time_ns()
+    for k in range(10):
+        station.publish(k, t0 + k * 20_000_000)
+        station.spin(0.02)
+    station.latest_status(lambda s: s.topics["/joint_states"].received == 10)
+    # The last messages reach the writer by the next status tick (1 s); it flushes within another second.
+    station.spin(2.5)
+    station.proc.kill()
+    station.proc.wait(timeout=10)
+    with episodes.open(first) as ep:
+        assert ep.metadata.status == "complete"
+    (partial,) = station.out.glob("*.h5.partial")
+    recovered = episodes.recover(partial)
+    with episodes.open(recovered) as ep:
+        assert ep.metadata.status == "recovered"
+        assert ep.stream("joint_position").count == 10
+
+
+@pytest.mark.parametrize("station", [["session:={tmp}/session.yaml"]], indirect=True)
+def test_a_session_file_gives_labels_and_overrides_and_out_wins(station):
+    station.client.start()
+    t0 = time.time_ns()
+    for k in range(3):
+        station.publish(k, t0 + k * 20_000_000)
+        station.spin(0.02)
+    station.latest_status(lambda s: s.topics["/cam/image_raw"].received == 3)
+    path = station.client.stop()
+    assert path.parent == station.out
+    with episodes.open(path) as ep:
+        meta = ep.metadata
+        # task comes from the task parameter; the rest from the session.
+        assert (meta.task, meta.instruction, meta.operator, meta.dataset) == (
+            "wave",
+            "stack the cubes",
+            "ben",
+            "stacking",
+        )
+        assert ep.read("cam").images[0].decode().shape == (12, 16, 3)  # the session's smaller camera
+
+
+def test_the_node_needs_exactly_one_of_session_and_profile(ros_env):
+    cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-p", "out:=/tmp/never"]
+    done = subprocess.run(cmd, env=ros_env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "give exactly one of the parameters session (a session YAML) or profile" in done.stderr
+
+
+def test_a_client_without_a_recorder_says_which_service_is_missing(ros_env, monkeypatch):
+    for key in _DDS_VARS:
+        monkeypatch.setenv(key, ros_env[key])
+    rclpy.init(domain_id=int(ros_env["ROS_DOMAIN_ID"]))
+    try:
+        node = Node("lonely")
+        with pytest.raises(RecorderServiceError, match=r"/nobody/start: not available after 0\.3 s"):
+            RecorderClient(node, recorder="/nobody", timeout_s=0.3).start()
+        with pytest.raises(RecorderServiceError, match=r"/nobody/start: not available after 0\.2 s"):
+            RecorderClient(node, recorder="/nobody").wait_ready(timeout_s=0.2)
+    finally:
+        rclpy.try_shutdown()

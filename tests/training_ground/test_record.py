@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import episodes
-from collectors import LiveRecorder, RecorderStateError, SessionConfig, load_profile
+from collectors import LiveRecorder, Publisher, RecorderStateError, SessionConfig, load_profile
 from tests.collectors import live_fixtures as lf
 from training_ground.cli._record import Action, apply_action, key_action, status_line
 
@@ -60,7 +60,7 @@ def test_a_key_session_records_labels_discards_and_quits(recorder, tmp_path):
 
 def test_status_line_shows_rates_against_the_profile_and_problems(recorder):
     recorder.start()
-    recorder.check_publishers("/imu", [("/x", "std_msgs/msg/String")])
+    recorder.check_publishers("/imu", [Publisher("/x", "std_msgs/msg/String")])
     line = status_line(recorder.tick())
     assert "● REC" in line
     assert "/joint_states 0/100 Hz" in line
@@ -96,3 +96,31 @@ def test_tg_record_runs_the_recorder_with_keys_from_stdin(tmp_path, ros_env):
     with episodes.open(path) as ep:
         assert (ep.metadata.status, ep.metadata.task, ep.metadata.success) == ("complete", "wave", True)
     assert os.path.basename(str(path)) in output.replace("\n", "")
+
+
+def test_sigterm_saves_the_episode_in_progress_as_aborted(tmp_path, ros_env):
+    pytest.importorskip("rclpy")
+    profile = lf.write_profile(tmp_path)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "training_ground", "record", "--profile", str(profile), "--out", str(out)]
+    cmd += ["--domain-id", ros_env["ROS_DOMAIN_ID"]]
+    proc = subprocess.Popen(
+        cmd, env=ros_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        time.sleep(3)
+        proc.stdin.write(b" ")
+        proc.stdin.flush()
+        time.sleep(1.5)
+        proc.terminate()
+        proc.wait(timeout=30)
+        output = proc.stdout.read().decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "saved as aborted" in output
+    (path,) = out.glob("*.h5")
+    with episodes.open(path) as ep:
+        assert (ep.metadata.status, ep.metadata.abort_reason) == ("aborted", "tg record interrupted")

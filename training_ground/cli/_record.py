@@ -16,11 +16,13 @@ import contextlib
 import enum
 import os
 import select
+import signal
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -143,6 +145,9 @@ def record(
     except ImportError as exc:
         raise TgError(f"tg record needs ROS 2 (pip install 'training-ground[ros]'): {exc}") from None
 
+    # SIGTERM and SIGHUP (a closed terminal) end the session like Ctrl-C: the episode is saved.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO)
     node: Any = None
     stop = threading.Event()
@@ -162,7 +167,7 @@ def record(
         labels = EpisodeLabels(task=task, instruction=instruction, operator=operator, station=station)
         _keyboard_loop(node.core, labels)
     except KeyboardInterrupt:
-        if node is not None and node.close("tg record interrupted (Ctrl-C)") is not None:
+        if node is not None and node.close("tg record interrupted") is not None:
             err_console.print("interrupted: the episode in progress was saved as aborted")
     finally:
         stop.set()
@@ -172,6 +177,10 @@ def record(
             node.close("tg record stopped")
             node.destroy_node()
         rclpy.try_shutdown()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _set_dds_environment(domain: int, segment_bytes: int) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from std_msgs.msg import String
@@ -87,7 +88,12 @@ class RecorderClient:
             future.add_done_callback(lambda _: done.set())
             done.wait(timeout_s)
         else:
-            rclpy.spin_until_future_complete(self._node, future, timeout_sec=timeout_s)
+            # An executor of the node's own context: the global one serves only the default context.
+            executor = SingleThreadedExecutor(context=self._node.context)
+            try:
+                rclpy.spin_until_future_complete(self._node, future, executor=executor, timeout_sec=timeout_s)
+            finally:
+                executor.shutdown()
         if not future.done():
             future.cancel()
             raise RecorderServiceError(name, f"no answer within {timeout_s:g} s")

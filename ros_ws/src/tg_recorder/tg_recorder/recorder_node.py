@@ -44,6 +44,7 @@ from collectors import (
     CameraIntrinsics,
     EpisodeLabels,
     LiveRecorder,
+    Publisher,
     ResolvedSession,
     SessionConfig,
     load_session,
@@ -66,13 +67,12 @@ class RecorderNode(Node):
         for name in _STRING_PARAMS:
             self.declare_parameter(name, "")
         run, from_session = self._resolve()
-        out = Path(self._param("out")) if self._param("out") else run.out
         defaults = None if from_session else EpisodeLabels()
         types = topic_types(run)
         self.core = LiveRecorder(
             run,
             schemas=schemas_for(set(types.values())),
-            out=out,
+            out=run.out,
             clock=self._now_ns,
             default_labels=defaults,
         )
@@ -103,7 +103,8 @@ class RecorderNode(Node):
         # Wall time: under use_sim_time a paused or slow simulation must not stop the status.
         self.create_timer(STATUS_PERIOD_S, self._on_timer, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
-            f"recording profile {run.profile.name!r} into {out}: {', '.join(types)}; call ~/start to begin"
+            f"recording profile {run.profile.name!r} into {run.out}: {', '.join(types)}; "
+            "call ~/start to begin"
         )
 
     def _param(self, name: str) -> str:
@@ -113,9 +114,12 @@ class RecorderNode(Node):
         session, profile = self._param("session"), self._param("profile")
         if bool(session) == bool(profile):
             raise TgError("recorder: give exactly one of the parameters session (a session YAML) or profile")
+        out = self._param("out") or None
         if session:
-            return load_session(session).resolve(), True
-        return SessionConfig.for_profile(profile).resolve(), False
+            config = load_session(session)
+            # out wins over the session's; the dataset is then named after it unless the session names one.
+            return (config.model_copy(update={"out": out}) if out else config).resolve(), True
+        return SessionConfig.for_profile(profile, out=out).resolve(), False
 
     def _now_ns(self) -> int:
         return int(self.get_clock().now().nanoseconds)
@@ -138,7 +142,14 @@ class RecorderNode(Node):
     def _on_timer(self) -> None:
         for plan in self.core.topics:
             infos = self.get_publishers_info_by_topic(plan.topic)
-            publishers = [(f"{i.node_namespace.rstrip('/')}/{i.node_name}", i.topic_type) for i in infos]
+            publishers = [
+                Publisher(
+                    node=f"{i.node_namespace.rstrip('/')}/{i.node_name}",
+                    msg_type=i.topic_type,
+                    endpoint=bytes(i.endpoint_gid).hex(),
+                )
+                for i in infos
+            ]
             self.core.check_publishers(plan.topic, publishers)
         self._publish(self.core.tick().to_json())
 
