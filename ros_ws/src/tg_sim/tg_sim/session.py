@@ -261,6 +261,7 @@ class SessionRunner:
                 "extra_json": json.dumps(extra),
             },
         )
+        error_before = self.progress.recorder.error if self.progress.recorder is not None else ""
         self.recorder.start()
         self.progress.episode_started = time.monotonic()
         self._update("recording")
@@ -272,6 +273,8 @@ class SessionRunner:
             status = self.progress.recorder
             if status is not None and status.recording:
                 received = {name: t.received for name, t in status.topics.items()}
+            if status is not None and status.error and status.error != error_before:
+                raise SessionError(f"seed {seed}: the recorder ended the episode: {status.error}")
             with self._teleop_changed:
                 self._teleop_changed.wait(_POLL_S)
                 done = self._teleop.get("scene_ns") == scene_ns and self._teleop.get("state") == "done"
