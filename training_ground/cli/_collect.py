@@ -191,19 +191,24 @@ def collect(
         int | None,
         typer.Option(min=0, help="Seed of the first episode; episode i uses seed+i (default: the config's)."),
     ] = None,
-    task: Annotated[str | None, typer.Option(help="Simulated task (default: the config's).")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="With --no-ros: simulated task (default: the config's).")
+    ] = None,
     operator: Annotated[
         str | None,
-        typer.Option(help="Scripted operator: scripted, careful or hasty (default: the config's)."),
+        typer.Option(help="With --no-ros: scripted, careful or hasty operator (default: the config's)."),
     ] = None,
     failure_rate: Annotated[
         float | None,
         typer.Option(
-            min=0.0, max=1.0, help="Share of episodes the operator fails on purpose (default: the config's)."
+            min=0.0,
+            max=1.0,
+            help="With --no-ros: share of episodes failed on purpose (default: the config's).",
         ),
     ] = None,
     renderer: Annotated[
-        Renderer | None, typer.Option(help="Camera renderer: auto (GPU if present), tiny (CPU) or egl.")
+        Renderer | None,
+        typer.Option(help="With --no-ros: auto (GPU if present), tiny (CPU) or egl renderer."),
     ] = None,
     domain_id: Annotated[
         int | None,
@@ -214,7 +219,8 @@ def collect(
     real_time_factor: Annotated[
         float,
         typer.Option(
-            min=0.0, help="Simulated time runs at most this much faster than real time (0: no limit)."
+            min=0.0,
+            help="Simulated time at most this many times real time (0: no limit, may outrun the recorder).",
         ),
     ] = 1.0,
 ) -> None:
