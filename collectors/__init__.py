@@ -42,9 +42,11 @@ from collectors._errors import (
     ConfigError,
     FieldError,
     MessageDefinitionError,
+    NodeExitedError,
     RecorderError,
     RecorderServiceError,
     RecorderStateError,
+    SessionError,
     TopicError,
     UnknownProfileError,
 )
@@ -58,7 +60,7 @@ from collectors._fields import (
     ros2_field_type,
 )
 from collectors._frames import compressed_frame, raw_frame
-from collectors._graph import NodeSpec, ParameterValue, record_graph, session_graph
+from collectors._graph import NodeSpec, ParameterValue, record_graph, session_graph, write_session
 from collectors._ingest import (
     BagFailure,
     IngestOptions,
@@ -81,6 +83,7 @@ from collectors._live import (
     topic_types,
 )
 from collectors._loading import PROFILE_PATH_ENV, list_profiles, load_profile
+from collectors._processes import NodeProcess, NodeProcesses
 from collectors._profile import Camera, Gripper, Joint, RobotProfile, Stream
 from collectors._qa_config import EpisodeQaConfigs, QaSettings, qa_config
 from collectors._session import (
@@ -119,6 +122,9 @@ __all__ = [
     "Joint",
     "LiveRecorder",
     "MessageDefinitionError",
+    "NodeExitedError",
+    "NodeProcess",
+    "NodeProcesses",
     "NodeSpec",
     "ParameterValue",
     "Publisher",
@@ -131,6 +137,7 @@ __all__ = [
     "RobotProfile",
     "Schemas",
     "SessionConfig",
+    "SessionError",
     "SimEpisodeRecord",
     "SimSettings",
     "StampReader",
@@ -161,4 +168,5 @@ __all__ = [
     "session_graph",
     "topic_types",
     "write_fastdds_profile",
+    "write_session",
 ]

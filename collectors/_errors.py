@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from training_ground.errors import TgError
 
@@ -12,9 +13,11 @@ __all__ = [
     "ConfigError",
     "FieldError",
     "MessageDefinitionError",
+    "NodeExitedError",
     "RecorderError",
     "RecorderServiceError",
     "RecorderStateError",
+    "SessionError",
     "TopicError",
     "UnknownProfileError",
 ]
@@ -81,3 +84,17 @@ class RecorderServiceError(RecorderError):
     def __init__(self, service: str, message: str) -> None:
         self.service = service
         super().__init__(f"{service}: {message}")
+
+
+class SessionError(TgError):
+    """A recording session could not go on: a node is missing, refused a request or did not answer."""
+
+
+class NodeExitedError(SessionError):
+    """A node of the session exited; the message names it, its exit code and its log file."""
+
+    def __init__(self, node: str, code: int, log_path: Path, tail: str = "") -> None:
+        self.node, self.code, self.log_path = node, code, log_path
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        last = f"; its last lines:\n{tail}" if tail else ""
+        super().__init__(f"node {node!r} {how}; its log: {log_path}{last}")

@@ -19,7 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NodeSpec", "ParameterValue", "record_graph", "session_graph"]
+import yaml
+
+from collectors._loading import looks_like_path
+from collectors._session import SessionConfig
+
+__all__ = ["NodeSpec", "ParameterValue", "record_graph", "session_graph", "write_session"]
 
 ParameterValue = str | int | float | bool
 
@@ -56,12 +61,12 @@ def _param_text(value: ParameterValue) -> str:
     return str(value)
 
 
-def session_graph(session: Path, *, out: Path) -> tuple[NodeSpec, ...]:
+def session_graph(session: Path, *, out: Path, real_time_factor: float = 1.0) -> tuple[NodeSpec, ...]:
     """The simulated session ``session`` (a session YAML): simulator, scripted operator, recorder.
 
-    The simulator is the clock (it publishes ``/clock``); the operator and the
-    recorder run on simulated time, so a simulation slower than real time still
-    records correct data.
+    The simulator is the clock (it publishes ``/clock``, never faster than
+    ``real_time_factor`` times real time); the operator and the recorder run on
+    simulated time, so a simulation slower than real time still records correct data.
     """
     config = str(session)
     return (
@@ -70,7 +75,11 @@ def session_graph(session: Path, *, out: Path) -> tuple[NodeSpec, ...]:
             executable="sim_bridge",
             name="sim_bridge",
             module="tg_sim.sim_bridge_node",
-            parameters={"session": config, "use_sim_time": False},
+            parameters={
+                "session": config,
+                "real_time_factor": float(real_time_factor),
+                "use_sim_time": False,
+            },
         ),
         NodeSpec(
             package="tg_sim",
@@ -96,3 +105,26 @@ def _recorder(parameters: Mapping[str, ParameterValue]) -> NodeSpec:
         module="tg_recorder.recorder_node",
         parameters=parameters,
     )
+
+
+def write_session(session: SessionConfig, path: Path) -> Path:
+    """Write ``session`` (e.g. a loaded config with overrides) as a YAML file the nodes can read.
+
+    A profile given as a relative path is made absolute, since it was relative
+    to the original file. Refuses to overwrite an existing file.
+
+    >>> import tempfile
+    >>> from collectors import load_session
+    >>> session = load_session("launch/sim_pick_place.yaml").model_copy(update={"seed": 9})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     load_session(write_session(session, Path(tmp) / "s.yaml")).seed
+    9
+    """
+    data = session.model_dump(mode="json", exclude_unset=True)
+    profile = session.profile
+    if looks_like_path(profile) and not Path(profile).is_absolute() and session.source_path is not None:
+        data["profile"] = str((session.source_path.parent / profile).resolve())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+    return path

@@ -20,10 +20,20 @@ Run from the repository root (a physics-only episode, nothing rendered):
 >>> outcome.instruction, outcome.success
 ('put the red cube in the orange bin', True)
 
-Recording goes through :func:`collectors.collect_sim` (``tg collect --no-ros``).
+Recording goes through :func:`collectors.collect_sim` (``tg collect --no-ros``), or through
+ROS 2: :class:`SimDriver` is the simulator as a robot driver, which ``tg_sim``'s nodes wrap.
 """
 
-from sim_envs._episode import EpisodeOutcome, EpisodeTimings, SimEpisode, SimSetup
+from sim_envs._driver import Pacer, SimDriver
+from sim_envs._episode import (
+    EpisodeOutcome,
+    EpisodeTimings,
+    Sampler,
+    SimEpisode,
+    SimSetup,
+    judge_outcome,
+    merge_extra,
+)
 from sim_envs._errors import SimError, UnknownNameError, UnreachableError
 from sim_envs._geometry import Pose
 from sim_envs._ik import ArmIK
@@ -56,13 +66,16 @@ __all__ = [
     "HastyOperator",
     "KuavoHumanoid",
     "OperatorStyle",
+    "Pacer",
     "Phase",
     "PickPlace",
     "Pose",
     "Reach",
     "Registry",
     "Rest",
+    "Sampler",
     "ScriptedOperator",
+    "SimDriver",
     "SimEpisode",
     "SimError",
     "SimRobot",
@@ -73,4 +86,6 @@ __all__ = [
     "UnknownNameError",
     "UnreachableError",
     "WalkerHumanoid",
+    "judge_outcome",
+    "merge_extra",
 ]

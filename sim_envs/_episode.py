@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -35,12 +35,21 @@ from episodes import (
 from sim_envs._errors import SimError
 from sim_envs._geometry import Pose, matrix_from_quat
 from sim_envs._ik import ArmIK
-from sim_envs._operators import OPERATORS, ScriptedOperator
+from sim_envs._operators import OPERATORS, Command, ScriptedOperator
 from sim_envs._robots import ROBOTS, SimRobot, build_humanoid
 from sim_envs._tasks import TASKS, Task
 from sim_envs._world import CameraModel, SimWorld
 
-__all__ = ["EpisodeOutcome", "EpisodeTimings", "SimEpisode", "SimSetup"]
+__all__ = [
+    "EpisodeOutcome",
+    "EpisodeTimings",
+    "Sampler",
+    "SimEpisode",
+    "SimSetup",
+    "Sink",
+    "judge_outcome",
+    "merge_extra",
+]
 
 Sink = Callable[[str, int, npt.NDArray[Any]], None]
 
@@ -274,7 +283,7 @@ class EpisodeOutcome:
     timings: EpisodeTimings = field(compare=False)
 
 
-class _Sampler:
+class Sampler:
     """One recorded stream: when its next sample is due and how to take it."""
 
     def __init__(self, spec: StreamSpec, control_hz: float, take: Callable[[], npt.NDArray[Any]]) -> None:
@@ -301,7 +310,7 @@ class SimEpisode:
     True
     """
 
-    def __init__(self, setup: SimSetup, seed: int) -> None:
+    def __init__(self, setup: SimSetup, seed: int, *, scripted: bool = True) -> None:
         self.setup = setup
         self.seed = seed
         self.timings = EpisodeTimings()
@@ -313,19 +322,24 @@ class SimEpisode:
         self.task = setup.task(self.world, np.random.default_rng([seed, 0]))
         self.timings.setup = time.perf_counter() - start
         start = time.perf_counter()
-        self.operator = setup.operator(
-            self.world,
-            self.ik,
-            self.task,
-            seed=seed,
-            failure_rate=setup.failure_rate,
-            rng=np.random.default_rng([seed, 1]),
-        )
+        # Without a script the commands come from outside (the ROS bridge): the operator is
+        # never built, and the world does not depend on it (it has its own generator).
+        self.operator: ScriptedOperator | None = None
+        if scripted:
+            self.operator = setup.operator(
+                self.world,
+                self.ik,
+                self.task,
+                seed=seed,
+                failure_rate=setup.failure_rate,
+                rng=np.random.default_rng([seed, 1]),
+            )
         self.timings.ik = time.perf_counter() - start
         self._noise = np.random.default_rng([seed, 2])
         self._arms = {arm.gripper: arm for arm in setup.robot.arms}
         self._reading_at = -1
         self._reading: dict[tuple[str, ...], Any] = {}
+        self._next_control = 0
 
     @property
     def renderer(self) -> str:
@@ -355,14 +369,14 @@ class SimEpisode:
             reading = self._reading[names] = self.world.joints(names)
         return reading
 
-    def _sampler(self, spec: StreamSpec) -> _Sampler:
+    def _sampler(self, spec: StreamSpec) -> Sampler:
         take: Callable[[], npt.NDArray[Any]]
         if isinstance(spec, ImageStreamSpec):
             camera = self.setup.cameras[spec.name]
             take = self._camera_take(spec, camera)
         else:
             take = self._array_take(spec)
-        return _Sampler(spec, self.setup.control_hz, take)
+        return Sampler(spec, self.setup.control_hz, take)
 
     def _array_take(self, spec: ArrayStreamSpec) -> Callable[[], npt.NDArray[Any]]:
         names = spec.names
@@ -419,65 +433,81 @@ class SimEpisode:
 
     # ------------------------------------------------------------------ running
 
+    def samplers(self, streams: Sequence[StreamSpec]) -> list[Sampler]:
+        """A sampler per stream of ``streams`` (a subset of the session's), each due at time 0."""
+        return [self._sampler(s) for s in streams]
+
+    def apply(self, command: Command) -> None:
+        """Set joint targets and gripper closures (by arm side), as a teleoperator's command does."""
+        self.world.set_targets(command.joints)
+        for side, closure in command.closures.items():
+            self.world.set_gripper(self.setup.robot.arm(side), closure)
+
+    def tick(self, samplers: Sequence[Sampler], sink: Sink) -> None:
+        """Everything due at the current instant: the script's command (if scripted), then the samples.
+
+        ``sink(stream, stamp_ns, value)`` receives the samples in time order,
+        stamped with the episode's clock (``world.time_ns``). The same core serves
+        the direct recording (:meth:`run`) and the ROS bridge (``tg_sim``), which
+        applies commands from topics and steps on its own pace.
+        """
+        world, timings, clock = self.world, self.timings, time.perf_counter
+        now = world.time_ns
+        if self.operator is not None and now >= self._next_control:
+            start = clock()
+            self.apply(self.operator.command(now))
+            self._next_control += round(1e9 / self.setup.control_hz)
+            timings.control += clock() - start
+        for sampler in samplers:
+            if now >= sampler.due_ns:
+                start = clock()
+                value = sampler.take()
+                taken = clock()
+                sink(sampler.name, now, value)
+                if sampler.is_camera:
+                    timings.render += taken - start
+                else:
+                    timings.state += taken - start
+                timings.write += clock() - taken
+                sampler.advance()
+
+    def step(self) -> None:
+        """One physics step: the clock advances by ``1 / physics_hz``."""
+        start = time.perf_counter()
+        self.world.step()
+        self.timings.physics += time.perf_counter() - start
+
     def run(self, sink: Sink | None = None) -> EpisodeOutcome:
         """Run to the end of the operator's script (or the episode length limit).
 
         ``sink(stream, stamp_ns, value)`` receives every sample in time order;
         without one nothing is sampled (physics only).
         """
-        setup, world, operator, timings = self.setup, self.world, self.operator, self.timings
-        samplers = [self._sampler(s) for s in setup.streams] if sink is not None else []
-        control_ns = round(1e9 / setup.control_hz)
-        limit_ns = round(setup.max_duration_s * 1e9)
+        operator = self._scripted()
+        samplers = self.samplers(self.setup.streams) if sink is not None else []
+        limit_ns = round(self.setup.max_duration_s * 1e9)
         end_ns = min(operator.end_ns, limit_ns)
-        next_control = 0
-        clock = time.perf_counter
         while True:
-            now = world.time_ns
-            if now >= next_control:
-                start = clock()
-                command = operator.command(now)
-                world.set_targets(command.joints)
-                for side, closure in command.closures.items():
-                    world.set_gripper(setup.robot.arm(side), closure)
-                next_control += control_ns
-                timings.control += clock() - start
-            if sink is not None:
-                for sampler in samplers:
-                    if now >= sampler.due_ns:
-                        start = clock()
-                        value = sampler.take()
-                        taken = clock()
-                        sink(sampler.name, now, value)
-                        if sampler.is_camera:
-                            timings.render += taken - start
-                        else:
-                            timings.state += taken - start
-                        timings.write += clock() - taken
-                        sampler.advance()
-            if now >= end_ns:
+            self.tick(samplers, sink or _discard)
+            if self.world.time_ns >= end_ns:
                 break
-            start = clock()
-            world.step()
-            timings.physics += clock() - start
+            self.step()
         return self._outcome(limit_ns)
 
+    def _scripted(self) -> ScriptedOperator:
+        if self.operator is None:
+            raise SimError("this episode was built with scripted=False: its commands come from outside")
+        return self.operator
+
     def _outcome(self, limit_ns: int) -> EpisodeOutcome:
-        operator = self.operator
-        achieved = self.task.success()
-        truncated = operator.end_ns > limit_ns
-        failure, notes = "", ""
-        if operator.unreachable:
-            failure, notes = "unreachable", f"inverse kinematics: {operator.unreachable}"
-        elif not achieved:
-            failure = "time_limit" if truncated else (operator.injected or "not_achieved")
-            notes = _FAILURE_NOTES.get(failure, "the task was not achieved")
-        if truncated:
-            notes = "; ".join(
-                n
-                for n in (notes, f"stopped at the episode length limit ({self.setup.max_duration_s:g} s)")
-                if n
-            )
+        operator = self._scripted()
+        failure, notes = judge_outcome(
+            achieved=self.task.success(),
+            injected=operator.injected,
+            unreachable=operator.unreachable,
+            truncated=operator.end_ns > limit_ns,
+            max_duration_s=self.setup.max_duration_s,
+        )
         return EpisodeOutcome(
             seed=self.seed,
             task=self.setup.task.name,
@@ -490,22 +520,75 @@ class SimEpisode:
             timings=self.timings,
         )
 
-    def extra(self) -> dict[str, JsonValue]:
-        """Episode metadata for ``extra_json``: the seed, the simulation settings, the scene."""
+    def world_extra(self) -> dict[str, JsonValue]:
+        """The simulator's part of :meth:`extra`: seed, robot, task, renderer, rates, scene."""
         setup = self.setup
         return {
             "seed": self.seed,
             "sim": {
                 "robot": setup.robot.name,
                 "task": setup.task.name,
-                "operator": setup.operator.name,
                 "renderer": self.renderer,
                 "physics_hz": setup.physics_hz,
-                "control_hz": setup.control_hz,
-                "failure_rate": setup.failure_rate,
-                "injected_failure": self.operator.injected,
                 "image_noise": setup.image_noise,
             },
             "scene": dict(self.task.scene()),
-            "script": self.operator.script(),
         }
+
+    def operator_extra(self, *, origin_ns: int = 0) -> dict[str, JsonValue]:
+        """The operator's part of :meth:`extra`; ``origin_ns`` puts the script on the recording's clock."""
+        setup, operator = self.setup, self._scripted()
+        return {
+            "sim": {
+                "operator": setup.operator.name,
+                "control_hz": setup.control_hz,
+                "failure_rate": setup.failure_rate,
+                "injected_failure": operator.injected,
+            },
+            "script": operator.script(origin_ns=origin_ns),
+        }
+
+    def extra(self) -> dict[str, JsonValue]:
+        """Episode metadata for ``extra_json``: the seed, the simulation settings, the scene, the script."""
+        return merge_extra(self.world_extra(), self.operator_extra())
+
+
+def _discard(stream: str, stamp_ns: int, value: npt.NDArray[Any]) -> None:
+    """The sink of a physics-only run: there are no samplers, so it is never called."""
+
+
+def merge_extra(world: Mapping[str, JsonValue], operator: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    """One episode's ``extra_json`` from the simulator's part and the operator's part.
+
+    The ROS session gets the two parts from different nodes (the bridge and the
+    teleoperator); the direct path from one :class:`SimEpisode`. Both merge here.
+
+    >>> merge_extra({"seed": 1, "sim": {"robot": "r"}}, {"sim": {"operator": "o"}, "script": []})
+    {'seed': 1, 'sim': {'robot': 'r', 'operator': 'o'}, 'script': []}
+    """
+    merged = {**world, **operator}
+    world_sim, operator_sim = world.get("sim"), operator.get("sim")
+    if isinstance(world_sim, Mapping) and isinstance(operator_sim, Mapping):
+        merged["sim"] = {**world_sim, **operator_sim}
+    return merged
+
+
+def judge_outcome(
+    *, achieved: bool, injected: str, unreachable: str, truncated: bool, max_duration_s: float
+) -> tuple[str, str]:
+    """The failure reason ("" on success) and the notes of an episode, from what the task and operator say.
+
+    >>> judge_outcome(achieved=False, injected="drop", unreachable="", truncated=False, max_duration_s=60)
+    ('drop', 'scripted failure: dropped the object while carrying it')
+    """
+    failure, notes = "", ""
+    if unreachable:
+        failure, notes = "unreachable", f"inverse kinematics: {unreachable}"
+    elif not achieved:
+        failure = "time_limit" if truncated else (injected or "not_achieved")
+        notes = _FAILURE_NOTES.get(failure, "the task was not achieved")
+    if truncated:
+        notes = "; ".join(
+            n for n in (notes, f"stopped at the episode length limit ({max_duration_s:g} s)") if n
+        )
+    return failure, notes

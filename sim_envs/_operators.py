@@ -144,13 +144,14 @@ class ScriptedOperator:
         self._hold_q = {side: np.asarray(arm.ready, dtype=np.float64) for side, arm in self.arms.items()}
         self._hold_closure = dict.fromkeys(self.arms, 0.0)
 
-    def script(self) -> list[JsonValue]:
+    def script(self, *, origin_ns: int = 0) -> list[JsonValue]:
         """The planned phases as ``[phase, start_ns, stop_ns]`` on the episode's clock.
 
         Stored in the episode (``extra_json["script"]``) so annotation can be checked
-        against what the operator actually meant to do.
+        against what the operator actually meant to do. ``origin_ns`` is the time on
+        the recording's clock at which the script started (0 in direct recording).
         """
-        return [[seg.phase.value, seg.start_ns, seg.end_ns] for seg in self._segments]
+        return [[seg.phase.value, seg.start_ns + origin_ns, seg.end_ns + origin_ns] for seg in self._segments]
 
     # ------------------------------------------------------------------ planning
 

@@ -173,12 +173,6 @@ def test_episode_length_limit_cuts_and_labels(tmp_path: Path) -> None:
         assert "episode length limit (2 s)" in ep.metadata.notes
 
 
-def test_tg_collect_needs_no_ros_for_now(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["collect", "--config", str(session_file(tmp_path)), "--episodes", "1"])
-    assert result.exit_code == 2
-    assert "--no-ros" in result.output and "ROS 2 session runner" in result.output
-
-
 def test_tg_collect_no_ros_writes_a_dataset_tg_info_reads(tmp_path: Path) -> None:
     config = session_file(tmp_path, episode={"max_duration_s": 2.5, "min_duration_s": 1})
     out = tmp_path / "data"

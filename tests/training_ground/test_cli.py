@@ -20,8 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
-def tg(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+def tg(*args: str, pythonpath: list[Path] | None = None) -> subprocess.CompletedProcess[str]:
+    paths = [*(pythonpath or []), REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths)), "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "training_ground", *args], capture_output=True, text=True, env=env, timeout=120
     )
@@ -142,7 +143,10 @@ def test_library_errors_propagate_as_tg_errors(tmp_path):
     assert isinstance(result.exception, TgError)
 
 
-def test_demo_records_and_describes(tmp_path):
+def test_demo_records_and_describes_directly_where_ros_cannot_be_imported(tmp_path):
+    # An rclpy that fails to import stands for a machine without the ROS 2 wheels.
+    (tmp_path / "no_ros" / "rclpy").mkdir(parents=True)
+    (tmp_path / "no_ros" / "rclpy" / "__init__.py").write_text("raise ImportError('no ROS 2 here')\n")
     out = tmp_path / "demo"
     result = tg(
         "demo",
@@ -154,8 +158,13 @@ def test_demo_records_and_describes(tmp_path):
         "2",
         "--duration",
         "1",
+        pythonpath=[tmp_path / "no_ros"],
     )
     assert result.returncode == 0, result.stderr
+    assert (
+        "ROS 2 is not importable here" in result.stderr
+        and "recording directly, without ROS 2" in result.stderr
+    )
     files = episodes.list_episodes(out)
     assert len(files) == 2
     assert f"Data: {out.resolve()}" in result.stdout

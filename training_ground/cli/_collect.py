@@ -1,18 +1,29 @@
-"""`tg collect`: record a session's episodes; for now simulated, in this process, without ROS."""
+"""`tg collect`: record a simulated session's episodes, through the ROS 2 node graph or directly."""
 
 from __future__ import annotations
 
+import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Group
+from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from collectors import ResolvedSession, SimEpisodeRecord, collect_sim, load_session
 from training_ground.cli._console import console, err_console
 
-__all__ = ["collect", "record_simulated"]
+if TYPE_CHECKING:
+    from tg_sim.session import EpisodeResult, SessionProgress
+
+__all__ = ["collect", "record_simulated", "record_through_ros", "ros_available"]
 
 
 class Renderer(str, Enum):
@@ -65,6 +76,107 @@ def record_simulated(
         )
 
 
+def ros_available() -> str:
+    """ "" when the ROS 2 session runner can run here, else why not (rclpy or a message package missing)."""
+    try:
+        import tg_sim.session  # noqa: F401  (imports rclpy and the message packages)
+    except ImportError as exc:
+        return f"ROS 2 is not importable here ({exc})"
+    return ""
+
+
+def default_domain_id() -> int:
+    """``ROS_DOMAIN_ID`` from the environment, else 0: each station of a site sets its own."""
+    value = os.environ.get("ROS_DOMAIN_ID", "")
+    return int(value) if value.isdigit() else 0
+
+
+def record_through_ros(
+    config: Path,
+    *,
+    out: Path,
+    episodes: int,
+    seed: int | None = None,
+    domain_id: int | None = None,
+    real_time_factor: float = 1.0,
+) -> list[EpisodeResult]:
+    """Run the session's node graph and record ``episodes`` episodes, with a live status on stderr.
+
+    The first Ctrl-C finishes the current episode early (kept, labelled a
+    failure) and ends the session; a second one stops every node at once (the
+    recorder saves the open episode as aborted).
+    """
+    from tg_sim.session import SessionRunner
+
+    domain = default_domain_id() if domain_id is None else domain_id
+    with Live(console=err_console, refresh_per_second=4, transient=True) as live:
+
+        def show(progress: SessionProgress) -> None:
+            live.update(_status_view(progress))
+
+        runner = SessionRunner(
+            config, out=out, domain_id=domain, real_time_factor=real_time_factor, on_progress=show
+        )
+        err_console.print(
+            f"ROS 2 domain {domain}; node logs in {runner.log_dir}", highlight=False, soft_wrap=True
+        )
+
+        def done(result: EpisodeResult) -> None:
+            verdict = "[green]success[/]" if result.success else f"[yellow]failure[/] ({result.failure})"
+            live.console.print(
+                f"  seed {result.seed}: {verdict}, {result.wall_s:.1f} s (real-time factor "
+                f"{result.real_time_factor:.2f}), {result.instruction!r} -> {result.path}",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+        with runner, _first_interrupt(runner.request_stop):
+            return runner.run(episodes=episodes, seed=seed, on_episode=done)
+
+
+@contextmanager
+def _first_interrupt(finish: Callable[[], None]) -> Iterator[None]:
+    """The first SIGINT calls ``finish``; the next one raises KeyboardInterrupt as usual."""
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        err_console.print(
+            "finishing the current episode and stopping (Ctrl-C again to abort it)", highlight=False
+        )
+        finish()
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _status_view(progress: SessionProgress) -> Group:
+    head = (
+        f"episode {min(progress.done + 1, progress.episodes)}/{progress.episodes}"
+        f"  seed {progress.seed if progress.seed is not None else '-'}"
+        f"  {progress.phase}  {progress.episode_elapsed_s:5.1f} s"
+    )
+    table = Table(box=None, pad_edge=False)
+    for column in ("topic", "received", "rate Hz", "expected Hz", "gaps", "rejected"):
+        table.add_column(column, justify="left" if column == "topic" else "right")
+    status = progress.recorder
+    if status is not None:
+        for name, topic in sorted(status.topics.items()):
+            expected = "-" if topic.expected_hz is None else f"{topic.expected_hz:g}"
+            table.add_row(
+                name,
+                str(topic.received),
+                f"{topic.rate_hz:.1f}",
+                expected,
+                str(topic.gaps),
+                str(topic.rejected),
+            )
+    return Group(head, table)
+
+
 def collect(
     config: Annotated[Path, typer.Option(help="Session config (launch/*.yaml).")],
     no_ros: Annotated[
@@ -79,35 +191,95 @@ def collect(
         int | None,
         typer.Option(min=0, help="Seed of the first episode; episode i uses seed+i (default: the config's)."),
     ] = None,
-    task: Annotated[str | None, typer.Option(help="Simulated task (default: the config's).")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="With --no-ros: simulated task (default: the config's).")
+    ] = None,
     operator: Annotated[
         str | None,
-        typer.Option(help="Scripted operator: scripted, careful or hasty (default: the config's)."),
+        typer.Option(help="With --no-ros: scripted, careful or hasty operator (default: the config's)."),
     ] = None,
     failure_rate: Annotated[
         float | None,
         typer.Option(
-            min=0.0, max=1.0, help="Share of episodes the operator fails on purpose (default: the config's)."
+            min=0.0,
+            max=1.0,
+            help="With --no-ros: share of episodes failed on purpose (default: the config's).",
         ),
     ] = None,
     renderer: Annotated[
-        Renderer | None, typer.Option(help="Camera renderer: auto (GPU if present), tiny (CPU) or egl.")
+        Renderer | None,
+        typer.Option(help="With --no-ros: auto (GPU if present), tiny (CPU) or egl renderer."),
     ] = None,
+    domain_id: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=232, help="ROS_DOMAIN_ID of the session's nodes (default: $ROS_DOMAIN_ID, else 0)."
+        ),
+    ] = None,
+    real_time_factor: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Simulated time at most this many times real time (0: no limit, may outrun the recorder).",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Record episodes of a session; with --no-ros, in simulation, directly, without ROS 2.
+    """Record episodes of a simulated session: through the ROS 2 node graph, or with --no-ros directly.
 
-    Episodes are written as they finish; the same seed gives the same episodes.
+    Through ROS 2 the simulator, the scripted teleoperator and the recorder run
+    as separate nodes (the same graph as launch/sim_session.launch.yaml), on the
+    simulator's clock, discovering only peers on this machine. Episodes are
+    written as they finish; the same seed gives the same scenes.
 
-    Example: tg collect --config launch/sim_pick_place.yaml --no-ros --episodes 5 --out datasets/try
+    Example: tg collect --config launch/sim_pick_place.yaml --episodes 5 --out datasets/try
     """
     if not no_ros:
-        err_console.print(
-            "[bold red]error:[/] tg collect: recording through ROS 2 arrives with the ROS 2 session "
-            "runner; for now add --no-ros to simulate the session in this process",
-            highlight=False,
-            soft_wrap=True,
+        direct_only = {
+            "--task": task,
+            "--operator": operator,
+            "--failure-rate": failure_rate,
+            "--renderer": renderer,
+        }
+        given = [name for name, value in direct_only.items() if value is not None]
+        if given:
+            err_console.print(
+                f"[bold red]error:[/] {', '.join(given)}: only with --no-ros; through ROS 2 the nodes "
+                "read the session config (edit its sim: section)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
+        why = ros_available()
+        if why:
+            err_console.print(
+                f"[bold red]error:[/] {why}; add --no-ros to record without ROS 2", highlight=False
+            )
+            raise typer.Exit(1)
+        dataset = out if out is not None else load_session(config).resolve().out
+        try:
+            results = record_through_ros(
+                config,
+                out=dataset,
+                episodes=episodes,
+                seed=seed,
+                domain_id=domain_id,
+                real_time_factor=real_time_factor,
+            )
+        except KeyboardInterrupt:
+            err_console.print(
+                f"[bold red]aborted:[/] nodes stopped; an episode in progress was saved as aborted in "
+                f"{dataset}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+        ok = sum(1 for r in results if r.success)
+        console.print(
+            f"{len(results)} episode(s), {ok} successful, in {dataset}", highlight=False, soft_wrap=True
         )
-        raise typer.Exit(2)
+        if len(results) < episodes:
+            raise typer.Exit(1)
+        return
     session = load_session(config)
     if out is not None:
         session = session.model_copy(update={"out": str(out), "dataset": None})

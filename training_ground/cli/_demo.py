@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from collectors import load_session
+from collectors import load_session, write_session
 from training_ground.cli import _annotate, _episodes, _validate
-from training_ground.cli._collect import record_simulated
+from training_ground.cli._collect import record_simulated, record_through_ros, ros_available
 from training_ground.cli._console import console, err_console
 
 __all__ = ["demo"]
@@ -29,13 +30,27 @@ def demo(
         typer.Option(min=0.5, help="Longest episode in seconds (default: the config's episode limit)."),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode.")] = 0,
+    no_ros: Annotated[
+        bool, typer.Option("--no-ros", help="Record directly in this process instead of through ROS 2.")
+    ] = False,
 ) -> None:
     """Record a few simulated episodes (robot, scripted operator, cameras), then check and annotate them.
+
+    The episodes go through the ROS 2 node graph (simulator, scripted
+    teleoperator and recorder as separate processes, as `tg collect` runs them);
+    where ROS 2 cannot be imported, directly in this process, saying so.
 
     Example: tg demo --out datasets/demo --episodes 2
     """
     configs = config or _DEFAULT_CONFIGS
     outputs: list[Path] = []
+    why_not_ros = "--no-ros given" if no_ros else ros_available()
+    if why_not_ros and not no_ros:
+        err_console.print(
+            f"[yellow]note:[/] {why_not_ros}: recording directly, without ROS 2 (as tg collect --no-ros)",
+            highlight=False,
+            soft_wrap=True,
+        )
     for path in configs:
         session = load_session(path)
         if out is not None:
@@ -51,11 +66,19 @@ def demo(
         run = session.resolve()
         err_console.print(
             f"recording {episodes} simulated {run.session.task.name} episode(s) with profile "
-            f"{run.profile.name!r} into {run.out}",
+            f"{run.profile.name!r} into {run.out} " + ("directly" if why_not_ros else "through ROS 2"),
             highlight=False,
             soft_wrap=True,
         )
-        record_simulated(run, episodes=episodes, seed=seed)
+        if why_not_ros:
+            record_simulated(run, episodes=episodes, seed=seed)
+        else:
+            # The nodes read the session from a file: this run's, with the overrides above.
+            logs = run.out / "logs"
+            file = write_session(session, logs / f"{path.stem}-{time.strftime('%Y%m%dT%H%M%S')}.yaml")
+            results = record_through_ros(file, out=run.out, episodes=episodes, seed=seed)
+            if len(results) < episodes:
+                raise typer.Exit(1)
         if run.out not in outputs:
             outputs.append(run.out)
     console.rule("tg info")

@@ -1,0 +1,22 @@
+"""Stand-ins for node processes in the process-management tests (run with ``python -m``)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+if __name__ == "__main__":
+    mode = next((a.split(":=", 1)[1] for a in sys.argv if a.startswith("mode:=")), "")
+    print(f"child started: {mode}", flush=True)
+    if mode == "exit3":
+        print("something went wrong here", flush=True)
+        sys.exit(3)
+    if mode == "stubborn":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        while True:
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        print("interrupted, closing cleanly", flush=True)
+        sys.exit(0)
