@@ -44,7 +44,7 @@ from collectors._session import ResolvedSession
 from collectors._topics import COMPRESSED_IMAGE, ArrayBinding, CameraBinding, bind_array, bind_camera
 from episodes._errors import EpisodeError, SampleError
 from episodes._images import read_header
-from episodes._maintenance import atomic_update
+from episodes._maintenance import update_in_place
 from episodes._spec import (
     CameraCalibration,
     EpisodeInfo,
@@ -766,6 +766,11 @@ class LiveRecorder:
                 raise RecorderStateError(
                     f"already recording episode {self._writer.episode_id}; stop or discard it first"
                 )
+            if self._clock() <= 0:
+                raise RecorderStateError(
+                    "no time yet: the recorder's clock reads 0 (under use_sim_time, no /clock has "
+                    "arrived); start once the simulator or robot publishes /clock"
+                )
             if "recorder" in labels.extra:
                 raise RecorderError(
                     "extra_json: the key 'recorder' is reserved for the recorder's diagnostics"
@@ -833,20 +838,25 @@ class LiveRecorder:
             writer.discard()
             return writer.episode_id
 
-    def mark_success(self, success: bool) -> str:
-        """Label the current episode, or the last finished one when idle; return a message saying which."""
+    def mark_success(self, success: bool, *, notes: str = "") -> str:
+        """Label the current episode, or the last finished one when idle; return a message saying which.
+
+        ``notes`` (why it failed, say) replaces the episode's notes when not empty.
+        """
         text = "true" if success else "false"
         with self._lock:
             if self._writer is not None:
-                self._writer.set_labels(success=success)
+                self._writer.set_labels(success=success, notes=notes or None)
                 self._success = text
                 return f"episode {self._writer.episode_id} (recording) will be saved with success={text}"
             path = self._last_episode
             if path is None:
                 raise RecorderStateError("no episode to label: none has been recorded yet")
-            # A finished file is rewritten as a copy renamed over it: never half-labelled.
-            with atomic_update(path) as f:
+            # Through the update journal: never half-labelled, raw data never rewritten.
+            with update_in_place(path) as f:
                 f.attrs.modify("success", text)
+                if notes:
+                    f.attrs.modify("notes", notes)
             self._last_success = text
             return f"{path}: success={text}"
 

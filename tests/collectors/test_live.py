@@ -282,3 +282,28 @@ def test_a_failing_disk_ends_the_episode_keeps_the_partial_file_and_says_so(reco
     with pytest.raises(RecorderStateError, match=f"cannot stop: not recording; episode {episode_id} ended"):
         recorder.stop()
     assert recorder.start() != episode_id  # the next episode can start
+
+
+def test_start_is_refused_before_the_clock_runs(recorder, clock):
+    # Under use_sim_time the node's clock reads 0 until /clock arrives: an episode started
+    # then would date its first samples decades before the rest.
+    clock.now = 0
+    with pytest.raises(RecorderStateError, match=r"no time yet: the recorder's clock reads 0 .*/clock"):
+        recorder.start()
+    assert recorder.status().state == "idle"
+    clock.now = 5 * S
+    recorder.start()
+    assert recorder.status().state == "recording"
+
+
+def test_failure_notes_are_stored_while_recording_and_after_stop(recorder, clock):
+    recorder.start()
+    feed_good(recorder, clock, n=5)
+    recorder.mark_success(False, notes="dropped the object while carrying it")
+    path = recorder.stop()
+    with episodes.open(path) as ep:
+        assert (ep.metadata.success, ep.metadata.notes) == (False, "dropped the object while carrying it")
+    recorder.mark_success(False, notes="missed grasp")
+    with episodes.open(path) as ep:
+        assert (ep.metadata.success, ep.metadata.notes) == (False, "missed grasp")
+    assert not episodes.has_pending_update(path)

@@ -6,11 +6,13 @@ answers services and publishes the status.
 Parameters: ``session`` (a session YAML) or ``profile`` (a profile name or
 path), ``out`` (dataset folder, wins over the session's), and the labels of the
 next episode, read at each ``~/start``: ``task``, ``instruction``,
-``operator``, ``station``, ``extra_json`` (a JSON object); ``use_sim_time``.
+``operator``, ``station``, ``extra_json`` (a JSON object); ``notes`` (read at
+``~/mark_success``: why the episode failed, say); ``use_sim_time``.
 
 Services: ``~/start``, ``~/stop``, ``~/discard`` (``std_srvs/Trigger``) and
 ``~/mark_success`` (``std_srvs/SetBool``: the current episode, or the last
-finished one when idle, which is rewritten safely). A request that does not
+finished one when idle, which is rewritten safely). ``~/start`` is refused
+while the clock reads 0 (``use_sim_time`` before any ``/clock``). A request that does not
 fit the state answers ``success=false`` with the reason and changes nothing.
 
 Topic ``~/status`` (``std_msgs/String``): :class:`collectors.RecorderStatus` as
@@ -56,7 +58,17 @@ from training_ground.errors import TgError
 __all__ = ["RecorderNode", "main", "run_recorder"]
 
 STATUS_PERIOD_S = 1.0
-_STRING_PARAMS = ("session", "profile", "out", "task", "instruction", "operator", "station", "extra_json")
+_STRING_PARAMS = (
+    "session",
+    "profile",
+    "out",
+    "task",
+    "instruction",
+    "operator",
+    "station",
+    "extra_json",
+    "notes",
+)
 
 
 class RecorderNode(Node):
@@ -185,7 +197,8 @@ class RecorderNode(Node):
         return self._answer(response, self.core.discard)
 
     def _on_mark_success(self, request: Any, response: Any) -> Any:
-        return self._answer(response, lambda: self.core.mark_success(bool(request.data)))
+        notes = self._param("notes")
+        return self._answer(response, lambda: self.core.mark_success(bool(request.data), notes=notes))
 
     def close(self, reason: str) -> Path | None:
         """Finish a recording in progress as ``aborted`` (its data kept); None when idle."""

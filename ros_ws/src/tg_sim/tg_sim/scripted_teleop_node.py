@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -259,7 +259,9 @@ def main(args: Sequence[str] | None = None) -> None:
 
 def _serve(stop: threading.Event) -> None:
     node = ScriptedTeleop()
-    executor = MultiThreadedExecutor(num_threads=2)
+    # Single-threaded: a MultiThreadedExecutor busy-spins its main thread while a callback of a
+    # busy callback group is pending (seen: a core at 93% for minutes, starving the simulation).
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
         spin_until(executor, stop)

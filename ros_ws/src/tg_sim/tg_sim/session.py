@@ -302,6 +302,8 @@ class SessionRunner:
         )
         if interrupted:
             failure, notes = "interrupted", "stopped by the operator (Ctrl-C) before the script ended"
+        # SetBool carries only the label: the reason goes first, as the recorder's `notes` parameter.
+        self._set_parameters(self._recorder_params, {"notes": notes})
         self.recorder.mark_success(not failure)
         self._update("closing the episode")
         path = self.recorder.stop()

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -384,7 +384,9 @@ def main(args: Sequence[str] | None = None) -> None:
 
 def _serve(stop: threading.Event) -> None:
     node = SimBridge()
-    executor = MultiThreadedExecutor(num_threads=2)
+    # Single-threaded: a MultiThreadedExecutor busy-spins its main thread while a callback of a
+    # busy callback group is pending (seen: a core at 93% for minutes, starving the simulation).
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
     spinner = threading.Thread(target=spin_until, args=(executor, stop))
     spinner.start()
