@@ -11,11 +11,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("episodes", "collectors", "training_ground", "sim_envs")
+# The ROS layer's modules import rclpy: their examples run where the `ros` extra is installed.
+ROS_PACKAGES = ("tg_recorder", "tg_sim")
+
+
+def _ros_available() -> bool:
+    try:
+        importlib.import_module("rclpy")
+    except ImportError:
+        return False
+    return True
 
 
 def _modules() -> list[str]:
     names = []
-    for package in PACKAGES:
+    for package in PACKAGES + (ROS_PACKAGES if _ros_available() else ()):
         names.append(package)
         module = importlib.import_module(package)
         names += [info.name for info in pkgutil.walk_packages(module.__path__, f"{package}.")]
