@@ -188,6 +188,10 @@ def make_dataset(
         with h5py.File(target, "r+") as f:
             f.attrs["episode_id"] = target.stem
         paths.append(target)
+    # Recorded episodes are on disk when a recording ends (the writer fsyncs at close); the copies
+    # made here are not. Left dirty, the first annotate pass's fsync would write them back and be
+    # charged for the dataset's generation.
+    os.sync()
     _log(f"dataset: {len(paths)} episodes, {sum(p.stat().st_size for p in paths) / 1e9:.2f} GB")
     return sorted(paths), run
 

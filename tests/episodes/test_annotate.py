@@ -127,6 +127,22 @@ def test_annotating_again_changes_nothing(source, tmp_path):
     assert _fingerprint(path) == before
 
 
+def test_stored_annotations_that_differ_are_rewritten(source, tmp_path):
+    # Idempotency compares the statistics by their stored digest: a stale digest (statistics
+    # from another version or configuration) or a changed label must still be rewritten.
+    path = copy_of(source.episodes[0], tmp_path)
+    first = episodes.annotate_episode(path, source.configure)
+    with h5py.File(path, "r+") as f:
+        f["annotations/stats"].attrs["digest"] = "0" * 64
+    redone = episodes.annotate_episode(path, source.configure)
+    assert redone.changed and episodes.read_annotations(path) == first.annotations
+    with h5py.File(path, "r+") as f:
+        f["annotations/labels"].attrs["task"] = "something else"
+    assert episodes.annotate_episode(path, source.configure).changed
+    assert episodes.read_annotations(path) == first.annotations
+    assert not episodes.annotate_episode(path, source.configure).changed
+
+
 def test_annotations_are_plain_hdf5_and_raw_data_is_untouched(source, tmp_path):
     path = copy_of(source.episodes[0], tmp_path)
     episodes.annotate_episode(path, source.configure)
