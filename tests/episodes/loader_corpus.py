@@ -7,6 +7,7 @@ as lossless PNG, so a loaded window can be checked against the raw data exactly.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -107,3 +108,17 @@ def mark_active(path: Path, first_tick: int, stop_tick: int) -> None:
         g.attrs["start_ns"] = np.int64(t[first_tick])
         g.attrs["stop_ns"] = np.int64(t[stop_tick - 1] + 1)
         g.attrs["motion_detected"] = True
+
+
+def raw_rows(path: Path, stream: str) -> np.ndarray:
+    """A stream's value at every aligned tick, read with plain h5py as datasets/FORMAT.md shows."""
+    with h5py.File(path, "r") as f:
+        index = f[f"aligned/streams/{stream}/index"][()]
+        return f[f"streams/{stream}/data"][()][index]
+
+
+def copy_dataset(source: Path, tmp_path: Path) -> Path:
+    """A copy of a module's source dataset that a test may change."""
+    copy = tmp_path / "dataset"
+    shutil.copytree(source, copy)
+    return copy

@@ -12,7 +12,6 @@ The expected layout of every file is LeRobot's own, release 0.4.4: ``lerobot/dat
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import av
@@ -25,7 +24,7 @@ import pytest
 import episodes
 from episodes._export import _lerobot
 from tests.episodes.conftest import textured_frame
-from tests.episodes.loader_corpus import RATE_HZ, SIZE, make_episode, mark_active
+from tests.episodes.loader_corpus import RATE_HZ, SIZE, copy_dataset, make_episode, mark_active, raw_rows
 
 FPS = RATE_HZ
 
@@ -86,17 +85,7 @@ def exported(source, tmp_path_factory) -> tuple[Path, episodes.ExportResult]:
 
 @pytest.fixture
 def dataset(source, tmp_path) -> Path:
-    """A copy of the source the test may change."""
-    copy = tmp_path / "dataset"
-    shutil.copytree(source, copy)
-    return copy
-
-
-def raw_rows(path: Path, stream: str) -> np.ndarray:
-    """A stream's value at every aligned tick, read with plain h5py as datasets/FORMAT.md shows."""
-    with h5py.File(path, "r") as f:
-        index = f[f"aligned/streams/{stream}/index"][()]
-        return f[f"streams/{stream}/data"][()][index]
+    return copy_dataset(source, tmp_path)
 
 
 def raw_ticks(path: Path) -> np.ndarray:

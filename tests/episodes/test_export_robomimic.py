@@ -9,7 +9,6 @@ same kind of file with robomimic itself.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import h5py
@@ -18,7 +17,7 @@ import pytest
 
 import episodes
 from tests.episodes.conftest import textured_frame
-from tests.episodes.loader_corpus import SIZE, make_episode, mark_active
+from tests.episodes.loader_corpus import SIZE, copy_dataset, make_episode, mark_active, raw_rows
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +39,7 @@ def exported(source, tmp_path_factory) -> tuple[Path, episodes.ExportResult]:
 
 @pytest.fixture
 def dataset(source, tmp_path) -> Path:
-    copy = tmp_path / "dataset"
-    shutil.copytree(source, copy)
-    return copy
-
-
-def raw_rows(path: Path, stream: str) -> np.ndarray:
-    with h5py.File(path, "r") as f:
-        return f[f"streams/{stream}/data"][()][f[f"aligned/streams/{stream}/index"][()]]
+    return copy_dataset(source, tmp_path)
 
 
 def test_demos_hold_the_source_episodes(exported, source):
