@@ -7,13 +7,12 @@ the readers only use attribute access, so any message object works.
 from __future__ import annotations
 
 import array
-import importlib
 from types import SimpleNamespace as Msg
 
 import numpy as np
 import pytest
 
-from collectors import FieldError, FieldType, compile_fields, header_stamp_reader, ros2_field_type
+from collectors import FieldError, FieldType, compile_fields, header_stamp_reader
 
 F64S = FieldType("float64", sequence=True)
 SCHEMAS = {
@@ -186,28 +185,16 @@ def test_values_that_do_not_fit_at_run_time():
         by_id.read(Msg(status=[Msg(name=11, pos=0.0), Msg(name=21, pos=0.0)]))
 
 
-def _rclpy_schemas(*roots: str) -> dict[str, list[tuple[str, FieldType]]]:
-    """Schemas from rclpy message classes, the way the live recorder describes its messages."""
-    schemas: dict[str, list[tuple[str, FieldType]]] = {}
-    pending = list(roots)
-    while pending:
-        name = pending.pop()
-        if name in schemas:
-            continue
-        pkg, _, type_name = name.split("/")
-        cls = getattr(importlib.import_module(f"{pkg}.msg"), type_name)
-        schemas[name] = [(f, ros2_field_type(t)) for f, t in cls.get_fields_and_field_types().items()]
-        pending += [t.name for _, t in schemas[name] if t.is_message]
-    return schemas
-
-
 def test_the_same_readers_work_on_rclpy_messages():
     # rclpy message classes come with the `ros` extra, which `make test` installs; without it
     # (a machine with only the ROS-free core) there is nothing to compare against.
     msg = pytest.importorskip("sensor_msgs.msg")
     Imu, JointState = msg.Imu, msg.JointState  # noqa: N806 - message classes
 
-    schemas = _rclpy_schemas("sensor_msgs/msg/JointState", "sensor_msgs/msg/Imu")
+    # The schemas exactly as the live recorder builds them from the rclpy classes.
+    from tg_recorder._messages import schemas_for
+
+    schemas = schemas_for(["sensor_msgs/msg/JointState", "sensor_msgs/msg/Imu"])
     joints = compile_fields(
         ("position",),
         "sensor_msgs/msg/JointState",
