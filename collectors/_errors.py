@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = [
     "BagError",

@@ -37,7 +37,7 @@ from collectors._topics import FrameReader, bind_array, bind_camera
 from episodes._errors import TimestampOrderError
 from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 from episodes._writer import EpisodeWriter
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = ["BagFailure", "IngestOptions", "IngestResult", "IngestSummary", "ingest_bag", "ingest_bags"]
 

@@ -53,7 +53,7 @@ from episodes._spec import (
     StreamSpec,
 )
 from episodes._writer import EpisodeWriter
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = [
     "STATE_IDLE",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = [
     "CorruptEpisodeError",

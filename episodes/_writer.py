@@ -64,7 +64,7 @@ from episodes._spec import (
     JsonValue,
     StreamSpec,
 )
-from training_ground import __version__
+from tg_base import __version__
 
 __all__ = ["EpisodeWriter"]
 

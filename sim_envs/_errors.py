@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = ["SimError", "UnknownNameError", "UnreachableError"]
 

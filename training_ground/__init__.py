@@ -1,12 +1,10 @@
-"""Training Ground: record, validate and load humanoid teleoperation episodes.
+"""The `tg` command line: the top layer, which may import every other package.
 
-The libraries live in their own packages: :mod:`episodes` (the on-disk format,
-its writer and reader), :mod:`collectors` (robot profiles, session configs,
-recording). This package holds what they share: the version and the base error.
+The libraries live in their own packages (see the README's Layout section);
+the version and the base error live in :mod:`tg_base` and are re-exported here
+for scripts that used to import them from this package.
 """
 
-from training_ground.errors import TgError
-
-__version__ = "0.1.0"
+from tg_base import TgError, __version__
 
 __all__ = ["TgError", "__version__"]

@@ -31,7 +31,7 @@ from episodes._qa._store import new_group, put_strings, strings, text
 from episodes._qa._validate import ConfigSource
 from episodes._reader import AlignedView, EpisodeReader
 from episodes._spec import ArrayStreamSpec, Role, StreamKind
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = [
     "AnnotationResult",

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from episodes._qa._access import EpisodeData
 from episodes._qa._findings import Finding, Severity
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, StreamKind
-from training_ground import __version__
+from tg_base import __version__
 
 if TYPE_CHECKING:
     from episodes._qa._findings import EpisodeReport

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from episodes import _layout as fmt
 from episodes._maintenance import list_episodes
 from episodes._qa._errors import StaleStatisticsError
-from training_ground import __version__
+from tg_base import __version__
 
 __all__ = [
     "DATASET_STATS_FILE",

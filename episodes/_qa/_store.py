@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 from episodes import _layout as fmt
-from training_ground import __version__
+from tg_base import __version__
 
 __all__ = ["new_group", "put_strings", "strings", "text"]
 

@@ -22,7 +22,7 @@ from episodes._qa._parallel import run_parallel
 from episodes._qa._report import episode_visuals
 from episodes._qa._store import new_group, put_strings, strings
 from episodes._reader import EpisodeMetadata, EpisodeReader
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = ["Configure", "read_qa", "validate_episode", "validate_episodes"]
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from collectors import ConfigError, UnknownProfileError, load_profile, load_session
-from training_ground.errors import TgError
+from tg_base import TgError
 
 
 def _profile(**changes: Any) -> dict[str, Any]:

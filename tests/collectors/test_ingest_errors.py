@@ -33,7 +33,7 @@ from tests.collectors.bagfixtures import (
     write_kuavo_bag,
     write_walker_bag,
 )
-from training_ground.errors import TgError
+from tg_base import TgError
 
 SMALL = {"duration_s": 0.5, "sensor_hz": 100, "camera_hz": 10, "arm_hz": 20, "claw_hz": 20}
 

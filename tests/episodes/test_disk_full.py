@@ -13,7 +13,7 @@ import pytest
 
 import episodes
 from tests.episodes import _recording_child as child_mod
-from training_ground import TgError
+from tg_base import TgError
 
 if sys.platform == "win32":
     pytest.skip("needs RLIMIT_FSIZE", allow_module_level=True)

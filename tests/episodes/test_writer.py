@@ -22,7 +22,7 @@ from episodes import (
     StreamKind,
 )
 from tests.episodes.conftest import JOINTS, textured_frame, write_episode
-from training_ground import TgError
+from tg_base import TgError
 
 ARRAY_KINDS = [
     (StreamKind.JOINT_POSITION, JOINTS, ("rad",), "float64"),

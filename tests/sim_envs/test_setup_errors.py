@@ -10,7 +10,7 @@ import yaml
 from collectors import ConfigError, load_profile, load_session
 from sim_envs import KuavoHumanoid, SimError, SimSetup, UnknownNameError
 from tests.sim_envs._sessions import session_file
-from training_ground import TgError
+from tg_base import TgError
 
 
 def _setup(path: Path, **overrides: str) -> SimSetup:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import episodes
 from collectors import load_session, record_synthetic_episode
-from training_ground import TgError
+from tg_base import TgError
 from training_ground.cli import app
 
 REPO = Path(__file__).resolve().parents[2]

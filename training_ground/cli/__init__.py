@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from training_ground import TgError, __version__
+from tg_base import TgError, __version__
 from training_ground.cli import (
     _annotate,
     _collect,

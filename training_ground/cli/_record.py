@@ -37,7 +37,7 @@ from collectors import (
     write_fastdds_profile,
 )
 from training_ground.cli._console import console, err_console
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = ["Action", "apply_action", "key_action", "record", "status_line"]
 

@@ -53,7 +53,7 @@ from collectors import (
     topic_types,
 )
 from tg_recorder._messages import message_class, schemas_for
-from training_ground.errors import TgError
+from tg_base import TgError
 
 __all__ = ["RecorderNode", "main", "run_recorder"]
 

@@ -14,7 +14,7 @@ from builtin_interfaces.msg import Time
 from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.signals import SignalHandlerOptions
 
-from training_ground import TgError
+from tg_base import TgError
 
 __all__ = ["camera_info_topic", "nanoseconds", "run_node", "spin_until", "stamp_msg"]
 
