@@ -1,4 +1,3 @@
 """The version of every Training Ground package (one release, one number)."""
 
 __version__ = "0.1.0"
-

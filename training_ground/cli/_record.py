@@ -36,8 +36,8 @@ from collectors import (
     segment_bytes_for,
     write_fastdds_profile,
 )
-from training_ground.cli._console import console, err_console
 from tg_base import TgError
+from training_ground.cli._console import console, err_console
 
 __all__ = ["Action", "apply_action", "key_action", "record", "status_line"]
 

@@ -52,8 +52,8 @@ from collectors import (
     load_session,
     topic_types,
 )
-from tg_recorder._messages import message_class, schemas_for
 from tg_base import TgError
+from tg_recorder._messages import message_class, schemas_for
 
 __all__ = ["RecorderNode", "main", "run_recorder"]
 
