@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import episodes  # noqa: E402
-from collectors import load_session, record_synthetic_episode  # noqa: E402
+from sim_envs import record_synthetic_episode  # noqa: E402
+from tg_config import load_session  # noqa: E402
 
 
 def size_of(path: Path) -> int:

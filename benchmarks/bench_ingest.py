@@ -42,8 +42,9 @@ sys.path.insert(0, str(REPO))
 
 from rosbags.highlevel import AnyReader  # noqa: E402
 
-from collectors import ingest_bag, load_profile  # noqa: E402
+from collectors import ingest_bag  # noqa: E402
 from tests.collectors.bagfixtures import write_kuavo_bag  # noqa: E402
+from tg_config import load_profile  # noqa: E402
 
 GOAL_RATIO = 2.0
 

@@ -65,7 +65,7 @@ from bench_qa import make_dataset  # noqa: E402
 from bench_writer import Scene, _load_average, _machine  # noqa: E402
 
 import episodes  # noqa: E402
-from collectors import SessionConfig, TaskConfig, load_profile  # noqa: E402
+from tg_config import SessionConfig, TaskConfig, load_profile  # noqa: E402
 
 CAMERAS = ("head", "wrist_left", "wrist_right")
 STATE = "joint_position"

@@ -53,8 +53,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_writer import Scene, _load_average, _machine  # noqa: E402
 
 import episodes  # noqa: E402
-from collectors import SessionConfig, TaskConfig, load_profile, qa_config  # noqa: E402
 from episodes._qa._parallel import default_workers, run_parallel  # noqa: E402
+from tg_config import SessionConfig, TaskConfig, load_profile, qa_config  # noqa: E402
 
 GOAL_OVER_READ = 1.5
 GOAL_SPEEDUP = 50.0

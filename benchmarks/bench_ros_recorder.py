@@ -255,8 +255,8 @@ def main() -> None:
         return
 
     sys.path[:0] = [str(ROOT), str(ROOT / "ros_ws/src/tg_recorder")]
-    from collectors import ros_environment, segment_bytes_for, write_fastdds_profile
     from episodes import ImageStreamSpec
+    from tg_station import ros_environment, segment_bytes_for, write_fastdds_profile
 
     with tempfile.TemporaryDirectory(prefix="bench_ros_recorder_") as tmp:
         work = Path(tmp)

@@ -34,8 +34,8 @@ sys.path[:0] = [str(REPO), str(REPO / "ros_ws/src/tg_recorder"), str(REPO / "ros
 from tg_sim.session import SessionRunner  # noqa: E402
 
 import episodes  # noqa: E402
-from collectors import EpisodeQaConfigs, load_session  # noqa: E402
-from collectors._sim_collect import collect_sim  # noqa: E402
+from sim_envs import collect_sim  # noqa: E402
+from tg_config import EpisodeQaConfigs, load_session  # noqa: E402
 
 
 def _direct(config: Path, out: Path, episodes_n: int, seed: int) -> dict[str, Any]:

@@ -30,9 +30,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from collectors import load_session  # noqa: E402
-from collectors._sim_collect import collect_sim  # noqa: E402
-from sim_envs import SimEpisode, SimSetup  # noqa: E402
+from sim_envs import (  # noqa: E402
+    SimEpisode,
+    SimSetup,
+    collect_sim,
+)
+from tg_config import load_session  # noqa: E402
 
 PARTS = ("setup", "ik", "physics", "control", "state", "render", "write")
 

@@ -1,54 +1,34 @@
-"""Robot profiles and session configs: the two YAML files every recording starts from.
-
-A *robot profile* (``collectors/profiles/<name>.yaml``, or a folder on
-``TG_PROFILE_PATH``) describes a robot once: joints and limits, cameras,
-grippers, and the streams a recording takes from it with their ROS sources.
-A *session config* (``launch/<session>.yaml``) picks a profile and a task and
-overrides what one session needs (smaller images, other rates, output folder).
-``collectors/PROFILES.md`` documents every field of both.
-
-Run from the repository root:
-
->>> from collectors import load_profile, load_session
->>> profile = load_profile("sim_humanoid")
->>> len(profile.joints), len(profile.moving_joints), profile.master
-(28, 16, 'head')
->>> session = load_session("launch/sim_pick_place.yaml")
->>> run = session.resolve(profile)
->>> run.aligned_rate_hz, run.dataset, str(run.out)
-(15.0, 'sim_pick_place', 'datasets/sim_pick_place')
->>> head = run.stream("head")
->>> head.width, head.height, head.rate_hz
-(320, 240, 15.0)
->>> run.stream("joint_position").rate_hz
-200.0
-
-Every problem in a file raises :class:`ConfigError` whose message names the
-file and the field, one line per problem.
+"""Recording: robot bags and live ROS 2 topics into episodes, driven by a robot profile.
 
 Bags recorded on a robot become episodes with :func:`ingest_bag` (one bag) or
-:func:`ingest_bags` (many, in parallel processes), driven by the same profile
+:func:`ingest_bags` (many, in parallel processes), driven by the profile
 (``tg ingest``). The profile's field expressions are compiled against message
 schemas by :func:`compile_fields`, which reads plain message objects and so
 serves the live recorder as well: :class:`LiveRecorder` is the ROS-free core of
 the ``tg_recorder`` node (a profile's topics into episodes, bad-input
 diagnostics, the :class:`RecorderStatus` it publishes).
+
+Profiles and sessions are :mod:`tg_config`'s; their names are re-exported here
+because every recording starts from them (``collectors.load_session`` in the README):
+
+>>> from collectors import load_profile, load_session
+>>> load_session("launch/sim_pick_place.yaml").resolve(load_profile("sim_humanoid")).aligned_rate_hz
+15.0
+
+Layer: recording. It may import ``tg_base``, ``episodes`` and ``tg_config``; it never
+imports ``sim_envs`` (simulation), ``tg_station``, the ROS nodes or the CLI, and
+rclpy never: the ROS layer hands it plain message objects.
 """
 
-from collectors._dds import fastdds_profile_xml, ros_environment, segment_bytes_for, write_fastdds_profile
 from collectors._errors import (
     BagError,
     BagReadError,
-    ConfigError,
     FieldError,
     MessageDefinitionError,
-    NodeExitedError,
     RecorderError,
     RecorderServiceError,
     RecorderStateError,
-    SessionError,
     TopicError,
-    UnknownProfileError,
 )
 from collectors._fields import (
     FieldReader,
@@ -60,7 +40,6 @@ from collectors._fields import (
     ros2_field_type,
 )
 from collectors._frames import compressed_frame, raw_frame
-from collectors._graph import NodeSpec, ParameterValue, record_graph, session_graph, write_session
 from collectors._ingest import (
     BagFailure,
     IngestOptions,
@@ -82,21 +61,28 @@ from collectors._live import (
     TopicStatus,
     topic_types,
 )
-from collectors._loading import PROFILE_PATH_ENV, list_profiles, load_profile
-from collectors._processes import NodeProcess, NodeProcesses
-from collectors._profile import Camera, Gripper, Joint, RobotProfile, Stream
-from collectors._qa_config import EpisodeQaConfigs, QaSettings, qa_config
-from collectors._session import (
+from tg_config import (
+    PROFILE_PATH_ENV,
+    Camera,
     CameraOverride,
+    ConfigError,
     EpisodeLimits,
+    EpisodeQaConfigs,
+    Gripper,
+    Joint,
+    QaSettings,
     ResolvedSession,
+    RobotProfile,
     SessionConfig,
     SimSettings,
+    Stream,
     TaskConfig,
+    UnknownProfileError,
+    list_profiles,
+    load_profile,
     load_session,
+    qa_config,
 )
-from collectors._sim_collect import SimEpisodeRecord, collect_sim
-from collectors._synthetic import record_synthetic_episode
 
 __all__ = [
     "PROFILE_PATH_ENV",
@@ -122,11 +108,6 @@ __all__ = [
     "Joint",
     "LiveRecorder",
     "MessageDefinitionError",
-    "NodeExitedError",
-    "NodeProcess",
-    "NodeProcesses",
-    "NodeSpec",
-    "ParameterValue",
     "Publisher",
     "QaSettings",
     "RecorderError",
@@ -137,8 +118,6 @@ __all__ = [
     "RobotProfile",
     "Schemas",
     "SessionConfig",
-    "SessionError",
-    "SimEpisodeRecord",
     "SimSettings",
     "StampReader",
     "Stream",
@@ -148,10 +127,8 @@ __all__ = [
     "TopicStatus",
     "UnknownProfileError",
     "bag_sizes",
-    "collect_sim",
     "compile_fields",
     "compressed_frame",
-    "fastdds_profile_xml",
     "header_stamp_reader",
     "ingest_bag",
     "ingest_bags",
@@ -160,13 +137,6 @@ __all__ = [
     "load_session",
     "qa_config",
     "raw_frame",
-    "record_graph",
-    "record_synthetic_episode",
     "ros2_field_type",
-    "ros_environment",
-    "segment_bytes_for",
-    "session_graph",
     "topic_types",
-    "write_fastdds_profile",
-    "write_session",
 ]

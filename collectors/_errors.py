@@ -1,48 +1,19 @@
-"""Errors of the robot profile and session config formats. All derive from :class:`TgError`."""
+"""Errors of recording: bags, field expressions and the live recorder. All derive from :class:`TgError`."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from pathlib import Path
 
 from tg_base import TgError
 
 __all__ = [
     "BagError",
     "BagReadError",
-    "ConfigError",
     "FieldError",
     "MessageDefinitionError",
-    "NodeExitedError",
     "RecorderError",
     "RecorderServiceError",
     "RecorderStateError",
-    "SessionError",
     "TopicError",
-    "UnknownProfileError",
 ]
-
-
-class ConfigError(TgError):
-    """A profile or session file cannot be read or is invalid.
-
-    The message names the file and, for each problem, the field path within it,
-    one problem per line: ``launch/x.yaml: cameras.head.width: ...``.
-    """
-
-
-class UnknownProfileError(ConfigError):
-    """No robot profile of that name is shipped or on ``TG_PROFILE_PATH``."""
-
-    def __init__(self, name: str, known: Sequence[str], where: str = "") -> None:
-        self.name = name
-        self.known = tuple(known)
-        listed = ", ".join(self.known) if self.known else "(none)"
-        prefix = f"{where}: " if where else ""
-        super().__init__(
-            f"{prefix}unknown robot profile {name!r}; known profiles: {listed} "
-            "(shipped in collectors/profiles/ or found on TG_PROFILE_PATH)"
-        )
 
 
 class FieldError(TgError):
@@ -84,17 +55,3 @@ class RecorderServiceError(RecorderError):
     def __init__(self, service: str, message: str) -> None:
         self.service = service
         super().__init__(f"{service}: {message}")
-
-
-class SessionError(TgError):
-    """A recording session could not go on: a node is missing, refused a request or did not answer."""
-
-
-class NodeExitedError(SessionError):
-    """A node of the session exited; the message names it, its exit code and its log file."""
-
-    def __init__(self, node: str, code: int, log_path: Path, tail: str = "") -> None:
-        self.node, self.code, self.log_path = node, code, log_path
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        last = f"; its last lines:\n{tail}" if tail else ""
-        super().__init__(f"node {node!r} {how}; its log: {log_path}{last}")

@@ -10,7 +10,7 @@ resolves positional picks to field names (``joint_data[3]`` is the fourth field
 of ``jointData``, whatever a firmware calls it) and returns a reader that only
 does attribute access and numpy work per message.
 
-Field expressions (see ``collectors/PROFILES.md``):
+Field expressions (see ``tg_config/PROFILES.md``):
 
 * ``a.b.c``: nested fields; ``[i]`` / ``[a:b]`` index or slice an array;
 * ``msg[i]`` on a message (not an array) picks its i-th field by position;

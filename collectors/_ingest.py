@@ -30,14 +30,14 @@ import numpy as np
 import numpy.typing as npt
 
 from collectors._bags import Bag, BagTopic, bag_size
-from collectors._errors import BagError, ConfigError, TopicError
+from collectors._errors import BagError, TopicError
 from collectors._fields import FieldReader, StampReader, normalize_msg_type
-from collectors._profile import Camera, RobotProfile, Stream
 from collectors._topics import FrameReader, bind_array, bind_camera
 from episodes._errors import TimestampOrderError
 from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
+from tg_config import Camera, ConfigError, RobotProfile, Stream
 
 __all__ = ["BagFailure", "IngestOptions", "IngestResult", "IngestSummary", "ingest_bag", "ingest_bags"]
 

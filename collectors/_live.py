@@ -18,7 +18,7 @@ shown in the status, and stored with the episode (``extra_json["recorder"]``,
 see ``datasets/FORMAT.md``). A topic silent for longer than its gap threshold
 is a *gap*.
 
->>> from collectors import SessionConfig
+>>> from tg_config import SessionConfig
 >>> run = SessionConfig.for_profile("generic_ros2_arm").resolve()
 >>> topic_types(run)["/joint_states"]
 'sensor_msgs/msg/JointState'
@@ -37,10 +37,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from collectors._errors import ConfigError, FieldError, RecorderError, RecorderStateError
+from collectors._errors import FieldError, RecorderError, RecorderStateError
 from collectors._fields import Schemas, normalize_msg_type
-from collectors._profile import Camera, Stream
-from collectors._session import ResolvedSession
 from collectors._topics import COMPRESSED_IMAGE, ArrayBinding, CameraBinding, bind_array, bind_camera
 from episodes._errors import EpisodeError, SampleError
 from episodes._images import read_header
@@ -54,6 +52,7 @@ from episodes._spec import (
 )
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
+from tg_config import Camera, ConfigError, ResolvedSession, Stream
 
 __all__ = [
     "STATE_IDLE",

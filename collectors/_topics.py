@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy.typing as npt
 
-from collectors._errors import ConfigError, FieldError, TopicError
+from collectors._errors import FieldError, TopicError
 from collectors._fields import (
     FieldReader,
     Schemas,
@@ -25,8 +25,8 @@ from collectors._fields import (
     standard_fields,
 )
 from collectors._frames import compressed_frame, raw_frame
-from collectors._profile import Camera, RobotProfile, Stream
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec
+from tg_config import Camera, ConfigError, RobotProfile, Stream
 
 __all__ = [
     "COMPRESSED_IMAGE",

@@ -8,7 +8,7 @@ on simulated time, so the same seed gives the same episode.
 
 Run from the repository root (a physics-only episode, nothing rendered):
 
->>> from collectors import load_session
+>>> from tg_config import load_session
 >>> import sim_envs
 >>> sorted(sim_envs.TASKS), sorted(sim_envs.ROBOTS), sorted(sim_envs.OPERATORS)
 (['bimanual_lift', 'pick_place'], ['kuavo_humanoid', 'walker_humanoid'], ['careful', 'hasty', 'scripted'])
@@ -20,10 +20,16 @@ Run from the repository root (a physics-only episode, nothing rendered):
 >>> outcome.instruction, outcome.success
 ('put the red cube in the orange bin', True)
 
-Recording goes through :func:`collectors.collect_sim` (``tg collect --no-ros``), or through
+Recording goes through :func:`collect_sim` (``tg collect --no-ros``), or through
 ROS 2: :class:`SimDriver` is the simulator as a robot driver, which ``tg_sim``'s nodes wrap.
+:func:`record_synthetic_episode` writes a plausible episode without any physics (for
+tests and benchmarks that need data fast).
+
+Layer: simulation. It may import ``tg_base``, ``episodes`` and ``tg_config``; it never
+imports ``collectors`` (real-robot recording), and recording never imports it.
 """
 
+from sim_envs._collect import SimEpisodeRecord, collect_sim
 from sim_envs._driver import Pacer, SimDriver
 from sim_envs._episode import (
     EpisodeOutcome,
@@ -47,6 +53,7 @@ from sim_envs._operators import (
 )
 from sim_envs._registry import Registry
 from sim_envs._robots import ROBOTS, ArmSpec, KuavoHumanoid, SimRobot, WalkerHumanoid
+from sim_envs._synthetic import record_synthetic_episode
 from sim_envs._tasks import TASKS, BimanualLift, Grip, Phase, PickPlace, Reach, Rest, Step, Task
 from sim_envs._world import CameraModel, SimWorld
 
@@ -77,6 +84,7 @@ __all__ = [
     "ScriptedOperator",
     "SimDriver",
     "SimEpisode",
+    "SimEpisodeRecord",
     "SimError",
     "SimRobot",
     "SimSetup",
@@ -86,6 +94,8 @@ __all__ = [
     "UnknownNameError",
     "UnreachableError",
     "WalkerHumanoid",
+    "collect_sim",
     "judge_outcome",
     "merge_extra",
+    "record_synthetic_episode",
 ]

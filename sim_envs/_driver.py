@@ -7,7 +7,7 @@ core as direct recording (:meth:`SimEpisode.tick`), and keeps one clock across
 episodes, so the simulated time a session publishes never goes backwards.
 :class:`Pacer` keeps simulated time from running ahead of real time.
 
->>> from collectors import load_session
+>>> from tg_config import load_session
 >>> setup = SimSetup.from_session(load_session("launch/sim_pick_place.yaml").resolve(), renderer="tiny")
 >>> driver = SimDriver(setup, seed=3, origin_ns=10**9, streams=("joint_position",))
 >>> seen = []

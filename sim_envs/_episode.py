@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from collectors import ResolvedSession, RobotProfile
 from episodes import (
     ArrayStreamSpec,
     CameraCalibration,
@@ -39,6 +38,7 @@ from sim_envs._operators import OPERATORS, Command, ScriptedOperator
 from sim_envs._robots import ROBOTS, SimRobot, build_humanoid
 from sim_envs._tasks import TASKS, Task
 from sim_envs._world import CameraModel, SimWorld
+from tg_config import ResolvedSession, RobotProfile
 
 __all__ = [
     "EpisodeOutcome",
@@ -302,7 +302,7 @@ class Sampler:
 class SimEpisode:
     """One episode of ``setup`` with ``seed``: build it, :meth:`run` it, read the outcome.
 
-    >>> from collectors import load_session
+    >>> from tg_config import load_session
     >>> setup = SimSetup.from_session(load_session("launch/sim_pick_place.yaml").resolve(), renderer="tiny")
     >>> with SimEpisode(setup, seed=3) as episode:  # doctest: +SKIP
     ...     outcome = episode.run()  # physics only: no sink, nothing rendered

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors import ros_environment, write_fastdds_profile
+from tg_station import ros_environment, write_fastdds_profile
 
 # Domain ids 100..232 are this test suite's; each test holds one under an exclusive
 # lock, so xdist workers, concurrent runs on one machine and stray nodes of a

@@ -27,7 +27,7 @@ from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-from collectors import RobotProfile
+from tg_config import RobotProfile
 
 BAG_START_NS = 1_750_000_000_000_000_000
 

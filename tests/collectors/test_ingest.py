@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import episodes
-from collectors import IngestOptions, RobotProfile, ingest_bag, ingest_bags, load_profile, qa_config
+from collectors import IngestOptions, ingest_bag, ingest_bags
 from tests.collectors.bagfixtures import (
     BAG_START_NS,
     KUAVO_ARM_JOINTS,
@@ -23,6 +23,7 @@ from tests.collectors.bagfixtures import (
     write_kuavo_bag,
     write_walker_bag,
 )
+from tg_config import RobotProfile, load_profile, qa_config
 
 KUAVO_CAMERAS = {
     "head": "/cam_h/color/image_raw/compressed",

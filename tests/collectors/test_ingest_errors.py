@@ -14,14 +14,11 @@ import yaml
 from collectors import (
     BagError,
     BagReadError,
-    ConfigError,
     FieldError,
     IngestOptions,
     MessageDefinitionError,
-    RobotProfile,
     TopicError,
     ingest_bag,
-    load_profile,
 )
 from tests.collectors.bagfixtures import (
     BAG_START_NS,
@@ -34,6 +31,7 @@ from tests.collectors.bagfixtures import (
     write_walker_bag,
 )
 from tg_base import TgError
+from tg_config import ConfigError, RobotProfile, load_profile
 
 SMALL = {"duration_s": 0.5, "sensor_hz": 100, "camera_hz": 10, "arm_hz": 20, "claw_hz": 20}
 

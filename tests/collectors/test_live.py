@@ -16,10 +16,9 @@ from collectors import (
     RecorderError,
     RecorderStateError,
     RecorderStatus,
-    SessionConfig,
-    load_profile,
 )
 from tests.collectors import live_fixtures as lf
+from tg_config import SessionConfig, load_profile
 
 S = 1_000_000_000
 
@@ -234,7 +233,8 @@ def _run_with(tmp_path: Path, edit: str, replacement: str):
 
 
 def test_profiles_that_cannot_be_recorded_live_are_refused_naming_the_stream(tmp_path):
-    from collectors import ConfigError, topic_types
+    from collectors import topic_types
+    from tg_config import ConfigError
 
     no_type = _run_with(tmp_path, "topic: /imu, msg_type: sensor_msgs/msg/Imu", "topic: /imu")
     with pytest.raises(

@@ -30,15 +30,10 @@ import numpy as np
 import pytest
 
 import episodes
-from collectors import (
-    EpisodeQaConfigs,
-    collect_sim,
-    ingest_bag,
-    load_profile,
-    load_session,
-    record_synthetic_episode,
-)
+from collectors import ingest_bag
+from sim_envs import collect_sim, record_synthetic_episode
 from tests.collectors.bagfixtures import write_kuavo_bag
+from tg_config import EpisodeQaConfigs, load_profile, load_session
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION = REPO / "launch/sim_pick_place.yaml"

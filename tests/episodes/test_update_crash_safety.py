@@ -26,7 +26,8 @@ import numpy as np
 import pytest
 
 import episodes
-from collectors import load_session, record_synthetic_episode
+from sim_envs import record_synthetic_episode
+from tg_config import load_session
 from training_ground.cli import app
 
 if sys.platform == "win32":

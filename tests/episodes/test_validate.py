@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import episodes
-from collectors import EpisodeQaConfigs
 from episodes._qa._parallel import run_parallel
 from tests.episodes.qa_corpus import CHECK_OF, INJECTORS, SOURCES, Source, copy_of, corpus_source
+from tg_config import EpisodeQaConfigs
 
 
 @pytest.fixture(scope="module", params=sorted(SOURCES))

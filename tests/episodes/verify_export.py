@@ -34,7 +34,8 @@ MIN_PSNR_DB = 25.0
 def prepare(work: Path) -> None:
     sys.path.insert(0, str(REPO))
     import episodes
-    from collectors import load_session, record_synthetic_episode
+    from sim_envs import record_synthetic_episode
+    from tg_config import load_session
 
     dataset = work / "dataset"
     run = load_session(SESSION).model_copy(update={"out": str(dataset)}).resolve()

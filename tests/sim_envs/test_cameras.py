@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from collectors import load_profile, load_session
 from sim_envs import KuavoHumanoid, SimEpisode, SimSetup
 from tests.sim_envs._sessions import LAUNCH, session_file
+from tg_config import load_profile, load_session
 
 CASES = [
     ("sim_pick_place.yaml", "head"),

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from collectors import load_session
 from sim_envs import Pacer, SimDriver, SimEpisode, SimError, SimSetup
 from tests.sim_envs._sessions import session_file
+from tg_config import load_session
 
 ORIGIN = 1_700_000_000_000_000_000
 

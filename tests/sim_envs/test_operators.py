@@ -10,11 +10,11 @@ import dataclasses
 
 import pytest
 
-from collectors import load_session
 from sim_envs import EpisodeOutcome, PickPlace, SimEpisode, SimSetup
 from sim_envs._operators import FAILURE_MODES, failure_draw
 from sim_envs._pybullet import pb
 from tests.sim_envs._sessions import LAUNCH
+from tg_config import load_session
 
 SEEDS = range(40)
 

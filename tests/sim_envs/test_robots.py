@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from collectors import load_profile
 from sim_envs import ROBOTS, KuavoHumanoid, SimWorld, WalkerHumanoid
+from tg_config import load_profile
 
 PROFILES = {"sim_humanoid": KuavoHumanoid, "sim_walker": WalkerHumanoid}
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from collectors import ConfigError, load_profile, load_session
 from sim_envs import KuavoHumanoid, SimError, SimSetup, UnknownNameError
 from tests.sim_envs._sessions import session_file
 from tg_base import TgError
+from tg_config import ConfigError, load_profile, load_session
 
 
 def _setup(path: Path, **overrides: str) -> SimSetup:

@@ -8,7 +8,7 @@ pytest.importorskip("sensor_msgs.msg")
 
 from tg_recorder._messages import message_class, schemas_for
 
-from collectors import ConfigError
+from tg_config import ConfigError
 
 
 def test_schemas_cover_nested_message_types():

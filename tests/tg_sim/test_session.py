@@ -19,9 +19,10 @@ pytest.importorskip("rclpy")
 from tg_sim.session import SessionProgress, SessionRunner
 
 import episodes
-from collectors import EpisodeQaConfigs, NodeExitedError, load_session
 from sim_envs import SimEpisode, SimSetup
 from tests.sim_envs._sessions import session_file
+from tg_config import EpisodeQaConfigs, load_session
+from tg_station import NodeExitedError
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 import episodes
-from collectors import RobotProfile, load_profile
 from tests.collectors.bagfixtures import write_kuavo_bag
+from tg_config import RobotProfile, load_profile
 from training_ground.cli import app
 
 REPO = Path(__file__).resolve().parents[2]

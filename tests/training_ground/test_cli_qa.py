@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 import episodes
-from collectors import load_session, record_synthetic_episode
+from sim_envs import record_synthetic_episode
+from tg_config import load_session
 from training_ground.cli import app
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import episodes
-from collectors import LiveRecorder, Publisher, RecorderStateError, SessionConfig, load_profile
+from collectors import LiveRecorder, Publisher, RecorderStateError
 from tests.collectors import live_fixtures as lf
+from tg_config import SessionConfig, load_profile
 from training_ground.cli._record import Action, apply_action, key_action, status_line
 
 

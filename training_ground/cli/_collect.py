@@ -17,7 +17,8 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from collectors import ResolvedSession, SimEpisodeRecord, collect_sim, load_session
+from sim_envs import SimEpisodeRecord, collect_sim
+from tg_config import ResolvedSession, load_session
 from training_ground.cli._console import console, err_console
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from collectors import load_session, write_session
+from tg_config import load_session
+from tg_station import write_session
 from training_ground.cli import _annotate, _episodes, _validate
 from training_ground.cli._collect import record_simulated, record_through_ros, ros_available
 from training_ground.cli._console import console, err_console

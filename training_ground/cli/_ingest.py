@@ -10,7 +10,8 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collectors import BagFailure, IngestOptions, IngestResult, bag_sizes, ingest_bags, load_profile
+from collectors import BagFailure, IngestOptions, IngestResult, bag_sizes, ingest_bags
+from tg_config import load_profile
 from training_ground.cli._console import console, err_console
 
 __all__ = ["ingest"]

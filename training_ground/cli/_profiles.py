@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from collectors import ConfigError, list_profiles, load_profile
+from tg_config import ConfigError, list_profiles, load_profile
 from training_ground.cli._console import console
 
 __all__ = ["profiles"]

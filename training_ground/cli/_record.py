@@ -27,16 +27,10 @@ from typing import Annotated, Any
 
 import typer
 
-from collectors import (
-    EpisodeLabels,
-    LiveRecorder,
-    RecorderStatus,
-    SessionConfig,
-    ros_environment,
-    segment_bytes_for,
-    write_fastdds_profile,
-)
+from collectors import EpisodeLabels, LiveRecorder, RecorderStatus
 from tg_base import TgError
+from tg_config import SessionConfig
+from tg_station import ros_environment, segment_bytes_for, write_fastdds_profile
 from training_ground.cli._console import console, err_console
 
 __all__ = ["Action", "apply_action", "key_action", "record", "status_line"]

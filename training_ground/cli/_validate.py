@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 import episodes
-from collectors import EpisodeQaConfigs, load_profile, load_session
 from tg_base import TgError
+from tg_config import EpisodeQaConfigs, load_profile, load_session
 from training_ground.cli._console import console, progress
 
 __all__ = ["ConfigOption", "PathsArg", "ProfileOption", "WorkersOption", "qa_configs", "validate"]

@@ -6,7 +6,8 @@ import importlib
 from collections.abc import Iterable
 from typing import Any
 
-from collectors import ConfigError, FieldType, ros2_field_type
+from collectors import FieldType, ros2_field_type
+from tg_config import ConfigError
 
 __all__ = ["message_class", "schemas_for"]
 

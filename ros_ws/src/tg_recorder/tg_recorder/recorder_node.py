@@ -42,17 +42,9 @@ from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
 
-from collectors import (
-    CameraIntrinsics,
-    EpisodeLabels,
-    LiveRecorder,
-    Publisher,
-    ResolvedSession,
-    SessionConfig,
-    load_session,
-    topic_types,
-)
+from collectors import CameraIntrinsics, EpisodeLabels, LiveRecorder, Publisher, topic_types
 from tg_base import TgError
+from tg_config import ResolvedSession, SessionConfig, load_session
 from tg_recorder._messages import message_class, schemas_for
 
 __all__ = ["RecorderNode", "main", "run_recorder"]

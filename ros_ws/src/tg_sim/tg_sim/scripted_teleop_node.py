@@ -42,9 +42,9 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from collectors import load_session
 from episodes import ArrayStreamSpec, JsonValue, Role, StreamKind
 from sim_envs import Command, ScriptedOperator, SimEpisode, SimError, SimSetup
+from tg_config import load_session
 from tg_sim._ros import nanoseconds, run_node, spin_until, stamp_msg
 from tg_sim.sim_bridge_node import HEAD_COMMAND_TOPIC
 

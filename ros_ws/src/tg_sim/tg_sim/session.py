@@ -41,19 +41,18 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from tg_recorder.client import RecorderClient, StatusListener
 
-from collectors import (
+from collectors import RecorderStatus
+from episodes import JsonValue, Role
+from sim_envs import judge_outcome, merge_extra
+from tg_config import ResolvedSession, load_session
+from tg_station import (
     NodeProcesses,
-    RecorderStatus,
-    ResolvedSession,
     SessionError,
-    load_session,
     ros_environment,
     segment_bytes_for,
     session_graph,
     write_fastdds_profile,
 )
-from episodes import JsonValue, Role
-from sim_envs import judge_outcome, merge_extra
 
 __all__ = ["EpisodeResult", "SessionProgress", "SessionRunner"]
 

@@ -45,10 +45,10 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Imu, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from collectors import ResolvedSession, load_session
 from episodes import ImageStreamSpec, Role, StreamKind, StreamSpec
 from episodes._images import encode_frame
 from sim_envs import Pacer, SimDriver, SimError, SimSetup
+from tg_config import ResolvedSession, load_session
 from tg_sim._ros import camera_info_topic, nanoseconds, run_node, spin_until, stamp_msg
 
 __all__ = ["HEAD_COMMAND_TOPIC", "SimBridge", "main"]
