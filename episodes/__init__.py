@@ -54,7 +54,15 @@ from episodes._qa._annotate import (
     annotate_episodes,
     read_annotations,
 )
-from episodes._qa._config import DEFAULT_TASK_TEMPLATES, JointLimit, QaConfig, TaskTemplate
+from episodes._qa._config import (
+    DEFAULT_TASK_TEMPLATES,
+    SEGMENT_KINDS,
+    THRESHOLD_KINDS,
+    JointLimit,
+    QaConfig,
+    TaskTemplate,
+    threshold_kinds,
+)
 from episodes._qa._errors import QaConfigError, StaleStatisticsError
 from episodes._qa._findings import CHECKS, CheckInfo, EpisodeReport, Finding, Severity
 from episodes._qa._motion import GripperEvent, Segment
@@ -112,7 +120,9 @@ __all__ = [
     "DEFAULT_TASK_TEMPLATES",
     "EXPORTERS",
     "FORMAT_VERSION",
+    "SEGMENT_KINDS",
     "SPLITS_FILE",
+    "THRESHOLD_KINDS",
     "AlignedEpisode",
     "AlignedFrame",
     "AlignedView",
@@ -202,6 +212,7 @@ __all__ = [
     "select_episodes",
     "split_of",
     "summarize",
+    "threshold_kinds",
     "update_in_place",
     "update_splits",
     "usable_range",

@@ -7,13 +7,23 @@ threshold has a default that suits a teleoperated manipulation episode.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
+from typing import Any
 
 from episodes._qa._errors import QaConfigError
 
-__all__ = ["DEFAULT_TASK_TEMPLATES", "SEGMENT_KINDS", "JointLimit", "QaConfig", "TaskTemplate"]
+__all__ = [
+    "DEFAULT_TASK_TEMPLATES",
+    "SEGMENT_KINDS",
+    "THRESHOLD_KINDS",
+    "JointLimit",
+    "QaConfig",
+    "TaskTemplate",
+    "threshold_kinds",
+]
 
 SEGMENT_KINDS = ("reach", "grasp", "transport", "release", "retreat", "motion")
 """What a segment is, from the gripper alone: ``reach`` (open, a close follows), ``grasp``
@@ -89,6 +99,41 @@ class JointLimit:
 
 
 @dataclass(frozen=True)
+class _ThresholdKind:
+    """The range a kind of threshold must lie in, and how a value is checked and stored."""
+
+    accepts: Callable[[float], bool]
+    must_be: str
+    convert: Callable[[Any], float | int]
+
+
+THRESHOLD_KINDS: Mapping[str, _ThresholdKind] = MappingProxyType(
+    {
+        "positive": _ThresholdKind(lambda v: math.isfinite(v) and v > 0, "a positive number", float),
+        "share": _ThresholdKind(lambda v: 0 <= v < 1, "within [0, 1)", float),
+        "level": _ThresholdKind(lambda v: v == int(v) and 0 <= v <= 255, "a grey level 0..255", int),
+        "count": _ThresholdKind(lambda v: v == int(v) and v >= 1, "at least 1", int),
+    }
+)
+"""Each kind of threshold, by name. A threshold is declared once, as a field of
+:class:`QaConfig` with its kind in the field's metadata; the ``qa:`` section of
+profiles and sessions (``tg_config.QaSettings``) is built from the same fields."""
+
+
+def _threshold(default: float, kind: str) -> Any:
+    return field(default=default, metadata={"threshold": kind})
+
+
+def threshold_kinds() -> dict[str, str]:
+    """Every threshold of :class:`QaConfig` and its kind, in declaration order.
+
+    >>> threshold_kinds()["gap_factor"], threshold_kinds()["dark_level"]
+    ('positive', 'level')
+    """
+    return {f.name: f.metadata["threshold"] for f in fields(QaConfig) if "threshold" in f.metadata}
+
+
+@dataclass(frozen=True)
 class QaConfig:
     """Expectations (from the robot profile and session) and thresholds of every check.
 
@@ -117,66 +162,54 @@ class QaConfig:
     max_duration_s: float = 120.0
 
     # ---- thresholds of the checks
-    gap_factor: float = 5.0
+    gap_factor: float = _threshold(5.0, "positive")
     """time.gap: a gap longer than this many expected periods."""
-    rate_tolerance: float = 0.1
+    rate_tolerance: float = _threshold(0.1, "share")
     """time.rate: the share by which the observed rate may fall below the expected one."""
-    skew_threshold_s: float = 0.1
+    skew_threshold_s: float = _threshold(0.1, "positive")
     """sync.skew: how much older than one period of its stream an aligned sample may be."""
-    clock_offset_threshold_s: float = 0.1
+    clock_offset_threshold_s: float = _threshold(0.1, "positive")
     """time.clock_offset: largest median |arrival - stamp| of a stream."""
-    limit_margin: float = 0.01
+    limit_margin: float = _threshold(0.01, "share")
     """value.joint_limit: tolerance beyond each limit, as a share of the joint's range."""
-    velocity_factor: float = 1.5
+    velocity_factor: float = _threshold(1.5, "positive")
     """value.velocity_spike: how far beyond its velocity limit a joint may seem to move."""
-    stuck_epsilon: float = 1e-3
+    stuck_epsilon: float = _threshold(1e-3, "positive")
     """value.stuck: per-dimension range (rad, m, closure) below which a signal is constant."""
-    stuck_window_s: float = 5.0
+    stuck_window_s: float = _threshold(5.0, "positive")
     """value.stuck: how long a signal expected to move may stay within ``stuck_epsilon``."""
-    dark_level: int = 16
+    dark_level: int = _threshold(16, "level")
     """image.black: a pixel at or below this grey level (0..255) is dark."""
-    bright_level: int = 240
+    bright_level: int = _threshold(240, "level")
     """image.overexposed: a pixel at or above this grey level is saturated."""
-    extreme_fraction: float = 0.95
+    extreme_fraction: float = _threshold(0.95, "share")
     """image.black / image.overexposed: share of dark (saturated) pixels that makes a frame black (white)."""
-    frozen_min_s: float = 0.5
+    frozen_min_s: float = _threshold(0.5, "positive")
     """image.frozen: shortest repetition of identical frames that is reported."""
-    image_sample_frames: int = 8
+    image_sample_frames: int = _threshold(8, "count")
     """image.black / overexposed / decode: frames decoded per camera, evenly spaced (plus suspiciously
     small ones, at most 4x as many)."""
-    max_ranges: int = 20
+    max_ranges: int = _threshold(20, "count")
     """Per check and stream: ranges reported one by one; further ones are merged into the last."""
 
     # ---- annotation
-    idle_threshold: float = 0.05
+    idle_threshold: float = _threshold(0.05, "positive")
     """Active range: how far (rad or m) a joint must move from its rest pose to end the idle start;
     above sensor noise and an operator's tremor."""
-    gripper_min_swing: float = 0.2
+    gripper_min_swing: float = _threshold(0.2, "positive")
     """Gripper events: the least closure change (0..1) that counts as closing or opening."""
     task_templates: Mapping[str, TaskTemplate] = field(default_factory=lambda: dict(DEFAULT_TASK_TEMPLATES))
 
     def __post_init__(self) -> None:
-        positive = (
-            "gap_factor",
-            "skew_threshold_s",
-            "clock_offset_threshold_s",
-            "velocity_factor",
-            "stuck_epsilon",
-            "stuck_window_s",
-            "frozen_min_s",
-            "idle_threshold",
-            "gripper_min_swing",
-        )
-        for name in positive:
-            value = float(getattr(self, name))
-            if not (math.isfinite(value) and value > 0):
-                raise QaConfigError(f"QaConfig.{name} must be a positive number, got {getattr(self, name)}")
-            object.__setattr__(self, name, value)
-        for name in ("rate_tolerance", "limit_margin", "extreme_fraction"):
-            value = float(getattr(self, name))
-            if not 0 <= value < 1:
-                raise QaConfigError(f"QaConfig.{name} must be within [0, 1), got {getattr(self, name)}")
-            object.__setattr__(self, name, value)
+        for name, kind_name in threshold_kinds().items():
+            kind, value = THRESHOLD_KINDS[kind_name], getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not kind.accepts(float(value))
+            ):
+                raise QaConfigError(f"QaConfig.{name} must be {kind.must_be}, got {value}")
+            object.__setattr__(self, name, kind.convert(value))
         if not 0 <= self.min_duration_s <= self.max_duration_s:
             raise QaConfigError(
                 f"QaConfig: need 0 <= min_duration_s ({self.min_duration_s}) "
@@ -187,9 +220,6 @@ class QaConfig:
                 f"QaConfig: need 0 <= dark_level ({self.dark_level}) "
                 f"< bright_level ({self.bright_level}) <= 255"
             )
-        for name in ("image_sample_frames", "max_ranges"):
-            if int(getattr(self, name)) < 1:
-                raise QaConfigError(f"QaConfig.{name} must be at least 1, got {getattr(self, name)}")
         for stream, rate in self.expected_rates_hz.items():
             if not (math.isfinite(rate) and rate > 0):
                 raise QaConfigError(

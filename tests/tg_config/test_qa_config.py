@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pickle
+import typing
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from episodes import SEGMENT_KINDS, QaConfig, QaConfigError, threshold_kinds
 from tg_config import (
     ConfigError,
     EpisodeLimits,
@@ -18,6 +20,7 @@ from tg_config import (
     load_session,
     qa_config,
 )
+from tg_config._qa_settings import SegmentKind
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION = REPO / "launch/sim_pick_place.yaml"
@@ -55,7 +58,7 @@ def test_session_adds_its_streams_rates_bounds_and_task():
 def test_qa_sections_set_thresholds_and_the_session_wins():
     session = load_session(SESSION)
     profile = load_profile("sim_humanoid")
-    # The `qa:` field of profiles and sessions holds a QaSettings (see collectors/_qa_config.py).
+    # The `qa:` field of profiles and sessions holds a QaSettings (see tg_config/_qa_config.py).
     profile = profile.model_copy(
         update={"qa": QaSettings(gap_factor=8, stuck_window_s=9, moving_streams=("gripper_state",))}
     )
@@ -123,3 +126,27 @@ def test_qa_section_in_yaml_files(tmp_path):
     session_file.write_text(SESSION.read_text(encoding="utf-8") + "\nqa:\n  gap_factr: 7\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"session\.yaml: qa\.gap_factr: "):
         load_session(session_file)
+
+
+# A value outside each kind's range, and one inside it that differs from every default.
+_OUT_OF_RANGE = {"positive": -1.0, "share": 1.0, "level": 300, "count": 0}
+_IN_RANGE = {"positive": 0.75, "share": 0.25, "level": 100, "count": 3}
+
+
+@pytest.mark.parametrize(("name", "kind"), sorted(threshold_kinds().items()))
+def test_every_threshold_of_the_quality_gate_is_a_yaml_key_with_its_range(tmp_path, name, kind):
+    # Declared once, in episodes.QaConfig: the YAML `qa:` section takes each with the same range.
+    session_file = tmp_path / "session.yaml"
+    base = SESSION.read_text(encoding="utf-8")
+    session_file.write_text(f"{base}\nqa:\n  {name}: {_OUT_OF_RANGE[kind]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"session\.yaml: qa\.{name}: "):
+        load_session(session_file)
+    with pytest.raises(QaConfigError, match=rf"QaConfig\.{name} must be "):
+        QaConfig(**{name: _OUT_OF_RANGE[kind]})
+    value = _IN_RANGE[kind] if name != "bright_level" else 250
+    session_file.write_text(f"{base}\nqa:\n  {name}: {value}\n", encoding="utf-8")
+    assert getattr(qa_config(load_profile("sim_humanoid"), load_session(session_file)), name) == value
+
+
+def test_segment_kinds_of_the_yaml_section_are_the_quality_gates():
+    assert typing.get_args(SegmentKind) == SEGMENT_KINDS
