@@ -15,6 +15,13 @@ specified in ``datasets/FORMAT.md``.
 >>> with episodes.open(writer.final_path) as ep:
 ...     ep.metadata.status, ep.stream("joint_position").count, ep.aligned.num_frames
 ('complete', 100, 10)
+
+Besides the format it holds what works on episodes alone: the quality gate
+(``validate_episodes``, ``annotate_episodes``), the training loader
+(:class:`EpisodeDataset`) and the exporters (LeRobot, robomimic).
+
+Layer: episodes. It imports only ``tg_base``; robot profiles and sessions are
+above it (``tg_config`` fills in a :class:`QaConfig`, never the other way).
 """
 
 from episodes._align import Alignment, compute_alignment
