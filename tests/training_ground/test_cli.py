@@ -178,3 +178,32 @@ def test_demo_records_and_describes_directly_where_ros_cannot_be_imported(tmp_pa
     for path in files:
         with episodes.open(path) as ep:
             assert "qa" in ep.annotations
+
+
+def test_tables_piped_into_a_file_print_in_full(dataset):
+    # A CI log or `tg ... > file` has no terminal width: nothing may be cut to 80 columns.
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        map(str, [REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"])
+    )
+    for args in (["profiles"], ["info", str(dataset)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "training_ground", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "…" not in done.stdout, done.stdout
+    listed = subprocess.run(
+        [sys.executable, "-m", "training_ground", "profiles"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    ).stdout
+    assert any(
+        "generic_ros2_arm" in line and "tg_config/profiles/generic_ros2_arm.yaml" in line
+        for line in listed.splitlines()
+    )
