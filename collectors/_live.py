@@ -46,8 +46,8 @@ from collectors._live_inputs import (
     CameraIntrinsics,
     EpisodeLabels,
     Publisher,
+    SideInputs,
     TopicPlan,
-    scaled_calibration,
     topic_types,
 )
 from collectors._live_screen import frame_signature, wrong_publishers
@@ -58,7 +58,7 @@ from collectors._session import ResolvedSession
 from collectors._topics import COMPRESSED_IMAGE
 from episodes._errors import EpisodeError
 from episodes._maintenance import update_in_place
-from episodes._spec import CameraCalibration, EpisodeInfo, JsonValue
+from episodes._spec import JsonValue
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
 
@@ -108,12 +108,7 @@ class LiveRecorder:
         self.run = run
         self.out = out
         self._clock = clock
-        self._defaults = default_labels or EpisodeLabels(
-            task=run.session.task.name,
-            instruction=run.session.task.instruction,
-            operator=run.session.operator,
-            station=run.session.station,
-        )
+        self._defaults = default_labels or EpisodeLabels.of_session(run)
         self._encoder_threads = encoder_threads
         self._lock = threading.Lock()
         self._writer: EpisodeWriter | None = None
@@ -123,16 +118,15 @@ class LiveRecorder:
         self._last_success = "unknown"
         self._success = "unknown"
         self._error = ""
-        self._urdf = run.profile.urdf_text()
-        self._urdf_source = "profile" if self._urdf is not None else "none"
-        self._calibrations: dict[str, CameraCalibration] = {}
-        self._intrinsics: dict[str, CameraIntrinsics] = {}
+        self._inputs = SideInputs(run)
         self._topics = plan_topics(run, schemas)
         self._counters = self._topics.counters
-        self._plans = tuple(
-            TopicPlan(topic, c.msg_type, queue_depth(c.expected_hz), self._handler(topic))
-            for topic, c in self._counters.items()
-        )
+        plans = []
+        for topic, c in self._counters.items():
+            arrays = topic in self._topics.arrays
+            handler = self._array_handler(topic) if arrays else self._camera_handler(topic)
+            plans.append(TopicPlan(topic, c.msg_type, queue_depth(c.expected_hz), handler))
+        self._plans = tuple(plans)
 
     @property
     def topics(self) -> tuple[TopicPlan, ...]:
@@ -149,11 +143,6 @@ class LiveRecorder:
         return self._writer is not None
 
     # -------------------------------------------------------------- message handlers (the hot path)
-
-    def _handler(self, topic: str) -> Callable[[Any], None]:
-        if topic in self._topics.arrays:
-            return self._array_handler(topic)
-        return self._camera_handler(topic)
 
     def _array_handler(self, topic: str) -> Callable[[Any], None]:
         # Everything a message needs is bound here once: the callback only picks and appends.
@@ -223,23 +212,17 @@ class LiveRecorder:
 
     def set_camera_info(self, camera: str, info: CameraIntrinsics) -> None:
         """A camera's intrinsics, scaled to the size its stream stores; kept for every later episode."""
-        if self._intrinsics.get(camera) == info:
+        if self._inputs.intrinsics.get(camera) == info:  # the usual case: the same, 30 times a second
             return
         with self._lock:
-            self._intrinsics[camera] = info
-            item = next(c for c in self.run.profile.cameras if c.name == camera)
-            calibration = scaled_calibration(self.run.stream(camera), item, info)
-            if calibration is None:
-                return
-            self._calibrations[camera] = calibration
-            if self._writer is not None:
+            calibration = self._inputs.camera_info(camera, info)
+            if calibration is not None and self._writer is not None:
                 self._writer.set_calibration(camera, calibration)
 
     def set_robot_description(self, urdf: str) -> None:
         """The robot's own description (``/robot_description``); used from the next episode on."""
         with self._lock:
-            self._urdf = urdf
-            self._urdf_source = "topic"
+            self._inputs.robot_description(urdf)
 
     def check_publishers(self, topic: str, publishers: Sequence[Publisher]) -> None:
         """The publishers of ``topic`` now: one of another message type is bad input, counted once.
@@ -283,24 +266,13 @@ class LiveRecorder:
             return writer.episode_id
 
     def _open_writer(self, labels: EpisodeLabels) -> EpisodeWriter:
-        d = self._defaults
-        info = EpisodeInfo(
-            robot=self.run.robot,
-            source="ros2",
-            dataset=self.run.dataset,
-            task=labels.task or d.task,
-            instruction=labels.instruction or d.instruction,
-            operator=labels.operator or d.operator,
-            station=labels.station or d.station,
-            extra={**d.extra, **labels.extra},
-        )
         return EpisodeWriter(
             self.out,
             streams=self._topics.specs,
-            info=info,
+            info=labels.episode_info(self.run, self._defaults),
             aligned_rate_hz=self.run.aligned_rate_hz,
-            urdf=self._urdf,
-            calibrations=dict(self._calibrations),
+            urdf=self._inputs.urdf,
+            calibrations=dict(self._inputs.calibrations),
             clock=self._clock,
             encoder_threads=self._encoder_threads,
             frames_in_flight=frames_in_flight(self._topics.specs),
@@ -339,11 +311,7 @@ class LiveRecorder:
             path = self._last_episode
             if path is None:
                 raise RecorderStateError("no episode to label: none has been recorded yet")
-            # Through the update journal: never half-labelled, raw data never rewritten.
-            with update_in_place(path) as f:
-                f.attrs.modify("success", text)
-                if notes:
-                    f.attrs.modify("notes", notes)
+            _label_file(path, text, notes)
             self._last_success = text
             return f"{path}: success={text}"
 
@@ -383,11 +351,8 @@ class LiveRecorder:
         self._error = f"episode {writer.episode_id} ended: {exc}; {where}"
 
     def _diagnostics(self) -> dict[str, JsonValue]:
-        return {
-            "topics": {t: c.diagnostics() for t, c in self._counters.items()},
-            "robot_description": self._urdf_source,
-            "calibrated_cameras": sorted(self._calibrations),
-        }
+        topics: JsonValue = {t: c.diagnostics() for t, c in self._counters.items()}
+        return {"topics": topics, **self._inputs.diagnostics()}
 
     # -------------------------------------------------------------- periodic work
 
@@ -423,3 +388,11 @@ class LiveRecorder:
             success=self._success if writer is not None else self._last_success,
             error=self._error,
         )
+
+
+def _label_file(path: Path, success: str, notes: str) -> None:
+    # Through the update journal: never half-labelled, raw data never rewritten.
+    with update_in_place(path) as f:
+        f.attrs.modify("success", success)
+        if notes:
+            f.attrs.modify("notes", notes)

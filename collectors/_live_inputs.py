@@ -20,12 +20,13 @@ from collectors._errors import ConfigError, RecorderError
 from collectors._fields import normalize_msg_type
 from collectors._profile import Camera, Stream
 from collectors._session import ResolvedSession
-from episodes._spec import CameraCalibration, ImageStreamSpec, JsonValue, StreamSpec
+from episodes._spec import CameraCalibration, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 
 __all__ = [
     "CameraIntrinsics",
     "EpisodeLabels",
     "Publisher",
+    "SideInputs",
     "TopicPlan",
     "config_source",
     "recorded_items",
@@ -56,6 +57,30 @@ class EpisodeLabels:
         if not isinstance(value, dict):
             raise RecorderError(f"extra_json must be a JSON object, got {type(value).__name__}")
         return value
+
+    @classmethod
+    def of_session(cls, run: ResolvedSession) -> EpisodeLabels:
+        """The labels the session gives every episode."""
+        session = run.session
+        return cls(
+            task=session.task.name,
+            instruction=session.task.instruction,
+            operator=session.operator,
+            station=session.station,
+        )
+
+    def episode_info(self, run: ResolvedSession, defaults: EpisodeLabels) -> EpisodeInfo:
+        """The episode's metadata: these labels, ``defaults`` where they are empty (``extra``: merged)."""
+        return EpisodeInfo(
+            robot=run.robot,
+            source="ros2",
+            dataset=run.dataset,
+            task=self.task or defaults.task,
+            instruction=self.instruction or defaults.instruction,
+            operator=self.operator or defaults.operator,
+            station=self.station or defaults.station,
+            extra={**defaults.extra, **self.extra},
+        )
 
 
 @dataclass(frozen=True)
@@ -146,3 +171,36 @@ def scaled_calibration(spec: StreamSpec, camera: Camera, info: CameraIntrinsics)
         mount_parent=camera.mount_parent,
         mount_pose=tuple(camera.mount_pose or ()),
     )
+
+
+class SideInputs:
+    """What episodes get besides messages: the robot's description and the cameras' calibrations.
+
+    Both outlive an episode: each new episode starts with the latest. Not
+    thread-safe: the recorder calls it under its lock.
+    """
+
+    def __init__(self, run: ResolvedSession) -> None:
+        self.run = run
+        self.urdf = run.profile.urdf_text()
+        self.urdf_source = "profile" if self.urdf is not None else "none"
+        self.calibrations: dict[str, CameraCalibration] = {}
+        self.intrinsics: dict[str, CameraIntrinsics] = {}
+
+    def camera_info(self, camera: str, info: CameraIntrinsics) -> CameraCalibration | None:
+        """Note ``camera``'s intrinsics; return its new calibration, or None when ``info`` is not usable."""
+        self.intrinsics[camera] = info
+        item = next(c for c in self.run.profile.cameras if c.name == camera)
+        calibration = scaled_calibration(self.run.stream(camera), item, info)
+        if calibration is not None:
+            self.calibrations[camera] = calibration
+        return calibration
+
+    def robot_description(self, urdf: str) -> None:
+        """The robot's own description, from its ``/robot_description`` topic."""
+        self.urdf = urdf
+        self.urdf_source = "topic"
+
+    def diagnostics(self) -> dict[str, JsonValue]:
+        """What the episode keeps of them (in ``extra_json["recorder"]``)."""
+        return {"robot_description": self.urdf_source, "calibrated_cameras": sorted(self.calibrations)}
