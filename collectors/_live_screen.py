@@ -24,7 +24,7 @@ diagnostics name them:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -137,45 +137,47 @@ def read_rows(reader: FieldReader, picked: Sequence[Any]) -> tuple[Rows, Mask, l
 
 def zero_stamps(stamps: Stamps, bad: Mask, source: Source) -> tuple[Mask, Rejection | None]:
     """Samples not yet refused whose header stamp is 0."""
-    zero = ~bad & (stamps == 0)
-    if not zero.any():
-        return zero, None
-    count = int(zero.sum())
-    return zero, Rejection(
+    return _refused(
+        ~bad & (stamps == 0),
         "zero_stamp",
-        f"{source.topic}: header.stamp is 0 in {count} message(s); not recorded "
-        f"in stream {source.stream!r} (stamp: arrival in the profile records the arrival time)",
-        count,
+        lambda count: (
+            f"{source.topic}: header.stamp is 0 in {count} message(s); not recorded "
+            f"in stream {source.stream!r} (stamp: arrival in the profile records the arrival time)"
+        ),
     )
 
 
 def not_finite(rows: Rows, bad: Mask, source: Source) -> tuple[Mask, Rejection | None]:
     """Samples not yet refused holding NaN or an infinity."""
-    nan = ~bad & ~np.isfinite(rows).all(axis=1)
-    if not nan.any():
-        return nan, None
-    count = int(nan.sum())
-    return nan, Rejection(
+    return _refused(
+        ~bad & ~np.isfinite(rows).all(axis=1),
         "not_finite",
-        f"{source.topic}: {count} message(s) hold NaN or infinite values for stream "
-        f"{source.stream!r}; not recorded",
-        count,
+        lambda count: (
+            f"{source.topic}: {count} message(s) hold NaN or infinite values for stream "
+            f"{source.stream!r}; not recorded"
+        ),
     )
 
 
 def stamps_backwards(kept: Stamps, last_stamp: int, source: Source) -> tuple[Mask, Rejection | None]:
     """Which of ``kept`` (in arrival order) are earlier than a sample before them, ``last_stamp`` included."""
     before = np.maximum.accumulate(np.concatenate(([last_stamp], kept)))[:-1]
-    back = kept < before
-    if not back.any():
-        return back, None
-    count = int(back.sum())
-    return back, Rejection(
+    return _refused(
+        kept < before,
         "stamp_backwards",
-        f"{source.topic}: {count} message(s) stamped earlier than the previous "
-        f"sample of stream {source.stream!r}; not recorded",
-        count,
+        lambda count: (
+            f"{source.topic}: {count} message(s) stamped earlier than the previous "
+            f"sample of stream {source.stream!r}; not recorded"
+        ),
     )
+
+
+def _refused(mask: Mask, reason: str, message: Callable[[int], str]) -> tuple[Mask, Rejection | None]:
+    # The message is only written when something is refused: most blocks have nothing to say.
+    if not mask.any():
+        return mask, None
+    count = int(mask.sum())
+    return mask, Rejection(reason, message(count), count)
 
 
 def screen_block(
