@@ -62,6 +62,7 @@ from episodes._spec import JsonValue
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
 
+# The status types and inputs live in their own modules; the package facade still imports them from here.
 __all__ = [
     "STATE_IDLE",
     "STATE_RECORDING",
