@@ -242,41 +242,71 @@ def compile_fields(
     paths = [_compile_path(f, root, schemas, where) for f in fields]
     for path, text in zip(paths, fields, strict=True):
         _check_numeric(path, text, where)
-    resolved = ", ".join(p.resolved for p in paths)
-    source_field = paths[0].last_field if len(paths) == 1 else ""
-
     if name_field:
-        if len(paths) != 1:
-            raise FieldError(f"{where}: name matching ({name_field}) needs a single field, got {expr}")
-        values = paths[0]
-        names = _compile_path(name_field, root, schemas, where, flatten=False)
-        _check_names(names, name_field, where)
-        if not (values.final.sequence or values.mapped):
-            raise FieldError(
-                f"{where}: field {expr} is a single {values.final.name}; matching by name needs an array"
-            )
-        wanted = tuple(source_names)
-        if len(wanted) != dim:
-            raise FieldError(f"{where}: {len(wanted)} source names for {dim} values")
-        pick = _pair(names.get, values.get)
-        convert = _by_name(wanted, where, expr, name_field)
+        matching = _Matching(where, expr, dim, name_field, tuple(source_names))
+        pick, convert = _by_name_reading(paths, root, schemas, matching)
     else:
-        static = [p.static_len for p in paths]
-        known = [n for n in static if n is not None]
-        if len(known) == len(static) and sum(known) != dim:
-            raise FieldError(f"{where}: field {expr} gives {sum(known)} values; the stream has {dim}")
-        scalars = [p.scalars for p in paths]
-        if all(scalars):
-            pick = operator.attrgetter(*(name for names in scalars if names for name in names))
-            convert = _by_position(where, expr, dim)
-        elif len(paths) == 1:
-            pick = paths[0].get
-            convert = _by_position(where, expr, dim)
-        else:
-            getters = [p.get for p in paths]
-            pick = _tuple_of(getters)
-            convert = _by_positions(len(getters), where, expr, dim)
+        pick, convert = _by_position_reading(paths, where, expr, dim)
+    return FieldReader(
+        dim=dim,
+        resolved=", ".join(p.resolved for p in paths),
+        source_field=paths[0].last_field if len(paths) == 1 else "",
+        pick=pick,
+        _rows=_scaled(convert, scale, offset),
+    )
 
+
+_Convert = Callable[[Sequence[Any]], npt.NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """A stream read by name: the expression, its names field and the names it reads, in order."""
+
+    where: str
+    expr: str
+    dim: int
+    name_field: str
+    wanted: tuple[str, ...]
+
+
+def _by_name_reading(
+    paths: list[_Path], root: str, schemas: Schemas, m: _Matching
+) -> tuple[Callable[[Any], Any], _Convert]:
+    """Pick the values and the names; convert by finding each wanted name among the names."""
+    if len(paths) != 1:
+        raise FieldError(f"{m.where}: name matching ({m.name_field}) needs a single field, got {m.expr}")
+    values = paths[0]
+    names = _compile_path(m.name_field, root, schemas, m.where, flatten=False)
+    _check_names(names, m.name_field, m.where)
+    if not (values.final.sequence or values.mapped):
+        raise FieldError(
+            f"{m.where}: field {m.expr} is a single {values.final.name}; matching by name needs an array"
+        )
+    if len(m.wanted) != m.dim:
+        raise FieldError(f"{m.where}: {len(m.wanted)} source names for {m.dim} values")
+    return _pair(names.get, values.get), _by_name(m.wanted, m.where, m.expr, m.name_field)
+
+
+def _by_position_reading(
+    paths: list[_Path], where: str, expr: str, dim: int
+) -> tuple[Callable[[Any], Any], _Convert]:
+    """Pick every path's value, fastest first: one attrgetter for plain numbers, one getter, a tuple."""
+    static = [p.static_len for p in paths]
+    known = [n for n in static if n is not None]
+    if len(known) == len(static) and sum(known) != dim:
+        raise FieldError(f"{where}: field {expr} gives {sum(known)} values; the stream has {dim}")
+    scalars = [p.scalars for p in paths]
+    if all(scalars):
+        dotted = [name for names in scalars if names for name in names]
+        return operator.attrgetter(*dotted), _by_position(where, expr, dim)
+    if len(paths) == 1:
+        return paths[0].get, _by_position(where, expr, dim)
+    getters = [p.get for p in paths]
+    return _tuple_of(getters), _by_positions(len(getters), where, expr, dim)
+
+
+def _scaled(convert: _Convert, scale: float, offset: float) -> _Convert:
     def rows(picked: Sequence[Any]) -> npt.NDArray[np.float64]:
         out = convert(picked)
         if scale != 1.0:
@@ -285,7 +315,7 @@ def compile_fields(
             out += offset
         return out
 
-    return FieldReader(dim=dim, resolved=resolved, source_field=source_field, pick=pick, _rows=rows)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -339,114 +369,157 @@ def header_stamp_reader(msg_type: str, schemas: Schemas, *, where: str) -> Stamp
 
 
 def _compile_path(text: str, root: str, schemas: Schemas, where: str, *, flatten: bool = True) -> _Path:
-    ops: list[Callable[[Any], Any]] = []
-    attrs: list[str] = []  # consecutive plain field reads, merged into one attrgetter
-    resolved: list[str] = []
-    cur = FieldType(root)
-    mapped = False
-    static_len: int | None = None  # length of the current array value, where known
-    last_field = ""
+    return _PathCompiler(text, root, schemas, where).compile(flatten=flatten)
 
-    def flush_attrs() -> None:
-        if attrs:
-            ops.append(operator.attrgetter(".".join(attrs)))
-            attrs.clear()
 
-    def field_of(type_name: str, name: str | int) -> tuple[str, FieldType]:
-        if type_name not in schemas:
-            raise FieldError(f"{where}: field {text}: no definition of message type {type_name}")
-        fields = list(schemas[type_name])
+class _PathCompiler:
+    """Compiles one field expression, a step per field name and per ``[...]``, into a getter.
+
+    The state is the value the steps have reached so far: its type (``cur``),
+    whether it is a list built from each element of an array of messages
+    (``mapped``), its length where known, and the getter's operations.
+    Consecutive plain field reads are merged into one ``attrgetter``.
+    """
+
+    def __init__(self, text: str, root: str, schemas: Schemas, where: str) -> None:
+        self.text = text
+        self.schemas = schemas
+        self.where = where
+        self.ops: list[Callable[[Any], Any]] = []
+        self.attrs: list[str] = []  # consecutive plain field reads, merged into one attrgetter
+        self.resolved: list[str] = []
+        self.cur = FieldType(root)
+        self.mapped = False
+        self.static_len: int | None = None  # length of the current array value, where known
+        self.last_field = ""
+
+    @property
+    def is_array(self) -> bool:
+        return self.cur.sequence or self.mapped
+
+    def compile(self, *, flatten: bool) -> _Path:
+        for seg_index, segment in enumerate(self.text.split(".")):
+            match = _SEGMENT_RE.fullmatch(segment)
+            if match is None:
+                raise FieldError(f"{self.where}: field {self.text!r} is not a field expression")
+            self.step_field(match.group(1))
+            self.resolved.append(("." if seg_index else "") + self.last_field)
+            for index in _INDEX_RE.findall(match.group(2)):
+                _INDEX_STEPS[_index_kind(index, self.is_array)](self, index)
+        return self.finish(flatten=flatten)
+
+    def error(self, what: str) -> FieldError:
+        return FieldError(f"{self.where}: field {self.text}: {what}")
+
+    def flush_attrs(self) -> None:
+        if self.attrs:
+            self.ops.append(operator.attrgetter(".".join(self.attrs)))
+            self.attrs.clear()
+
+    def field_of(self, type_name: str, name: str | int) -> tuple[str, FieldType]:
+        if type_name not in self.schemas:
+            raise self.error(f"no definition of message type {type_name}")
+        fields = list(self.schemas[type_name])
         listed = ", ".join(f"{n} ({t.describe()})" for n, t in fields)
         if isinstance(name, int):
             if not -len(fields) <= name < len(fields):
-                raise FieldError(
-                    f"{where}: field {text}: {type_name} has {len(fields)} fields, no field [{name}]; "
-                    f"it has {listed}"
-                )
+                raise self.error(f"{type_name} has {len(fields)} fields, no field [{name}]; it has {listed}")
             return fields[name]
         for field_name, field_type in fields:
             if field_name == name:
                 return field_name, field_type
-        raise FieldError(f"{where}: field {text}: {type_name} has no field {name!r}; it has {listed}")
+        raise self.error(f"{type_name} has no field {name!r}; it has {listed}")
 
-    def step_field(name: str | int) -> None:
-        nonlocal cur, mapped, last_field, static_len
-        if not cur.is_message:
-            raise FieldError(f"{where}: field {text}: {cur.describe()} has no fields (at {name!r})")
-        field_name, ftype = field_of(cur.name, name)
-        if cur.sequence or mapped:
+    def step_field(self, name: str | int) -> None:
+        """A field of the current message, by name or position (of each element of an array of them)."""
+        if not self.cur.is_message:
+            raise self.error(f"{self.cur.describe()} has no fields (at {name!r})")
+        field_name, ftype = self.field_of(self.cur.name, name)
+        if self.is_array:
             # A field of every element of an array of messages: Walker's status.pos.
             if ftype.sequence:
-                raise FieldError(
-                    f"{where}: field {text}: {field_name} of each element is itself an array; "
-                    "pick one value of it, e.g. with [0]"
+                raise self.error(
+                    f"{field_name} of each element is itself an array; pick one value of it, e.g. with [0]"
                 )
-            flush_attrs()
-            ops.append(_map_attr(field_name))
-            mapped = True
+            self.flush_attrs()
+            self.ops.append(_map_attr(field_name))
+            self.mapped = True
         else:
-            attrs.append(field_name)
-            static_len = ftype.length if ftype.sequence else None
-        cur = ftype
-        last_field = field_name
+            self.attrs.append(field_name)
+            self.static_len = ftype.length if ftype.sequence else None
+        self.cur = ftype
+        self.last_field = field_name
 
-    for seg_index, segment in enumerate(text.split(".")):
-        match = _SEGMENT_RE.fullmatch(segment)
-        if match is None:
-            raise FieldError(f"{where}: field {text!r} is not a field expression")
-        step_field(match.group(1))
-        resolved.append(("." if seg_index else "") + last_field)
-        for index in _INDEX_RE.findall(match.group(2)):
-            is_array = cur.sequence or mapped
-            if ":" in index:
-                if not is_array:
-                    raise FieldError(
-                        f"{where}: field {text}: [{index}] slices {cur.describe()}, which is not an array"
-                    )
-                a_text, b_text = index.split(":", 1)
-                a = int(a_text) if a_text else None
-                b = int(b_text) if b_text else None
-                flush_attrs()
-                ops.append(operator.itemgetter(slice(a, b)))
-                static_len = _slice_len(static_len, a, b)
-                resolved.append(f"[{index}]")
-            elif is_array:
-                flush_attrs()
-                ops.append(operator.itemgetter(int(index)))
-                mapped = False
-                static_len = None
-                cur = FieldType(cur.name)
-                resolved.append(f"[{index}]")
-            else:
-                # An index on a message (not an array) picks a field by position: jointData's
-                # fourth field is joint_current or joint_torque depending on the firmware.
-                step_field(int(index))
-                resolved.append(f".{last_field}")
-    scalars: tuple[str, ...] | None = None
-    prefix = ".".join(attrs) if not ops else None  # only plain field reads so far
-    if flatten and cur.is_message and not (cur.sequence or mapped):
-        # A message of numbers (Vector3, Quaternion, Pose) gives all of them, in declaration order.
-        leaves = _leaf_paths(cur.name, schemas, f"{where}: field {text}")
-        if prefix is not None:
-            scalars = tuple(f"{prefix}.{leaf}" for leaf in leaves)
-        flush_attrs()
-        ops.append(operator.attrgetter(*leaves))
-        static_len = len(leaves)
-        cur = FieldType("float64", sequence=True, length=len(leaves))
-    elif not (cur.sequence or mapped):
-        static_len = 1
-        if prefix is not None:
-            scalars = (prefix,)
-    flush_attrs()
-    return _Path(
-        get=_chain(ops),
-        resolved="".join(resolved),
-        last_field=last_field,
-        final=cur,
-        mapped=mapped,
-        static_len=static_len,
-        scalars=scalars,
-    )
+    def step_slice(self, index: str) -> None:
+        """``[a:b]`` of an array."""
+        if not self.is_array:
+            raise self.error(f"[{index}] slices {self.cur.describe()}, which is not an array")
+        a_text, b_text = index.split(":", 1)
+        a = int(a_text) if a_text else None
+        b = int(b_text) if b_text else None
+        self.flush_attrs()
+        self.ops.append(operator.itemgetter(slice(a, b)))
+        self.static_len = _slice_len(self.static_len, a, b)
+        self.resolved.append(f"[{index}]")
+
+    def step_element(self, index: str) -> None:
+        """``[i]`` of an array: one element."""
+        self.flush_attrs()
+        self.ops.append(operator.itemgetter(int(index)))
+        self.mapped = False
+        self.static_len = None
+        self.cur = FieldType(self.cur.name)
+        self.resolved.append(f"[{index}]")
+
+    def step_position(self, index: str) -> None:
+        """``[i]`` of a message (not an array): its i-th field.
+
+        jointData's fourth field is joint_current or joint_torque depending on the firmware.
+        """
+        self.step_field(int(index))
+        self.resolved.append(f".{self.last_field}")
+
+    def finish(self, *, flatten: bool) -> _Path:
+        """The path, once every step is taken; ``flatten``: a message of numbers gives all of them."""
+        scalars: tuple[str, ...] | None = None
+        prefix = ".".join(self.attrs) if not self.ops else None  # only plain field reads so far
+        if flatten and self.cur.is_message and not self.is_array:
+            # A message of numbers (Vector3, Quaternion, Pose) gives all of them, in declaration order.
+            leaves = _leaf_paths(self.cur.name, self.schemas, f"{self.where}: field {self.text}")
+            if prefix is not None:
+                scalars = tuple(f"{prefix}.{leaf}" for leaf in leaves)
+            self.flush_attrs()
+            self.ops.append(operator.attrgetter(*leaves))
+            self.static_len = len(leaves)
+            self.cur = FieldType("float64", sequence=True, length=len(leaves))
+        elif not self.is_array:
+            self.static_len = 1
+            if prefix is not None:
+                scalars = (prefix,)
+        self.flush_attrs()
+        return _Path(
+            get=_chain(self.ops),
+            resolved="".join(self.resolved),
+            last_field=self.last_field,
+            final=self.cur,
+            mapped=self.mapped,
+            static_len=self.static_len,
+            scalars=scalars,
+        )
+
+
+def _index_kind(index: str, is_array: bool) -> str:
+    if ":" in index:
+        return "slice"
+    return "element" if is_array else "position"
+
+
+# What an index step does, by the kind of ``[...]`` and what it applies to.
+_INDEX_STEPS: dict[str, Callable[[_PathCompiler, str], None]] = {
+    "slice": _PathCompiler.step_slice,
+    "element": _PathCompiler.step_element,
+    "position": _PathCompiler.step_position,
+}
 
 
 def _leaf_paths(type_name: str, schemas: Schemas, where: str) -> list[str]:
