@@ -207,3 +207,30 @@ def test_tables_piped_into_a_file_print_in_full(dataset):
         "generic_ros2_arm" in line and "tg_config/profiles/generic_ros2_arm.yaml" in line
         for line in listed.splitlines()
     )
+
+
+def test_an_unexpected_exception_is_one_line_and_a_crash_log_not_a_traceback(tmp_path):
+    # A bug must not greet the operator with a traceback: one line, the crash log's path, exit 1.
+    script = (
+        "import sys\n"
+        "from training_ground.cli import app, main\n"
+        "@app.command('boom')\n"
+        "def boom() -> None:\n"
+        "    {}['frame_offset']\n"
+        "sys.argv = ['tg', 'boom']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "TG_CRASH_DIR": str(tmp_path / "crashes"), "COLUMNS": "200"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        map(str, [REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"])
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "error: unexpected KeyError: 'frame_offset'" in done.stderr
+    (log,) = (tmp_path / "crashes").iterdir()
+    assert str(log) in done.stderr.replace("\n", "")
+    text = log.read_text()
+    assert "command: tg boom" in text and "Traceback" in text and "KeyError: 'frame_offset'" in text

@@ -26,6 +26,7 @@ from training_ground.cli import (
     _validate,
 )
 from training_ground.cli._console import err_console
+from training_ground.cli._crash import write_crash_log
 
 __all__ = ["app", "main"]
 
@@ -67,9 +68,22 @@ app.command("export")(_export.export)
 
 
 def main() -> None:
-    """Entry point of the console script: TgErrors become one red line and exit code 1."""
+    """Entry point of the console script: errors become one red line and exit code 1.
+
+    A :class:`TgError` is a condition the user caused or the machine ran into; its
+    message says what to do. Anything else is a bug: the user gets one line and
+    the path of a crash log holding the traceback, never a bare traceback.
+    """
     try:
         app()
     except TgError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # the last resort: every other exception is a bug of ours
+        log = write_crash_log(exc, sys.argv)
+        err_console.print(
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}\n"
+            f"This is a bug in tg. The traceback is in {log}; please attach it to a bug report.",
+            highlight=False,
+        )
         sys.exit(1)
