@@ -97,7 +97,7 @@ class SimSetup:
         """
         session, profile = run.session, run.profile
         sim = session.sim
-        where = str(session.source_path) if session.source_path is not None else "<session>"
+        where = str(session.source_path) if session.source_path is not None else "session"
         if task is not None:
             task_cls = TASKS.get_or_raise(task, "--task")
         elif sim.task is not None:

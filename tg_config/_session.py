@@ -209,7 +209,7 @@ class SessionConfig(ConfigFile):
 
     @property
     def _where(self) -> str:
-        return str(self.source_path) if self.source_path is not None else "<session>"
+        return str(self.source_path) if self.source_path is not None else f"session for profile {self.profile!r}"
 
     def _override(self, spec: StreamSpec) -> StreamSpec | None:
         if isinstance(spec, ImageStreamSpec):
@@ -239,7 +239,8 @@ class SessionConfig(ConfigFile):
             try:
                 return load_profile(self.profile)
             except UnknownProfileError as exc:
-                raise UnknownProfileError(exc.name, exc.known, f"{self._where}: profile") from None
+                where = f"{self.source_path}: profile" if self.source_path is not None else ""
+                raise UnknownProfileError(exc.name, exc.known, where) from None
         path = Path(self.profile)
         if not path.is_absolute() and self.source_path is not None:
             path = self.source_path.parent / path
@@ -304,4 +305,14 @@ def load_session(path: str | os.PathLike[str]) -> SessionConfig:
     The profile is not loaded here: :meth:`SessionConfig.resolve` does that.
     """
     file = Path(path)
+    if not file.exists():
+        raise _no_such_session(file)
     return validate_file(SessionConfig, read_yaml_mapping(file), file)
+
+
+def _no_such_session(file: Path) -> ConfigError:
+    """The error for a session path that does not exist, listing the configs that do."""
+    folder = file.parent if file.parent.is_dir() else Path("launch")
+    found = sorted(p.name for p in folder.glob("*.yaml") if not p.name.endswith(".launch.yaml"))
+    hint = f"; session configs in {folder}/: {', '.join(found)}" if found else ""
+    return ConfigError(f"{file}: no such file{hint}")

@@ -204,3 +204,20 @@ def test_session_errors_name_the_file_and_field(tmp_path: Path) -> None:
     }
     with pytest.raises(ConfigError, match=r"episode: min_duration_s \(9\.0\) is greater than"):
         load_session(_write(tmp_path, bad, "s.yaml"))
+
+
+def test_a_missing_session_config_lists_the_configs_beside_it():
+    repo = Path(__file__).resolve().parents[2]
+    with pytest.raises(
+        ConfigError, match=r"nope\.yaml: no such file; session configs in .*launch/: .*sim_pick_place\.yaml"
+    ):
+        load_session(repo / "launch" / "nope.yaml")
+
+
+def test_an_unknown_profile_of_a_session_made_in_code_has_no_placeholder():
+    from tg_config import SessionConfig
+
+    with pytest.raises(
+        UnknownProfileError, match=r"^unknown robot profile 'nope'; known profiles: .*sim_humanoid"
+    ):
+        SessionConfig.for_profile("nope").resolve()
