@@ -36,7 +36,15 @@ from episodes._errors import (
     UnsupportedFormatVersionError,
     WriterClosedError,
 )
-from episodes._export import EXPORTERS, ExportError, ExportResult, export_lerobot, export_robomimic
+from episodes._export import (
+    EXPORTERS,
+    Exporter,
+    ExportError,
+    ExportOptions,
+    ExportResult,
+    export_lerobot,
+    export_robomimic,
+)
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._layout import FORMAT_VERSION
 from episodes._maintenance import (
@@ -144,7 +152,9 @@ __all__ = [
     "EpisodeWriteError",
     "EpisodeWriter",
     "ExportError",
+    "ExportOptions",
     "ExportResult",
+    "Exporter",
     "Finding",
     "GripperEvent",
     "ImageEncoding",
