@@ -18,7 +18,7 @@ specified in ``datasets/FORMAT.md``.
 """
 
 from episodes._align import Alignment, compute_alignment
-from episodes._dataset import ColumnStats, EpisodeDataset, Normalizer, Sample
+from episodes._dataset import EpisodeDataset, Sample
 from episodes._errors import (
     CorruptEpisodeError,
     DatasetError,
@@ -46,6 +46,7 @@ from episodes._export import (
     export_robomimic,
 )
 from episodes._ids import is_episode_id, new_episode_id
+from episodes._image_transform import ImageTransform
 from episodes._layout import FORMAT_VERSION
 from episodes._maintenance import (
     atomic_update,
@@ -55,6 +56,7 @@ from episodes._maintenance import (
     recover,
     update_in_place,
 )
+from episodes._normalize import ColumnStats, Normalizer, SampleNormalizer
 from episodes._qa._annotate import (
     AnnotationResult,
     EpisodeAnnotations,
@@ -86,6 +88,7 @@ from episodes._reader import (
     StreamInfo,
 )
 from episodes._reader import open_episode as open
+from episodes._sample_index import SampleIndex
 from episodes._spec import (
     ArrayStreamSpec,
     CameraCalibration,
@@ -160,6 +163,7 @@ __all__ = [
     "ImageEncoding",
     "ImageSamples",
     "ImageStreamSpec",
+    "ImageTransform",
     "JointLimit",
     "JsonValue",
     "Normalizer",
@@ -170,7 +174,9 @@ __all__ = [
     "Role",
     "Sample",
     "SampleError",
+    "SampleIndex",
     "SampleLayout",
+    "SampleNormalizer",
     "Segment",
     "Selection",
     "Severity",
