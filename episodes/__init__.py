@@ -25,7 +25,7 @@ above it (``tg_config`` fills in a :class:`QaConfig`, never the other way).
 """
 
 from episodes._align import Alignment, compute_alignment
-from episodes._dataset import ColumnStats, EpisodeDataset, Normalizer, Sample
+from episodes._dataset import EpisodeDataset, Sample
 from episodes._errors import (
     CorruptEpisodeError,
     DatasetError,
@@ -43,8 +43,17 @@ from episodes._errors import (
     UnsupportedFormatVersionError,
     WriterClosedError,
 )
-from episodes._export import EXPORTERS, ExportError, ExportResult, export_lerobot, export_robomimic
+from episodes._export import (
+    EXPORTERS,
+    Exporter,
+    ExportError,
+    ExportOptions,
+    ExportResult,
+    export_lerobot,
+    export_robomimic,
+)
 from episodes._ids import is_episode_id, new_episode_id
+from episodes._image_transform import ImageTransform
 from episodes._layout import FORMAT_VERSION
 from episodes._maintenance import (
     atomic_update,
@@ -54,6 +63,7 @@ from episodes._maintenance import (
     recover,
     update_in_place,
 )
+from episodes._normalize import ColumnStats, Normalizer, SampleNormalizer
 from episodes._qa._annotate import (
     AnnotationResult,
     EpisodeAnnotations,
@@ -93,6 +103,7 @@ from episodes._reader import (
     StreamInfo,
 )
 from episodes._reader import open_episode as open
+from episodes._sample_index import SampleIndex
 from episodes._spec import (
     ArrayStreamSpec,
     CameraCalibration,
@@ -161,12 +172,15 @@ __all__ = [
     "EpisodeWriteError",
     "EpisodeWriter",
     "ExportError",
+    "ExportOptions",
     "ExportResult",
+    "Exporter",
     "Finding",
     "GripperEvent",
     "ImageEncoding",
     "ImageSamples",
     "ImageStreamSpec",
+    "ImageTransform",
     "JointLimit",
     "JsonValue",
     "Normalizer",
@@ -177,7 +191,9 @@ __all__ = [
     "Role",
     "Sample",
     "SampleError",
+    "SampleIndex",
     "SampleLayout",
+    "SampleNormalizer",
     "Segment",
     "Selection",
     "Severity",

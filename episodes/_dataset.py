@@ -12,6 +12,30 @@ bounded LRU cache; camera frames are read and decoded per sample. Files are
 opened lazily in the process that reads them (each DataLoader worker its own)
 and never pickled, so any number of workers, fork or spawn, is safe.
 
+Options of :class:`EpisodeDataset`:
+
+* Streams: ``state_streams`` (default: every observation array stream),
+  ``action_streams`` (default: every action stream, in stored order),
+  ``cameras`` (default: all; ``()`` for none); see :func:`sample_layout`.
+* Images: ``image_size=(height, width)`` resizes (``cv2.INTER_AREA``; JPEG frames
+  are first decoded at 1/2, 1/4 or 1/8 scale when that still covers the size;
+  depth with nearest neighbour); ``channels_first``; ``image_dtype="uint8"`` or
+  ``"float32"`` (colour in [0, 1], depth in metres).
+* ``normalize="mean_std"`` or ``"min_max"`` normalises state and action with
+  statistics from ``dataset_stats.json`` when it is fresh and has the columns,
+  else computed from the selected episodes' usable ticks (``stats_source``
+  says which); ``std_eps`` clips the scale; ``unnormalize_action`` inverts.
+* Episodes: ``filter=EpisodeFilter(qa_passed=True, success=True, ...)`` (see
+  :class:`EpisodeFilter`), ``on_mixed`` (see :func:`select_episodes`);
+  ``active_only`` keeps the annotated active range of each. ``split="train"`` or
+  ``"valid"`` keeps that split of ``<root>/splits.json`` (created or extended as
+  needed, ``valid_fraction`` default 0.1).
+* ``as_tensors``: ``None`` (default) returns torch tensors from ``dataset[i]``
+  when torch is installed, numpy arrays otherwise; ``True`` requires torch;
+  ``False`` always numpy. ``sample(i)`` always returns numpy.
+  ``cache_episodes`` bounds the per-process cache of episodes' state/action
+  arrays; ``open_files`` the files each process keeps open.
+
 >>> from episodes import EpisodeDataset
 >>> data = EpisodeDataset("datasets/demo", action_horizon=50, image_size=(224, 224))  # doctest: +SKIP
 >>> batch = next(iter(torch.utils.data.DataLoader(data, batch_size=8, shuffle=True)))  # doctest: +SKIP
@@ -23,14 +47,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import math
 import os
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 import cv2
 import numpy as np
@@ -38,14 +61,12 @@ import numpy.typing as npt
 
 from episodes import _layout as fmt
 from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, EpisodeSkippedWarning
-from episodes._images import decode_frame
-from episodes._maintenance import list_episodes
+from episodes._image_transform import ImageDtype, ImageTransform
+from episodes._normalize import ColumnStats, Normalization, SampleNormalizer, column_stats
 from episodes._qa._access import chunk_offsets
-from episodes._qa._errors import StaleStatisticsError
-from episodes._qa._stats import load_dataset_stats
 from episodes._reader import EpisodeReader
-from episodes._spec import ImageEncoding, ImageStreamSpec, StreamKind
-from episodes._splits import update_splits
+from episodes._sample_index import SampleIndex, SplitName, check_split, choose_episodes, index_samples
+from episodes._spec import ImageStreamSpec
 from episodes._training import (
     AlignedEpisode,
     EpisodeEntry,
@@ -54,16 +75,12 @@ from episodes._training import (
     SampleLayout,
     load_aligned,
     sample_layout,
-    select_episodes,
-    usable_range,
 )
 
-__all__ = ["ColumnStats", "EpisodeDataset", "Normalizer", "Sample"]
+__all__ = ["EpisodeDataset", "Sample"]
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
-Normalization = Literal["mean_std", "min_max"]
-_DEPTH_SCALE_M = 0.001  # FORMAT.md: depth is integer millimetres
 _READ_ERRORS = (EpisodeError, OSError, LookupError, ValueError, cv2.error)
 
 
@@ -92,52 +109,6 @@ class Sample(TypedDict):
 
 
 @dataclass(frozen=True)
-class ColumnStats:
-    """Per-column statistics of the state or action vector."""
-
-    mean: npt.NDArray[np.float64]
-    std: npt.NDArray[np.float64]
-    min: npt.NDArray[np.float64]
-    max: npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Normalizer:
-    """``normalized = (x - offset) / scale`` per column; :meth:`invert` undoes it (numpy or torch)."""
-
-    offset: FloatArray
-    scale: FloatArray
-
-    @classmethod
-    def of(cls, stats: ColumnStats, method: Normalization, eps: float) -> Normalizer:
-        """``mean_std``: offset mean, scale std; ``min_max``: maps [min, max] to [-1, 1].
-
-        The scale is clipped to at least ``eps``: a joint that never moves (std 0)
-        would otherwise divide by zero, and one that barely moves would blow noise up.
-        """
-        if method == "mean_std":
-            offset, scale = stats.mean, stats.std
-        elif method == "min_max":
-            offset, scale = (stats.min + stats.max) / 2, (stats.max - stats.min) / 2
-        else:
-            raise DatasetError(f"normalize must be 'mean_std', 'min_max' or None, got {method!r}")
-        offset = np.where(np.isfinite(offset), offset, 0.0)
-        scale = np.where(np.isfinite(scale), np.maximum(scale, eps), 1.0)
-        return cls(offset.astype(np.float32), scale.astype(np.float32))
-
-    def apply(self, x: FloatArray) -> FloatArray:
-        out: FloatArray = (x - self.offset) / self.scale
-        return out
-
-    def invert(self, x: Any) -> Any:
-        if type(x).__module__.startswith("torch"):
-            torch = importlib.import_module("torch")
-            like = {"device": x.device, "dtype": x.dtype}
-            return x * torch.as_tensor(self.scale, **like) + torch.as_tensor(self.offset, **like)
-        return np.asarray(x) * self.scale + self.offset
-
-
-@dataclass(frozen=True)
 class _Camera:
     """Where a camera's frames lie: the ``frames`` dataset, its chunks in the file, offsets and sizes."""
 
@@ -161,33 +132,12 @@ class _Open:
 
 
 class EpisodeDataset:
-    """A dataset directory's episodes as training samples (see the module docstring and :class:`Sample`).
+    """A dataset directory's episodes as training samples (options: see the module docstring).
 
-    Streams: ``state_streams`` (default: every observation array stream),
-    ``action_streams`` (default: every action stream, in stored order),
-    ``cameras`` (default: all; ``()`` for none); see :func:`sample_layout`.
-
-    Images: ``image_size=(height, width)`` resizes (``cv2.INTER_AREA``; JPEG frames
-    are first decoded at 1/2, 1/4 or 1/8 scale when that still covers the size;
-    depth with nearest neighbour); ``channels_first``; ``image_dtype="uint8"`` or
-    ``"float32"`` (colour in [0, 1], depth in metres).
-
-    ``normalize="mean_std"`` or ``"min_max"`` normalises state and action with
-    statistics from ``dataset_stats.json`` when it is fresh and has the columns,
-    else computed from the selected episodes' usable ticks (:attr:`stats_source`
-    says which); ``std_eps`` clips the scale; :meth:`unnormalize_action` inverts.
-
-    Filters: ``qa_passed``, ``success``, ``task``, ``robot``, ``operator`` (see
-    :class:`EpisodeFilter`), ``active_only`` (the annotated active range only),
-    ``on_mixed`` (see :func:`select_episodes`). ``split="train"`` or ``"valid"``
-    keeps that split of ``<root>/splits.json`` (created or extended as needed,
-    ``valid_fraction`` default 0.1).
-
-    ``as_tensors``: ``None`` (default) returns torch tensors from ``dataset[i]``
-    when torch is installed, numpy arrays otherwise; ``True`` requires torch;
-    ``False`` always numpy. :meth:`sample` always returns numpy.
-    ``cache_episodes`` bounds the per-process cache of episodes' state/action
-    arrays; ``open_files`` the files each process keeps open.
+    Built from three parts: :attr:`index` (a :class:`SampleIndex`: which episodes, which
+    ticks are samples), :attr:`stats` with a :class:`SampleNormalizer`, and
+    :attr:`image_transform` (an :class:`ImageTransform`). This class adds the files and
+    caches of the process that reads the samples, and turns a tick into a :class:`Sample`.
     """
 
     def __init__(
@@ -201,169 +151,73 @@ class EpisodeDataset:
         action_horizon: int = 1,
         image_size: tuple[int, int] | None = None,
         channels_first: bool = True,
-        image_dtype: Literal["uint8", "float32"] = "uint8",
+        image_dtype: ImageDtype = "uint8",
         normalize: Normalization | None = None,
         std_eps: float = 1e-2,
-        qa_passed: bool = False,
-        success: bool | None = None,
-        task: str | None = None,
-        robot: str | None = None,
-        operator: str | None = None,
+        filter: EpisodeFilter | None = None,  # the builtin it shadows is not used in this method
         active_only: bool = False,
         on_mixed: OnMixed = "error",
-        split: Literal["train", "valid"] | None = None,
+        split: SplitName | None = None,
         valid_fraction: float | None = None,
         as_tensors: bool | None = None,
         cache_episodes: int = 64,
         open_files: int = 16,
     ) -> None:
         self.root = Path(root)
-        for name, value in (("obs_horizon", obs_horizon), ("action_horizon", action_horizon)):
-            if value < 1:
-                raise DatasetError(f"{name} must be at least 1, got {value}")
-        if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):
-            raise DatasetError(f"image_size must be (height, width) with positive sizes, got {image_size}")
-        if image_dtype not in ("uint8", "float32"):
-            raise DatasetError(f"image_dtype must be 'uint8' or 'float32', got {image_dtype!r}")
-        if normalize not in (None, "mean_std", "min_max"):
-            raise DatasetError(f"normalize must be 'mean_std', 'min_max' or None, got {normalize!r}")
-        if split not in (None, "train", "valid"):
-            raise DatasetError(f"split must be 'train', 'valid' or None, got {split!r}")
-        if as_tensors and importlib.util.find_spec("torch") is None:
+        _check_horizons(obs_horizon, action_horizon)
+        self.image_transform = ImageTransform(image_size, channels_first, image_dtype)
+        SampleNormalizer.check(normalize)
+        check_split(split, valid_fraction)
+        torch = importlib.util.find_spec("torch") is not None
+        if as_tensors and not torch:
             raise DatasetError("as_tensors=True needs PyTorch (pip install torch); without it, leave it out")
         self.obs_horizon = obs_horizon
         self.action_horizon = action_horizon
-        self.image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
-        self.channels_first = channels_first
-        self.image_dtype = image_dtype
-        self.active_only = active_only
-        self.as_tensors = importlib.util.find_spec("torch") is not None if as_tensors is None else as_tensors
+        self.split = split
+        self.as_tensors = torch if as_tensors is None else as_tensors
         self.cache_episodes = max(1, cache_episodes)
         self.open_files = max(1, open_files)
-
-        chosen = EpisodeFilter(
-            qa_passed=qa_passed, success=success, task=task, robot=robot, operator=operator
+        chosen = filter or EpisodeFilter()
+        entries = choose_episodes(
+            self.root, chosen, on_mixed=on_mixed, split=split, valid_fraction=valid_fraction
         )
-        selection = select_episodes(self.root, chosen, on_mixed=on_mixed)
-        entries = list(selection.episodes)
-        self.split = split
-        if split is not None:
-            ids = [p.name.removesuffix(fmt.EPISODE_SUFFIX) for p in list_episodes(self.root)]
-            splits = update_splits(self.root, ids, valid_fraction=valid_fraction)
-            entries = [e for e in entries if splits.of(e.episode_id) == split]
-            if not entries:
-                raise DatasetError(
-                    f"{self.root}: none of the {len(selection.episodes)} selected episodes is in split "
-                    f"{split!r} (valid_fraction {splits.valid_fraction}, {len(splits.valid)} valid of "
-                    f"{len(ids)}); use split=None or a larger dataset"
-                )
-        elif valid_fraction is not None:
-            raise DatasetError("valid_fraction only applies with split='train' or 'valid'")
-        self.layout: SampleLayout = sample_layout(
+        layout = sample_layout(
             entries[0], state_streams=state_streams, action_streams=action_streams, cameras=cameras
         )
-        self.episodes, self._ranges = self._index(entries)
-        counts = [hi - lo for lo, hi in self._ranges]
-        self._starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        if self._starts[-1] == 0:
-            raise DatasetError(
-                f"{self.root}: the {len(self.episodes)} selected episode(s) have no aligned tick where every "
-                f"stream used ({', '.join(self._streams_used())}) has a sample"
-                + (" within the active range" if active_only else "")
-            )
+        self.index: SampleIndex = index_samples(self.root, entries, layout, active_only=active_only)
         self._reset_process_state()
-        self._stats: dict[str, ColumnStats] | None = None
-        self._stats_source = ""
         self.normalize = normalize
         self.std_eps = std_eps
-        self._normalizers: dict[str, Normalizer] = {}
+        self._stats: dict[str, ColumnStats] | None = None
+        self._stats_source = ""
+        self._normalizer: SampleNormalizer | None = None
         if normalize is not None:
-            stats = self.stats
-            self._normalizers = {key: Normalizer.of(stats[key], normalize, std_eps) for key in stats}
+            self._normalizer = SampleNormalizer.of(self.stats, normalize, std_eps)
             self.close()  # workers open their own files; none stays open here for them to inherit
 
-    # ------------------------------------------------------------------ building
-
-    def _streams_used(self) -> tuple[str, ...]:
-        lay = self.layout
-        return (*lay.state_streams, *lay.action_streams, *lay.camera_names)
-
-    def _index(self, entries: list[EpisodeEntry]) -> tuple[tuple[EpisodeEntry, ...], list[tuple[int, int]]]:
-        kept: list[EpisodeEntry] = []
-        ranges: list[tuple[int, int]] = []
-        for entry in entries:
-            try:
-                with EpisodeReader(entry.path) as reader:
-                    ranges.append(
-                        usable_range(entry, self.layout, reader.aligned, active_only=self.active_only)
-                    )
-            except DatasetError:
-                raise
-            except (EpisodeError, OSError, KeyError, ValueError) as exc:
-                warnings.warn(
-                    f"{entry.path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=3
-                )
-                continue
-            kept.append(entry)
-        if not kept:
-            raise DatasetError(f"{self.root}: every selected episode is unreadable")
-        return tuple(kept), ranges
+    @property
+    def layout(self) -> SampleLayout:
+        return self.index.layout
 
     @property
-    def stats(self) -> dict[str, ColumnStats]:
-        """Statistics of the ``state`` and ``action`` columns (see :attr:`stats_source`)."""
-        if self._stats is None:
-            self._stats, self._stats_source = self._stored_stats() or self._computed_stats()
-        return self._stats
+    def episodes(self) -> tuple[EpisodeEntry, ...]:
+        return self.index.episodes
 
     @property
-    def stats_source(self) -> str:
-        """``"dataset_stats.json"`` or ``"computed from N episodes"``."""
-        self.stats  # noqa: B018 - computes them on first use
-        return self._stats_source
+    def active_only(self) -> bool:
+        return self.index.active_only
 
-    def _stored_stats(self) -> tuple[dict[str, ColumnStats], str] | None:
-        try:
-            stored = load_dataset_stats(self.root)
-        except StaleStatisticsError:
-            return None
-        out = {}
-        for key, streams in (("state", self.layout.state_streams), ("action", self.layout.action_streams)):
-            parts = []
-            for name in streams:
-                s = stored.streams.get(name)
-                spec = self.episodes[0].stream(name)
-                if s is None or getattr(spec, "names", None) != s.names:
-                    return None
-                parts.append(s)
-            out[key] = ColumnStats(
-                *(
-                    np.concatenate([p.array(k) for p in parts]) if parts else np.zeros(0)
-                    for k in ("mean", "std", "min", "max")
-                )
-            )
-        return out, stored.path.name
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        return self.image_transform.size
 
-    def _computed_stats(self) -> tuple[dict[str, ColumnStats], str]:
-        rows: dict[str, list[FloatArray]] = {"state": [], "action": []}
-        for i in range(len(self.episodes)):
-            data = self._episode(i)
-            rows["state"].append(data.state)
-            rows["action"].append(data.action)
-        out = {}
-        for key, parts in rows.items():
-            values = np.concatenate(parts).astype(np.float64)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column has NaN statistics
-                out[key] = ColumnStats(
-                    np.nanmean(values, axis=0),
-                    np.nanstd(values, axis=0),
-                    np.nanmin(values, axis=0),
-                    np.nanmax(values, axis=0),
-                )
-        return out, f"computed from {len(self.episodes)} episodes"
+    @property
+    def channels_first(self) -> bool:
+        return self.image_transform.channels_first
 
-    # ------------------------------------------------------------------ public surface
+    @property
+    def image_dtype(self) -> ImageDtype:
+        return self.image_transform.dtype
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -373,25 +227,31 @@ class EpisodeDataset:
     def action_names(self) -> tuple[str, ...]:
         return self.layout.action_names
 
+    @property
+    def stats(self) -> dict[str, ColumnStats]:
+        """Statistics of the ``state`` and ``action`` columns (see :attr:`stats_source`)."""
+        if self._stats is None:
+            self._stats, self._stats_source = column_stats(self.root, self.index, self._episode)
+        return self._stats
+
+    @property
+    def stats_source(self) -> str:
+        """``"dataset_stats.json"`` or ``"computed from N episodes"``."""
+        self.stats  # noqa: B018 - computes them on first use
+        return self._stats_source
+
     def __len__(self) -> int:
-        return int(self._starts[-1])
+        return self.index.samples
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample = self.sample(index)
-        if not self.as_tensors:
-            return dict(sample)
-        torch = importlib.import_module("torch")
-        out: dict[str, Any] = dict(sample)
-        for key in ("state", "obs_is_pad", "action", "action_is_pad"):
-            out[key] = torch.from_numpy(out[key])
-        out["images"] = {name: torch.from_numpy(v) for name, v in sample["images"].items()}
-        return out
+        return _with_tensors(sample) if self.as_tensors else dict(sample)
 
     def locate(self, index: int) -> tuple[int, int]:
         """(episode index, aligned frame index in its file) of sample ``index``."""
         i = self._check_index(index)
-        e = int(np.searchsorted(self._starts, i, side="right")) - 1
-        return e, self._ranges[e][0] + i - int(self._starts[e])
+        e = self.index.episode_of(i)
+        return e, self.index.ranges[e][0] + i - int(self.index.starts[e])
 
     def sample(self, index: int) -> Sample:
         """Sample ``index`` as numpy arrays.
@@ -404,9 +264,9 @@ class EpisodeDataset:
         j = self._check_index(index)
         n = len(self)
         for _ in range(n + len(self.episodes)):
-            e = int(np.searchsorted(self._starts, j, side="right")) - 1
+            e = self.index.episode_of(j)
             if e in self._bad:
-                j = int(self._starts[e + 1]) % n  # the next episode's first sample
+                j = int(self.index.starts[e + 1]) % n  # the next episode's first sample
                 continue
             try:
                 return self._build(j, e)
@@ -417,9 +277,9 @@ class EpisodeDataset:
 
     def unnormalize_action(self, action: Any) -> Any:
         """Undo the action normalisation (numpy array or torch tensor, last axis the action columns)."""
-        if "action" not in self._normalizers:
+        if self._normalizer is None:
             return action
-        return self._normalizers["action"].invert(action)
+        return self._normalizer.action.invert(action)
 
     def close(self) -> None:
         """Close the files this process opened (they reopen on the next sample)."""
@@ -438,8 +298,6 @@ class EpisodeDataset:
             f"EpisodeDataset({str(self.root)!r}, episodes={len(self.episodes)}, samples={len(self)}, "
             f"split={self.split!r})"
         )
-
-    # ------------------------------------------------------------------ per-process state
 
     def _reset_process_state(self) -> None:
         self._pid = os.getpid()
@@ -526,9 +384,9 @@ class EpisodeDataset:
         handle = self._handle(e)
         try:
             data = load_aligned(
-                self.episodes[e], self.layout, active_only=self.active_only, reader=handle.reader
+                self.episodes[e], self.layout, active_only=self.index.active_only, reader=handle.reader
             )
-            lo, hi = self._ranges[e]
+            lo, hi = self.index.ranges[e]
             if data.first_frame != lo or len(data) != hi - lo:
                 raise CorruptEpisodeError(
                     f"{self.episodes[e].path}: changed since the dataset was built; build it again"
@@ -541,25 +399,25 @@ class EpisodeDataset:
             self._cache.popitem(last=False)
         return data
 
-    # ------------------------------------------------------------------ one sample
-
     def _build(self, j: int, e: int) -> Sample:
         data = self._episode(e)
-        t = j - int(self._starts[e])
+        t = j - int(self.index.starts[e])
         n = len(data)
         obs = np.arange(t - self.obs_horizon + 1, t + 1)
         act = np.arange(t, t + self.action_horizon)
         obs_pad, act_pad = obs < 0, act >= n
         obs, act = np.clip(obs, 0, n - 1), np.clip(act, 0, n - 1)
         state, action = data.state[obs], data.action[act]
-        if self._normalizers:
-            state = self._normalizers["state"].apply(state)
-            action = self._normalizers["action"].apply(action)
+        if self._normalizer is not None:
+            state = self._normalizer.state.apply(state)
+            action = self._normalizer.action.apply(action)
         images = {}
-        if self.layout.cameras:
+        cameras = self.index.layout.cameras
+        if cameras:
             handle = self._handle(e)
-            for spec in self.layout.cameras:
-                images[spec.name] = self._frames(handle, spec, data.frames[spec.name][obs])
+            for spec in cameras:
+                indices = data.frames[spec.name][obs]
+                images[spec.name] = self.image_transform.stack(spec, indices, _frame_bytes, handle)
         return Sample(
             state=np.ascontiguousarray(state, dtype=np.float32),
             obs_is_pad=obs_pad,
@@ -573,61 +431,29 @@ class EpisodeDataset:
             time_ns=int(data.time_ns[t]),
         )
 
-    def _frames(
-        self, handle: _Open, spec: ImageStreamSpec, indices: npt.NDArray[np.int64]
-    ) -> npt.NDArray[Any]:
-        height, width = self.image_size or (spec.height, spec.width)
-        depth = spec.kind is StreamKind.DEPTH
-        dtype = np.float32 if self.image_dtype == "float32" else (np.uint16 if depth else np.uint8)
-        shape = (len(indices), spec.channels, height, width)
-        if not self.channels_first:
-            shape = (len(indices), height, width, spec.channels)
-        out = np.empty(shape, dtype=dtype)
-        scale = np.float32(_DEPTH_SCALE_M if depth else 1 / 255)
-        done: dict[int, int] = {}
-        for row, index in enumerate(indices.tolist()):
-            if index in done:  # a padded history repeats its first frame: decode it once
-                out[row] = out[done[index]]
-                continue
-            done[index] = row
-            pixels = self._decode(handle, spec, index, (height, width))
-            view = pixels.transpose(2, 0, 1) if self.channels_first else pixels
-            if dtype == np.float32:
-                np.multiply(view, scale, out=out[row], dtype=np.float32)  # converts and lays out in one pass
-            else:
-                out[row] = view
-        return out
 
-    def _decode(
-        self, handle: _Open, spec: ImageStreamSpec, index: int, size: tuple[int, int]
-    ) -> npt.NDArray[Any]:
-        """Frame ``index`` as (height, width, channels): uint8 or uint16, or float32 (unscaled) if resized."""
-        camera = handle.cameras[spec.name]
-        start, length = int(camera.offsets[index]), int(camera.sizes[index])
-        where = f"{handle.reader.path}: stream {spec.name!r} frame {index}"
-        buf = _read_bytes(handle.fd, camera.frames, camera.chunks, start, length)
-        resize = self.image_size is not None
-        reduce = 1
-        if resize and spec.encoding is ImageEncoding.JPEG and spec.kind is not StreamKind.DEPTH:
-            for factor in (8, 4, 2):
-                if math.ceil(spec.height / factor) >= size[0] and math.ceil(spec.width / factor) >= size[1]:
-                    reduce = factor
-                    break
-        pixels: npt.NDArray[Any] = decode_frame(buf, channels=spec.channels, where=where, reduce=reduce)
-        if resize and pixels.shape[:2] != size:
-            if spec.kind is StreamKind.DEPTH:
-                pixels = cv2.resize(pixels, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-            else:
-                # OpenCV's area filter runs faster on float32 than on uint8 at non-integer ratios.
-                floats = self.image_dtype == "float32"
-                source = pixels.astype(np.float32) if floats else pixels
-                pixels = cv2.resize(source, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-        elif not resize and pixels.shape[:2] != size:
-            raise CorruptEpisodeError(
-                f"{where}: decodes to {pixels.shape[1]}x{pixels.shape[0]}, "
-                f"the stream declares {spec.width}x{spec.height}"
-            )
-        return pixels.reshape(size[0], size[1], spec.channels)
+def _with_tensors(sample: Sample) -> dict[str, Any]:
+    """``sample`` with its arrays as torch tensors sharing their memory."""
+    torch = importlib.import_module("torch")
+    out: dict[str, Any] = dict(sample)
+    for key in ("state", "obs_is_pad", "action", "action_is_pad"):
+        out[key] = torch.from_numpy(out[key])
+    out["images"] = {name: torch.from_numpy(v) for name, v in sample["images"].items()}
+    return out
+
+
+def _check_horizons(obs_horizon: int, action_horizon: int) -> None:
+    for name, value in (("obs_horizon", obs_horizon), ("action_horizon", action_horizon)):
+        if value < 1:
+            raise DatasetError(f"{name} must be at least 1, got {value}")
+
+
+def _frame_bytes(handle: _Open, spec: ImageStreamSpec, index: int) -> tuple[npt.NDArray[np.uint8], str]:
+    """Camera ``spec``'s frame ``index`` as encoded bytes, and where it lies for messages."""
+    camera = handle.cameras[spec.name]
+    start, length = int(camera.offsets[index]), int(camera.sizes[index])
+    where = f"{handle.reader.path}: stream {spec.name!r} frame {index}"
+    return _read_bytes(handle.fd, camera.frames, camera.chunks, start, length), where
 
 
 def _read_bytes(

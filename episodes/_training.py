@@ -144,7 +144,16 @@ class EpisodeFilter:
     ``qa_passed=True`` keeps episodes whose stored quality-gate result
     (``tg validate --write``) has no error; ``success`` keeps episodes with that
     label (``True``: successful only; unknown is neither); ``task``, ``robot``
-    (profile name) and ``operator`` keep exact matches.
+    (profile name) and ``operator`` keep exact matches. :class:`EpisodeDataset`
+    (``filter=``), :func:`select_episodes` and the exporters (:class:`ExportOptions`) take it.
+
+    >>> from pathlib import Path
+    >>> entry = EpisodeEntry(Path("a.h5"), "a", "arm", "pick", "", "ann", False, True, None, 10, 10.0, ())
+    >>> EpisodeFilter(qa_passed=True, task="pick").rejects(entry) is None
+    True
+    >>> EpisodeFilter(qa_passed=True, success=True).rejects(entry)
+    'success is not True'
+    >>> data = episodes.EpisodeDataset("datasets/demo", filter=EpisodeFilter(success=True))  # doctest: +SKIP
     """
 
     qa_passed: bool = False
@@ -221,6 +230,15 @@ def select_episodes(
         parts = [f"{n} {why}" for why, n in excluded.most_common()]
         parts += [f"{len(unreadable)} unreadable"] if unreadable else []
         raise DatasetError(f"{where}: no episode left of {len(paths)}: {'; '.join(parts)}")
+    kept = _one_layout(where, kept, excluded, on_mixed=on_mixed)
+    return Selection(where, tuple(kept), tuple(unreadable), dict(excluded))
+
+
+def _one_layout(
+    where: Path, kept: list[EpisodeEntry], excluded: Counter[str], *, on_mixed: OnMixed
+) -> list[EpisodeEntry]:
+    """``kept`` when its episodes share one robot and stream set; else an error, or with
+    ``on_mixed="skip"`` the largest group, the others counted in ``excluded`` and warned about."""
     groups: dict[tuple[Any, ...], list[EpisodeEntry]] = {}
     for entry in kept:
         groups.setdefault(entry.signature, []).append(entry)
@@ -237,12 +255,12 @@ def select_episodes(
             f"{where}: {len(left)} episode(s) with another robot or stream set left out: "
             f"{', '.join(e.path.name for e in left[:5])}{', ...' if len(left) > 5 else ''}",
             EpisodeSkippedWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         excluded["another robot or stream set"] += len(left)
         keep = {e.episode_id for e in ordered[0]}
-        kept = [e for e in kept if e.episode_id in keep]
-    return Selection(where, tuple(kept), tuple(unreadable), dict(excluded))
+        return [e for e in kept if e.episode_id in keep]
+    return kept
 
 
 def _describe_groups(groups: Sequence[Sequence[EpisodeEntry]]) -> str:

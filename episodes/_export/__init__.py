@@ -1,6 +1,7 @@
 """Exporters: a dataset directory as a LeRobot dataset or a robomimic file.
 
-Each format is one function; :data:`EXPORTERS` maps a format's name to it.
+Each format is one function taking ``(source, out, options)``, the options one
+:class:`ExportOptions`; :data:`EXPORTERS` maps a format's name to it.
 
 >>> sorted(EXPORTERS)
 ['lerobot', 'robomimic']
@@ -8,17 +9,24 @@ Each format is one function; :data:`EXPORTERS` maps a format's name to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from episodes._export._errors import ExportError
 from episodes._export._lerobot import export_lerobot
+from episodes._export._options import Exporter, ExportOptions
 from episodes._export._robomimic import export_robomimic
 from episodes._export._target import ExportResult
 
-__all__ = ["EXPORTERS", "ExportError", "ExportResult", "export_lerobot", "export_robomimic"]
+__all__ = [
+    "EXPORTERS",
+    "ExportError",
+    "ExportOptions",
+    "ExportResult",
+    "Exporter",
+    "export_lerobot",
+    "export_robomimic",
+]
 
-EXPORTERS: dict[str, Callable[..., ExportResult]] = {
+EXPORTERS: dict[str, Exporter] = {
     "lerobot": export_lerobot,
     "robomimic": export_robomimic,
 }
-"""Format name -> exporter; every exporter takes ``(directory, out, **options)``."""
+"""Format name -> exporter; every exporter takes ``(source, out, options)``."""

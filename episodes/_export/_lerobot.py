@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from episodes._export._errors import ExportError
-from episodes._export._source import Camera, ExportLayout, frames, open_source, prompt
+from episodes._export._options import ExportOptions
+from episodes._export._source import Camera, ExportLayout, exported_episodes, frames, open_source, prompt
 from episodes._export._target import ExportResult, prepare_target
 from episodes._export._video import VideoWriter, video_info
 from episodes._qa._stats import QUANTILES, StreamStats, aggregate, stream_stats
 from episodes._reader import EpisodeReader
-from episodes._training import AlignedEpisode, EpisodeFilter, OnMixed, Selection
+from episodes._training import AlignedEpisode, Selection
 
 __all__ = ["CODEBASE_VERSION", "export_lerobot"]
 
@@ -70,44 +71,28 @@ def camera_key(stream: str) -> str:
 def export_lerobot(
     source: str | os.PathLike[str] | Selection,
     out: str | os.PathLike[str],
-    *,
-    episode_filter: EpisodeFilter | None = None,
-    on_mixed: OnMixed = "error",
-    cameras: Sequence[str] | None = None,
-    image_size: tuple[int, int] | None = None,
-    active_range: bool = False,
-    on_episode: Callable[[str], None] | None = None,
+    options: ExportOptions | None = None,
 ) -> ExportResult:
     """Write a dataset directory's episodes (or a :class:`Selection` of them) as a LeRobot v3.0
     dataset in the new directory ``out``.
 
     ``observation.state`` is the state columns and ``action`` the action columns of
     :func:`sample_layout` (the observation and the action array streams, each concatenated
-    in stored order), each RGB camera a video ``observation.images.<name>`` (``image_size``:
-    ``(height, width)`` to resize to), each episode's task its language instruction (its task
-    name when it has none). ``episode_filter`` and ``on_mixed`` select episodes as
-    :func:`select_episodes` does; ``active_range`` keeps the annotated active range only.
-    ``on_episode`` is called with each exported episode's id.
+    in stored order), each RGB camera a video ``observation.images.<name>`` (at
+    ``options.image_size`` if given), each episode's task its language instruction (its task
+    name when it has none). :class:`ExportOptions` says which episodes, cameras and ticks.
 
     >>> import episodes
     >>> episodes.export_lerobot("datasets/demo", "exports/demo_lerobot")  # doctest: +SKIP
     ExportResult(out=PosixPath('exports/demo_lerobot'), format='lerobot', episodes=4, ...)
     """
+    options = options or ExportOptions()
     target, work = prepare_target(Path(out))
-    selected = open_source(
-        source, episode_filter=episode_filter, on_mixed=on_mixed, cameras=cameras, image_size=image_size
-    )
-    layout = selected.layout
-    exported: list[str] = []
-    writer = _LeRobotWriter(work, layout)
+    selected = open_source(source, options)
+    writer = _LeRobotWriter(work, selected.layout)
     try:
-        for episode, reader in selected.episodes(active_range=active_range):
+        for episode, reader in exported_episodes(selected, options):
             writer.add(episode, reader)
-            exported.append(episode.episode_id)
-            if on_episode is not None:
-                on_episode(episode.episode_id)
-        if not exported:
-            raise ExportError(f"{selected.root}: none of the selected episodes could be read")
         writer.finish()
         os.replace(work, target)
     except BaseException:
@@ -117,16 +102,16 @@ def export_lerobot(
     return ExportResult(
         out=target,
         format="lerobot",
-        episodes=len(exported),
+        episodes=len(writer.episode_ids),
         frames=writer.total_frames,
-        episode_ids=tuple(exported),
-        cameras=tuple(c.stream for c in layout.cameras),
+        episode_ids=tuple(writer.episode_ids),
+        cameras=tuple(c.stream for c in selected.layout.cameras),
         details={
             "codec": writer.codec,
-            "fps": layout.fps,
+            "fps": selected.layout.fps,
             # LeRobot's info.json only knows "train": the loader's split as episode indices,
             # for LeRobotDataset(..., episodes=...).
-            "valid_episodes": [i for i, e in enumerate(exported) if selected.split(e) == "valid"],
+            "valid_episodes": [i for i, e in enumerate(writer.episode_ids) if selected.split(e) == "valid"],
         },
     )
 
@@ -137,6 +122,7 @@ class _LeRobotWriter:
         self.layout = layout
         self.total_frames = 0
         self.codec = ""
+        self.episode_ids: list[str] = []
         self._tasks: dict[str, int] = {}
         self._episodes: list[dict[str, Any]] = []
         self._stats: list[dict[str, StreamStats]] = []
@@ -179,6 +165,7 @@ class _LeRobotWriter:
             stats[key] = _image_stats(key, sampled)
         row["tg_episode_id"] = episode.episode_id
         self._episodes.append(row)
+        self.episode_ids.append(episode.episode_id)
         self._stats.append(stats)
         self.total_frames += n
 

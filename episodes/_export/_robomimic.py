@@ -16,18 +16,26 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from episodes._export._errors import ExportError
-from episodes._export._source import ExportLayout, frames, open_source, prompt, split_state
+from episodes._export._options import ExportOptions
+from episodes._export._source import (
+    ExportLayout,
+    Source,
+    exported_episodes,
+    frames,
+    open_source,
+    prompt,
+    split_state,
+)
 from episodes._export._target import ExportResult, prepare_target
 from episodes._reader import EpisodeReader
-from episodes._training import AlignedEpisode, EpisodeFilter, OnMixed, Selection
+from episodes._training import AlignedEpisode, Selection
 
 __all__ = ["export_robomimic"]
 
@@ -39,54 +47,25 @@ _GYM_TYPE = 2
 def export_robomimic(
     source: str | os.PathLike[str] | Selection,
     out: str | os.PathLike[str],
-    *,
-    episode_filter: EpisodeFilter | None = None,
-    on_mixed: OnMixed = "error",
-    cameras: Sequence[str] | None = None,
-    image_size: tuple[int, int] | None = None,
-    active_range: bool = False,
-    on_episode: Callable[[str], None] | None = None,
+    options: ExportOptions | None = None,
 ) -> ExportResult:
     """Write a dataset directory's episodes (or a :class:`Selection` of them) as the new
     robomimic HDF5 file ``out``.
 
-    Options as :func:`export_lerobot`. ``mask/train`` and ``mask/valid`` hold the dataset's
-    split (``splits.json``, as :class:`EpisodeDataset` uses it; the same hash of the episode id
-    for episodes it does not list yet), so robomimic validates on the same episodes.
+    :class:`ExportOptions` as for :func:`export_lerobot`. ``mask/train`` and ``mask/valid`` hold
+    the dataset's split (``splits.json``, as :class:`EpisodeDataset` uses it; the same hash of the
+    episode id for episodes it does not list yet), so robomimic validates on the same episodes.
 
     >>> import episodes
     >>> episodes.export_robomimic("datasets/demo", "exports/demo.hdf5")  # doctest: +SKIP
     ExportResult(out=PosixPath('exports/demo.hdf5'), format='robomimic', episodes=4, ...)
     """
+    options = options or ExportOptions()
     target, work = prepare_target(Path(out))
-    selected = open_source(
-        source, episode_filter=episode_filter, on_mixed=on_mixed, cameras=cameras, image_size=image_size
-    )
-    layout = selected.layout
-    names: dict[str, str] = {}
-    tasks: set[str] = set()
-    total = 0
+    selected = open_source(source, options)
     try:
         with h5py.File(work, "w", libver="latest") as f:
-            data = f.create_group("data")
-            for episode, reader in selected.episodes(active_range=active_range):
-                name = f"demo_{len(names)}"
-                _write_demo(data, name, layout, episode, reader)
-                names[episode.episode_id] = name
-                tasks.add(episode.task)
-                total += len(episode)
-                if on_episode is not None:
-                    on_episode(episode.episode_id)
-            if not names:
-                raise ExportError(f"{selected.root}: none of the selected episodes could be read")
-            data.attrs["total"] = total
-            data.attrs["env_args"] = json.dumps(_env_args(layout, sorted(tasks)))
-            masks: dict[str, list[bytes]] = {"train": [], "valid": []}
-            for episode_id, name in names.items():
-                masks[selected.split(episode_id)].append(name.encode())
-            mask = f.create_group("mask")
-            for key, demos in masks.items():
-                mask.create_dataset(key, data=np.array(demos, dtype="S"))
+            names, total = _write_demos(f, selected, options)
         os.replace(work, target)
     except BaseException:
         work.unlink(missing_ok=True)
@@ -97,9 +76,33 @@ def export_robomimic(
         episodes=len(names),
         frames=total,
         episode_ids=tuple(names),
-        cameras=tuple(c.stream for c in layout.cameras),
-        details={"demos": names, "fps": layout.fps},
+        cameras=tuple(c.stream for c in selected.layout.cameras),
+        details={"demos": names, "fps": selected.layout.fps},
     )
+
+
+def _write_demos(f: h5py.File, selected: Source, options: ExportOptions) -> tuple[dict[str, str], int]:
+    """``data/demo_<i>`` per episode, ``data``'s attributes and the split masks; the demo name
+    of each episode id, and the number of samples."""
+    data = f.create_group("data")
+    names: dict[str, str] = {}
+    tasks: set[str] = set()
+    total = 0
+    for episode, reader in exported_episodes(selected, options):
+        name = f"demo_{len(names)}"
+        _write_demo(data, name, selected.layout, episode, reader)
+        names[episode.episode_id] = name
+        tasks.add(episode.task)
+        total += len(episode)
+    data.attrs["total"] = total
+    data.attrs["env_args"] = json.dumps(_env_args(selected.layout, sorted(tasks)))
+    masks: dict[str, list[bytes]] = {"train": [], "valid": []}
+    for episode_id, name in names.items():
+        masks[selected.split(episode_id)].append(name.encode())
+    mask = f.create_group("mask")
+    for key, demos in masks.items():
+        mask.create_dataset(key, data=np.array(demos, dtype="S"))
+    return names, total
 
 
 def _write_demo(

@@ -22,14 +22,13 @@ import numpy.typing as npt
 
 from episodes._errors import CorruptEpisodeError, EpisodeError, EpisodeSkippedWarning
 from episodes._export._errors import ExportError
+from episodes._export._options import ExportOptions
 from episodes._reader import EpisodeReader
 from episodes._spec import ImageStreamSpec, StreamKind
 from episodes._splits import DEFAULT_VALID_FRACTION, Splits, load_splits, split_of
 from episodes._training import (
     AlignedEpisode,
     EpisodeEntry,
-    EpisodeFilter,
-    OnMixed,
     SampleLayout,
     Selection,
     load_aligned,
@@ -37,7 +36,16 @@ from episodes._training import (
     select_episodes,
 )
 
-__all__ = ["Camera", "ExportLayout", "Source", "frames", "open_source", "prompt", "split_state"]
+__all__ = [
+    "Camera",
+    "ExportLayout",
+    "Source",
+    "exported_episodes",
+    "frames",
+    "open_source",
+    "prompt",
+    "split_state",
+]
 
 
 @dataclass(frozen=True)
@@ -104,25 +112,34 @@ class Source:
                 yield episode, reader
 
 
+def exported_episodes(
+    selected: Source, options: ExportOptions
+) -> Iterator[tuple[AlignedEpisode, EpisodeReader]]:
+    """:meth:`Source.episodes` for an exporter: ``options.on_episode`` is called with each episode's
+    id once the exporter has written it (asked for the next), and none at all is an :class:`ExportError`."""
+    count = 0
+    for episode, reader in selected.episodes(active_range=options.active_range):
+        yield episode, reader
+        count += 1
+        if options.on_episode is not None:
+            options.on_episode(episode.episode_id)
+    if not count:
+        raise ExportError(f"{selected.root}: none of the selected episodes could be read")
+
+
 def prompt(episode: AlignedEpisode) -> str:
     """The task string a language-conditioned policy sees: the instruction, else the task name."""
     return episode.instruction or episode.task
 
 
-def open_source(
-    source: str | os.PathLike[str] | Selection,
-    *,
-    episode_filter: EpisodeFilter | None,
-    on_mixed: OnMixed,
-    cameras: Sequence[str] | None,
-    image_size: tuple[int, int] | None,
-) -> Source:
+def open_source(source: str | os.PathLike[str] | Selection, options: ExportOptions) -> Source:
     """Select the episodes of ``source`` (a directory, or a selection already made) and fix the layout."""
     selection = (
         source
         if isinstance(source, Selection)
-        else select_episodes(source, episode_filter, on_mixed=on_mixed)
+        else select_episodes(source, options.filter, on_mixed=options.on_mixed)
     )
+    cameras, image_size = options.cameras, options.image_size
     first = selection.episodes[0]
     rgb = {
         s.name: s

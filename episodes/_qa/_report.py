@@ -31,6 +31,7 @@ FloatArray = npt.NDArray[np.float64]
 
 _WIDTH, _HEIGHT = 760, 190
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 12, 24, 30
+_PLOT_WIDTH, _PLOT_HEIGHT = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
 _MAX_COLUMNS = 6
 _STRIP_FRAMES = 6
 _FLAGGED_FRAMES = 4
@@ -155,6 +156,41 @@ def _thumbnail(encoded: bytes, spec: ImageStreamSpec) -> str:
 # ---------------------------------------------------------------- SVG
 
 
+@dataclass(frozen=True)
+class _Axes:
+    """The plot area's data ranges; :meth:`px` and :meth:`py` map data to SVG coordinates."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    pad: float
+    """The margin added above and below the data (the y ticks stay on the data's range)."""
+
+    @classmethod
+    def fitting(
+        cls,
+        series: Sequence[tuple[str, FloatArray, FloatArray]],
+        ranges: Sequence[tuple[float, float, str, str]],
+    ) -> _Axes:
+        xs = [s[1][np.isfinite(s[2])] for s in series] + [np.array([r[0], r[1]]) for r in ranges]
+        ys = [s[2][np.isfinite(s[2])] for s in series]
+        x_all = np.concatenate(xs) if xs else np.zeros(1)
+        y_all = np.concatenate(ys) if ys else np.zeros(1)
+        x0, x1 = (float(x_all.min()), float(x_all.max())) if x_all.size else (0.0, 1.0)
+        y0, y1 = (float(y_all.min()), float(y_all.max())) if y_all.size else (0.0, 1.0)
+        if x1 <= x0:
+            x1 = x0 + 1.0
+        pad = (y1 - y0) * 0.05 or 1.0
+        return cls(x0, x1, y0 - pad, y1 + pad, pad)
+
+    def px(self, x: FloatArray) -> FloatArray:
+        return np.asarray(_LEFT + (x - self.x0) / (self.x1 - self.x0) * _PLOT_WIDTH, dtype=np.float64)
+
+    def py(self, y: FloatArray) -> FloatArray:
+        return np.asarray(_TOP + (self.y1 - y) / (self.y1 - self.y0) * _PLOT_HEIGHT, dtype=np.float64)
+
+
 def svg_plot(
     title: str,
     series: Sequence[tuple[str, FloatArray, FloatArray]],
@@ -170,60 +206,61 @@ def svg_plot(
     >>> svg.startswith("<svg") and "<polyline" in svg and "<rect" in svg
     True
     """
-    pw, ph = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
-    xs = [s[1][np.isfinite(s[2])] for s in series] + [np.array([r[0], r[1]]) for r in ranges]
-    ys = [s[2][np.isfinite(s[2])] for s in series]
-    x_all = np.concatenate(xs) if xs else np.zeros(1)
-    y_all = np.concatenate(ys) if ys else np.zeros(1)
-    x0, x1 = (float(x_all.min()), float(x_all.max())) if x_all.size else (0.0, 1.0)
-    y0, y1 = (float(y_all.min()), float(y_all.max())) if y_all.size else (0.0, 1.0)
-    if x1 <= x0:
-        x1 = x0 + 1.0
-    pad = (y1 - y0) * 0.05 or 1.0
-    y0, y1 = y0 - pad, y1 + pad
-
-    def px(x: FloatArray) -> FloatArray:
-        return np.asarray(_LEFT + (x - x0) / (x1 - x0) * pw, dtype=np.float64)
-
-    def py(y: FloatArray) -> FloatArray:
-        return np.asarray(_TOP + (y1 - y) / (y1 - y0) * ph, dtype=np.float64)
-
+    axes = _Axes.fitting(series, ranges)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{_HEIGHT}" '
         f'viewBox="0 0 {_WIDTH} {_HEIGHT}" class="plot">',
         f'<text x="{_LEFT}" y="15" class="title">{html.escape(title)}</text>',
-        f'<rect x="{_LEFT}" y="{_TOP}" width="{pw}" height="{ph}" fill="#fff" stroke="#999"/>',
+        f'<rect x="{_LEFT}" y="{_TOP}" width="{_PLOT_WIDTH}" height="{_PLOT_HEIGHT}" '
+        'fill="#fff" stroke="#999"/>',
+        *_bands(axes, ranges),
+        *_lines(axes, series),
+        *_ticks(axes, y_label),
+        "</svg>",
     ]
+    return "".join(out)
+
+
+def _bands(axes: _Axes, ranges: Sequence[tuple[float, float, str, str]]) -> list[str]:
+    out = []
     for a, b, colour, tip in ranges:
-        left = float(np.clip(px(np.array(min(a, b))), _LEFT, _LEFT + pw))
-        right = float(np.clip(px(np.array(max(a, b))), _LEFT, _LEFT + pw))
+        left = float(np.clip(axes.px(np.array(min(a, b))), _LEFT, _LEFT + _PLOT_WIDTH))
+        right = float(np.clip(axes.px(np.array(max(a, b))), _LEFT, _LEFT + _PLOT_WIDTH))
         out.append(
-            f'<rect x="{left:.1f}" y="{_TOP}" width="{max(right - left, 2.0):.1f}" height="{ph}" '
+            f'<rect x="{left:.1f}" y="{_TOP}" width="{max(right - left, 2.0):.1f}" height="{_PLOT_HEIGHT}" '
             f'fill="{colour}" fill-opacity="0.28"><title>{html.escape(tip)}</title></rect>'
         )
+    return out
+
+
+def _lines(axes: _Axes, series: Sequence[tuple[str, FloatArray, FloatArray]]) -> list[str]:
+    out = []
     for k, (label, x, y) in enumerate(series):
-        qx, qy = _reduce(x, y, pw)
-        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(qx), py(qy), strict=True))
+        qx, qy = _reduce(x, y, _PLOT_WIDTH)
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(axes.px(qx), axes.py(qy), strict=True))
         colour = _COLOURS[k % len(_COLOURS)]
         out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.2" points="{points}"/>')
         out.append(
             f'<text x="{_LEFT + 8 + 120 * k}" y="{_TOP + 14}" fill="{colour}" class="legend">'
             f"{html.escape(label)}</text>"
         )
-    for value in np.linspace(x0, x1, 6):
-        out.append(
-            f'<text x="{px(np.array(value)):.1f}" y="{_HEIGHT - 12}" class="tick" text-anchor="middle">'
-            f"{value:.2f}</text>"
-        )
-    for value in np.linspace(y0 + pad, y1 - pad, 3):
-        out.append(
-            f'<text x="{_LEFT - 4}" y="{py(np.array(value)) + 4:.1f}" class="tick" text-anchor="end">'
-            f"{value:.4g}</text>"
-        )
-    out.append(f'<text x="{_LEFT + pw}" y="{_HEIGHT - 1}" class="tick" text-anchor="end">s</text>')
+    return out
+
+
+def _ticks(axes: _Axes, y_label: str) -> list[str]:
+    out = [
+        f'<text x="{axes.px(np.array(value)):.1f}" y="{_HEIGHT - 12}" class="tick" text-anchor="middle">'
+        f"{value:.2f}</text>"
+        for value in np.linspace(axes.x0, axes.x1, 6)
+    ]
+    out += [
+        f'<text x="{_LEFT - 4}" y="{axes.py(np.array(value)) + 4:.1f}" class="tick" text-anchor="end">'
+        f"{value:.4g}</text>"
+        for value in np.linspace(axes.y0 + axes.pad, axes.y1 - axes.pad, 3)
+    ]
+    out.append(f'<text x="{_LEFT + _PLOT_WIDTH}" y="{_HEIGHT - 1}" class="tick" text-anchor="end">s</text>')
     out.append(f'<text x="4" y="{_TOP + 10}" class="tick">{html.escape(y_label)}</text>')
-    out.append("</svg>")
-    return "".join(out)
+    return out
 
 
 def _reduce(x: FloatArray, y: FloatArray, columns: int) -> tuple[FloatArray, FloatArray]:

@@ -214,7 +214,7 @@ def test_stats_come_from_a_fresh_dataset_stats_file(tmp_path: Path) -> None:
 
 def test_filters_active_range_and_splits(tmp_path: Path) -> None:
     paths = [make_episode(tmp_path, frames=6, success=k % 2 == 0) for k in range(12)]
-    assert len(_numpy(tmp_path, success=True).episodes) == 6
+    assert len(_numpy(tmp_path, filter=episodes.EpisodeFilter(success=True)).episodes) == 6
     with pytest.raises(DatasetError, match=r"has no active range \(active_only=True\); run `tg annotate"):
         _numpy(tmp_path, active_only=True)
     for path in paths:

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import episodes
+from episodes import ExportOptions
 from episodes._export import _lerobot
 from tests.episodes.conftest import textured_frame
 from tests.episodes.loader_corpus import RATE_HZ, SIZE, copy_dataset, make_episode, mark_active, raw_rows
@@ -280,7 +281,7 @@ def test_active_range_exports_only_the_annotated_ticks(dataset, tmp_path):
     for other in episodes.list_episodes(dataset)[1:]:
         mark_active(other, 0, 5)
     mark_active(path, 3, 12)
-    episodes.export_lerobot(dataset, tmp_path / "active", active_range=True)
+    episodes.export_lerobot(dataset, tmp_path / "active", ExportOptions(active_range=True))
     table = pq.read_table(tmp_path / "active/data/chunk-000/file-000.parquet")
     first = table.filter(table.column("episode_index").to_numpy() == 0)
     state = np.array(first.column("observation.state").to_pylist())
@@ -290,7 +291,9 @@ def test_active_range_exports_only_the_annotated_ticks(dataset, tmp_path):
 
 
 def test_image_size_resizes_every_camera(dataset, tmp_path):
-    result = episodes.export_lerobot(dataset, tmp_path / "small", image_size=(12, 20), cameras=["head"])
+    result = episodes.export_lerobot(
+        dataset, tmp_path / "small", ExportOptions(image_size=(12, 20), cameras=["head"])
+    )
     info = json.loads((tmp_path / "small/meta/info.json").read_text())
     assert info["features"]["observation.images.head"]["shape"] == [12, 20, 3]
     assert "observation.images.wrist" not in info["features"]
@@ -376,7 +379,7 @@ def test_episode_whose_data_is_damaged_is_skipped_with_a_warning(dataset, tmp_pa
 
 def test_unknown_camera_lists_the_cameras(source, tmp_path):
     with pytest.raises(episodes.ExportError, match=r"no RGB camera 'nope'.*RGB cameras: head, wrist"):
-        episodes.export_lerobot(source, tmp_path / "out", cameras=["nope"])
+        episodes.export_lerobot(source, tmp_path / "out", ExportOptions(cameras=["nope"]))
 
 
 def test_episodes_at_different_rates_are_refused(dataset, tmp_path):
@@ -395,14 +398,14 @@ def test_a_rate_that_is_not_whole_frames_per_second_is_refused(dataset, tmp_path
 
 def test_odd_image_size_is_refused(source, tmp_path):
     with pytest.raises(episodes.ExportError, match="needs an even width and height"):
-        episodes.export_lerobot(source, tmp_path / "out", image_size=(11, 20))
+        episodes.export_lerobot(source, tmp_path / "out", ExportOptions(image_size=(11, 20)))
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out*"))
 
 
 def test_active_range_needs_annotations(source, tmp_path):
     with pytest.raises(episodes.DatasetError, match=r"has no active range .*run `tg annotate"):
-        episodes.export_lerobot(source, tmp_path / "out", active_range=True)
+        episodes.export_lerobot(source, tmp_path / "out", ExportOptions(active_range=True))
 
 
 def test_a_frame_that_does_not_decode_stops_the_export_and_leaves_nothing(dataset, tmp_path):
@@ -435,7 +438,7 @@ def test_ticks_before_a_late_stream_starts_are_left_out(tmp_path):
 def test_exports_a_selection_and_reports_each_episode(source, tmp_path):
     selection = episodes.select_episodes(source, episodes.EpisodeFilter(task="lift"))
     seen: list[str] = []
-    result = episodes.export_lerobot(selection, tmp_path / "lift", on_episode=seen.append)
+    result = episodes.export_lerobot(selection, tmp_path / "lift", ExportOptions(on_episode=seen.append))
     assert seen == list(result.episode_ids) == [selection.episodes[0].episode_id]
     info = json.loads((tmp_path / "lift/meta/info.json").read_text())
     assert (info["total_episodes"], info["total_frames"]) == (1, 13)
@@ -443,4 +446,4 @@ def test_exports_a_selection_and_reports_each_episode(source, tmp_path):
 
 def test_image_size_must_be_positive(source, tmp_path):
     with pytest.raises(episodes.ExportError, match="image size must be positive, got 10x0"):
-        episodes.export_lerobot(source, tmp_path / "out", image_size=(0, 10))
+        episodes.export_lerobot(source, tmp_path / "out", ExportOptions(image_size=(0, 10)))

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import episodes
+from episodes import ExportOptions
 from tests.episodes.conftest import textured_frame
 from tests.episodes.loader_corpus import SIZE, copy_dataset, make_episode, mark_active, raw_rows
 
@@ -118,9 +119,8 @@ def test_active_range_and_resize(dataset, tmp_path):
     paths = episodes.list_episodes(dataset)
     for path in paths:
         mark_active(path, 2, 9)
-    episodes.export_robomimic(
-        dataset, tmp_path / "small.hdf5", active_range=True, image_size=(12, 16), cameras=["head"]
-    )
+    options = ExportOptions(active_range=True, image_size=(12, 16), cameras=["head"])
+    episodes.export_robomimic(dataset, tmp_path / "small.hdf5", options)
     with h5py.File(tmp_path / "small.hdf5", "r") as f:
         demo = f["data/demo_0"]
         assert demo.attrs["num_samples"] == 7
@@ -139,7 +139,7 @@ def test_refuses_to_overwrite(exported, source):
 
 def test_unknown_camera_lists_the_cameras(source, tmp_path):
     with pytest.raises(episodes.ExportError, match=r"no RGB camera 'depth'.*RGB cameras: head, wrist"):
-        episodes.export_robomimic(source, tmp_path / "x.hdf5", cameras=["depth"])
+        episodes.export_robomimic(source, tmp_path / "x.hdf5", ExportOptions(cameras=["depth"]))
 
 
 def test_a_frame_that_does_not_decode_stops_the_export_and_leaves_nothing(dataset, tmp_path):
@@ -160,5 +160,5 @@ def test_mixed_stream_sets_are_refused_or_skipped(dataset, tmp_path):
     with pytest.raises(episodes.DatasetError, match="differ in robot or streams"):
         episodes.export_robomimic(dataset, tmp_path / "mixed.hdf5")
     with pytest.warns(episodes.EpisodeSkippedWarning, match="another robot or stream set left out"):
-        result = episodes.export_robomimic(dataset, tmp_path / "mixed.hdf5", on_mixed="skip")
+        result = episodes.export_robomimic(dataset, tmp_path / "mixed.hdf5", ExportOptions(on_mixed="skip"))
     assert result.episodes == 6

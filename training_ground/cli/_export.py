@@ -27,52 +27,63 @@ def _size(value: str | None) -> str | None:
     return value
 
 
+DirectoryArg = Annotated[Path, typer.Argument(help="Dataset directory (episode .h5 files).")]
+OutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out", help="New directory (lerobot) or .hdf5 file (robomimic) to write; never overwritten."
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format", callback=_format, help=f"Target format: {', '.join(sorted(episodes.EXPORTERS))}."
+    ),
+]
+CameraOption = Annotated[
+    list[str] | None,
+    typer.Option("--camera", help="Export this RGB camera (repeat for several; default: all of them)."),
+]
+ImageSizeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--image-size", callback=_size, metavar="WxH", help="Resize every camera's frames, e.g. 224x224."
+    ),
+]
+ActiveRangeOption = Annotated[
+    bool,
+    typer.Option("--active-range", help="Only the annotated active range of each episode (tg annotate)."),
+]
+QaPassedOption = Annotated[
+    bool, typer.Option("--qa-passed", help="Only episodes that passed tg validate --write.")
+]
+SuccessOption = Annotated[
+    bool | None, typer.Option("--success/--failure", help="Only successful (or only failed) episodes.")
+]
+TaskOption = Annotated[str | None, typer.Option("--task", help="Only episodes of this task.")]
+RobotOption = Annotated[str | None, typer.Option("--robot", help="Only episodes of this robot profile.")]
+OperatorOption = Annotated[str | None, typer.Option("--operator", help="Only episodes of this operator.")]
+SkipMixedOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-mixed", help="Keep the largest group of episodes with one robot and stream set, not fail."
+    ),
+]
+
+
 def export(
-    directory: Annotated[Path, typer.Argument(help="Dataset directory (episode .h5 files).")],
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", help="New directory (lerobot) or .hdf5 file (robomimic) to write; never overwritten."
-        ),
-    ],
-    format_: Annotated[
-        str,
-        typer.Option(
-            "--format", callback=_format, help=f"Target format: {', '.join(sorted(episodes.EXPORTERS))}."
-        ),
-    ] = "lerobot",
-    cameras: Annotated[
-        list[str] | None,
-        typer.Option("--camera", help="Export this RGB camera (repeat for several; default: all of them)."),
-    ] = None,
-    image_size: Annotated[
-        str | None,
-        typer.Option(
-            "--image-size", callback=_size, metavar="WxH", help="Resize every camera's frames, e.g. 224x224."
-        ),
-    ] = None,
-    active_range: Annotated[
-        bool,
-        typer.Option("--active-range", help="Only the annotated active range of each episode (tg annotate)."),
-    ] = False,
-    qa_passed: Annotated[
-        bool, typer.Option("--qa-passed", help="Only episodes that passed tg validate --write.")
-    ] = False,
-    success: Annotated[
-        bool | None,
-        typer.Option("--success/--failure", help="Only successful (or only failed) episodes."),
-    ] = None,
-    task: Annotated[str | None, typer.Option("--task", help="Only episodes of this task.")] = None,
-    robot: Annotated[str | None, typer.Option("--robot", help="Only episodes of this robot profile.")] = None,
-    operator: Annotated[
-        str | None, typer.Option("--operator", help="Only episodes of this operator.")
-    ] = None,
-    skip_mixed: Annotated[
-        bool,
-        typer.Option(
-            "--skip-mixed", help="Keep the largest group of episodes with one robot and stream set, not fail."
-        ),
-    ] = False,
+    directory: DirectoryArg,
+    out: OutOption,
+    format_: FormatOption = "lerobot",
+    cameras: CameraOption = None,
+    image_size: ImageSizeOption = None,
+    active_range: ActiveRangeOption = False,
+    qa_passed: QaPassedOption = False,
+    success: SuccessOption = None,
+    task: TaskOption = None,
+    robot: RobotOption = None,
+    operator: OperatorOption = None,
+    skip_mixed: SkipMixedOption = False,
 ) -> None:
     """Export a dataset to LeRobot (v3.0: Parquet, MP4 per camera, meta/) or robomimic (one HDF5).
 
@@ -81,14 +92,9 @@ def export(
 
     Example: tg export datasets/demo --format lerobot --out exports/demo_lerobot
     """
-    size = None
-    if image_size is not None:
-        width, height = (int(v) for v in image_size.split("x"))
-        size = (height, width)
     episode_filter = episodes.EpisodeFilter(
         qa_passed=qa_passed, success=success, task=task, robot=robot, operator=operator
     )
-    exporter = episodes.EXPORTERS[format_]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -96,17 +102,28 @@ def export(
                 directory, episode_filter, on_mixed="skip" if skip_mixed else "error"
             )
             with progress(len(selection.episodes), f"exporting ({format_})") as advance:
-                result = exporter(
-                    selection,
-                    out,
+                options = episodes.ExportOptions(
                     cameras=cameras,
-                    image_size=size,
+                    image_size=_height_width(image_size),
                     active_range=active_range,
                     on_episode=advance,
                 )
+                result = episodes.EXPORTERS[format_](selection, out, options)
         finally:
             for warning in caught:
                 err_console.print(f"[bold yellow]warning:[/] {warning.message}", highlight=False)
+    _print_summary(result, selection)
+
+
+def _height_width(image_size: str | None) -> tuple[int, int] | None:
+    """``WxH`` as the ``(height, width)`` the exporters take."""
+    if image_size is None:
+        return None
+    width, height = (int(v) for v in image_size.split("x"))
+    return height, width
+
+
+def _print_summary(result: episodes.ExportResult, selection: episodes.Selection) -> None:
     left_out = sum(selection.excluded.values())
     cams = f", cameras: {', '.join(result.cameras)}" if result.cameras else ""
     console.print(

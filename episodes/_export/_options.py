@@ -1,0 +1,54 @@
+"""What every exporter takes besides its source and target, and the shape of an exporter."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from episodes._export._target import ExportResult
+from episodes._training import EpisodeFilter, OnMixed, Selection
+
+__all__ = ["ExportOptions", "Exporter"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportOptions:
+    """Which episodes, cameras and ticks an exporter writes; the defaults export everything.
+
+    ``filter`` and ``on_mixed`` select episodes as :func:`select_episodes` does (a
+    :class:`Selection` passed as the source is taken as it is); ``cameras`` names the
+    RGB cameras to export (None: all of them); ``image_size`` ``(height, width)``
+    resizes their frames; ``active_range`` keeps the annotated active range of each
+    episode only; ``on_episode`` is called with each exported episode's id.
+
+    >>> import episodes
+    >>> options = episodes.ExportOptions(filter=episodes.EpisodeFilter(success=True), cameras=["head"])
+    >>> options.cameras, options.filter.success, options.image_size
+    (('head',), True, None)
+    >>> episodes.export_lerobot("datasets/demo", "exports/demo_lerobot", options)  # doctest: +SKIP
+    ExportResult(out=PosixPath('exports/demo_lerobot'), format='lerobot', episodes=4, ...)
+    """
+
+    filter: EpisodeFilter = field(default_factory=EpisodeFilter)
+    on_mixed: OnMixed = "error"
+    cameras: Sequence[str] | None = None
+    image_size: tuple[int, int] | None = None
+    active_range: bool = False
+    on_episode: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.cameras is not None:  # a list would leave the options mutable and unhashable
+            object.__setattr__(self, "cameras", tuple(self.cameras))
+
+
+class Exporter(Protocol):
+    """An exporter: ``(source, out, options)``, as every entry of :data:`EXPORTERS` is."""
+
+    def __call__(
+        self,
+        source: str | os.PathLike[str] | Selection,
+        out: str | os.PathLike[str],
+        options: ExportOptions | None = None,
+    ) -> ExportResult: ...
