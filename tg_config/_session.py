@@ -209,7 +209,9 @@ class SessionConfig(ConfigFile):
 
     @property
     def _where(self) -> str:
-        return str(self.source_path) if self.source_path is not None else f"session for profile {self.profile!r}"
+        if self.source_path is None:
+            return f"session for profile {self.profile!r}"
+        return str(self.source_path)
 
     def _override(self, spec: StreamSpec) -> StreamSpec | None:
         if isinstance(spec, ImageStreamSpec):
