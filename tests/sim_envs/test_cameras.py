@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from collectors import load_profile, load_session
-from sim_envs import KuavoHumanoid, SimEpisode, SimSetup
+from sim_envs import KuavoHumanoid, SimEpisode, SimOverrides, SimSetup
 from tests.sim_envs._sessions import LAUNCH, session_file
 
 CASES = [
@@ -20,7 +20,7 @@ CASES = [
 
 
 def _setup(launch: str) -> SimSetup:
-    return SimSetup.from_session(load_session(LAUNCH / launch).resolve(), renderer="tiny")
+    return SimSetup.from_session(load_session(LAUNCH / launch).resolve(), SimOverrides(renderer="tiny"))
 
 
 @pytest.mark.parametrize(("launch", "head"), CASES)

@@ -8,13 +8,13 @@ import pytest
 import yaml
 
 from collectors import ConfigError, load_profile, load_session
-from sim_envs import KuavoHumanoid, SimError, SimSetup, UnknownNameError
+from sim_envs import KuavoHumanoid, SimError, SimOverrides, SimSetup, UnknownNameError
 from tests.sim_envs._sessions import session_file
 from tg_base import TgError
 
 
 def _setup(path: Path, **overrides: str) -> SimSetup:
-    return SimSetup.from_session(load_session(path).resolve(), **overrides)
+    return SimSetup.from_session(load_session(path).resolve(), SimOverrides(**overrides))
 
 
 def test_sim_errors_are_tg_errors() -> None:
