@@ -111,17 +111,22 @@ def status_line(status: RecorderStatus) -> str:
     return " | ".join(parts)
 
 
+_Profile = Annotated[
+    str, typer.Option("--profile", "-p", help="Robot profile: a name from `tg profiles`, or a YAML file.")
+]
+_Out = Annotated[Path, typer.Option("--out", "-o", help="Dataset directory the episodes are written to.")]
+_DomainId = Annotated[
+    int | None,
+    typer.Option(
+        "--domain-id", min=0, max=232, help="ROS_DOMAIN_ID of the station (default: $ROS_DOMAIN_ID or 0)."
+    ),
+]
+
+
 def record(
-    profile: Annotated[
-        str, typer.Option("--profile", "-p", help="Robot profile: a name from `tg profiles`, or a YAML file.")
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory the episodes are written to.")],
-    domain_id: Annotated[
-        int | None,
-        typer.Option(
-            "--domain-id", min=0, max=232, help="ROS_DOMAIN_ID of the station (default: $ROS_DOMAIN_ID or 0)."
-        ),
-    ] = None,
+    profile: _Profile,
+    out: _Out,
+    domain_id: _DomainId = None,
     task: Annotated[str, typer.Option(help="Task label of the episodes, e.g. pick_place.")] = "",
     instruction: Annotated[str, typer.Option(help="Language instruction of the task.")] = "",
     operator: Annotated[str, typer.Option(help="Who teleoperates.")] = "",
@@ -137,6 +142,14 @@ def record(
     run = SessionConfig.for_profile(profile, out=str(out)).resolve()
     domain = domain_id if domain_id is not None else int(os.environ.get("ROS_DOMAIN_ID", "0") or 0)
     _set_dds_environment(domain, segment_bytes_for(run.streams))
+    labels = EpisodeLabels(task=task, instruction=instruction, operator=operator, station=station)
+    _record_with_keys(profile, out, labels, use_sim_time=use_sim_time, domain=domain, robot=run.profile.name)
+
+
+def _record_with_keys(
+    profile: str, out: Path, labels: EpisodeLabels, *, use_sim_time: bool, domain: int, robot: str
+) -> None:
+    """Run the recorder node in this process, driven by the keyboard, until ``q`` or a signal."""
     try:
         import rclpy
         from rclpy.parameter import Parameter
@@ -153,18 +166,17 @@ def record(
     stop = threading.Event()
     spinner: threading.Thread | None = None
     try:
-        params = {"profile": profile, "out": str(out), "task": task, "instruction": instruction}
-        params |= {"operator": operator, "station": station}
+        params = {"profile": profile, "out": str(out), "task": labels.task, "instruction": labels.instruction}
+        params |= {"operator": labels.operator, "station": labels.station}
         overrides: list[Any] = [Parameter(k, value=v) for k, v in params.items()]
         overrides.append(Parameter("use_sim_time", value=use_sim_time))
         node = RecorderNode(parameter_overrides=overrides)
         spinner = threading.Thread(target=run_recorder, args=(node, stop), name="tg-record-spin", daemon=True)
         spinner.start()
         console.print(
-            f"recording [bold]{run.profile.name}[/] into {out} on ROS domain {domain}; "
+            f"recording [bold]{robot}[/] into {out} on ROS domain {domain}; "
             "space/Enter start/stop, d discard, s/f success/failure, q quit"
         )
-        labels = EpisodeLabels(task=task, instruction=instruction, operator=operator, station=station)
         _keyboard_loop(node.core, labels)
     except KeyboardInterrupt:
         if node is not None and node.close("tg record interrupted") is not None:
