@@ -26,9 +26,9 @@ sim_envs._errors.SimError: TeleopStatus message: field 'seed' must be an integer
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, TypeVar
 
 from episodes import JsonValue
 from sim_envs._errors import SimError
@@ -63,55 +63,93 @@ class _Fields:
     def _wrong(self, name: str, expected: str) -> SimError:
         return SimError(f"{self.message} message: field {name!r} must be {expected}, got {self.data[name]!r}")
 
-    def integer(self, name: str, default: int = _REQUIRED) -> int:
+    def integer(self, name: str, default: Any) -> int:
         value = self._get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._wrong(name, "an integer")
         return value
 
-    def optional_integer(self, name: str) -> int | None:
-        value = self._get(name, None)
+    def optional_integer(self, name: str, default: Any) -> int | None:
+        value = self._get(name, default)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise self._wrong(name, "an integer or null")
         return value
 
-    def number(self, name: str, default: float = _REQUIRED) -> float:
+    def number(self, name: str, default: Any) -> float:
         value = self._get(name, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._wrong(name, "a number")
         return float(value)
 
-    def flag(self, name: str, default: bool = _REQUIRED) -> bool:
+    def flag(self, name: str, default: Any) -> bool:
         value = self._get(name, default)
         if not isinstance(value, bool):
             raise self._wrong(name, "true or false")
         return value
 
-    def text(self, name: str, default: str = _REQUIRED) -> str:
+    def text(self, name: str, default: Any) -> str:
         value = self._get(name, default)
         if not isinstance(value, str):
             raise self._wrong(name, "a string")
         return value
 
-    def mapping(self, name: str, default: Mapping[str, JsonValue] = _REQUIRED) -> dict[str, JsonValue]:
+    def mapping(self, name: str, default: Any) -> dict[str, JsonValue]:
         value = self._get(name, default)
         if not isinstance(value, Mapping):
             raise self._wrong(name, "an object")
         return dict(value)
 
-    def counts(self, name: str) -> dict[str, int]:
-        value = self.mapping(name, {})
+    def counts(self, name: str, default: Any) -> dict[str, int]:
+        value = self.mapping(name, default)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
             raise self._wrong(name, "an object of integers")
         return {k: int(v) for k, v in value.items()}  # type: ignore[arg-type]  # checked above
 
 
-def _to_json(message: object) -> str:
-    return json.dumps(asdict(message), sort_keys=True, allow_nan=False)  # type: ignore[call-overload]
+# The reader of each field type a message declares (annotations are text: `from __future__`).
+_READERS: dict[str, Callable[[_Fields, str, Any], Any]] = {
+    "int": _Fields.integer,
+    "int | None": _Fields.optional_integer,
+    "float": _Fields.number,
+    "bool": _Fields.flag,
+    "str": _Fields.text,
+    "Mapping[str, JsonValue]": _Fields.mapping,
+    "Mapping[str, int]": _Fields.counts,
+}
+_M = TypeVar("_M", bound="_Message")
 
 
 @dataclass(frozen=True)
-class SimScene:
+class _Message:
+    """JSON in and out, from the message's own field declarations: one declaration per message."""
+
+    def to_json(self) -> str:
+        """Every field, keys sorted, no NaN (which JSON does not have)."""
+        return json.dumps(asdict(self), sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_json(cls: type[_M], text: str) -> _M:
+        """Parse a message; :class:`SimError` names the message type and the field that is wrong."""
+        f = _Fields(cls.__name__, text)
+        values = {}
+        for declared in fields(cls):
+            if declared.default is not MISSING:
+                default = declared.default
+            elif declared.default_factory is not MISSING:
+                default = declared.default_factory()
+            else:
+                default = _REQUIRED
+            values[declared.name] = _READERS[str(declared.type)](f, declared.name, default)
+        message = cls(**values)
+        message._check()
+        return message
+
+    def _check(self) -> None:
+        """What the field types do not say (a message with a closed set of values overrides it)."""
+
+
+@dataclass(frozen=True)
+class SimScene(_Message):
     """A new scene, after a reset: what the teleoperator plans for and the recording is labelled with.
 
     ``origin_ns`` (the session clock when the scene was laid out) identifies the
@@ -130,23 +168,9 @@ class SimScene:
         """The randomised layout (``extra["scene"]``), which the teleoperator checks its own against."""
         return self.extra.get("scene")
 
-    def to_json(self) -> str:
-        return _to_json(self)
-
-    @classmethod
-    def from_json(cls, text: str) -> SimScene:
-        f = _Fields(cls.__name__, text)
-        return cls(
-            seed=f.integer("seed"),
-            task=f.text("task"),
-            instruction=f.text("instruction"),
-            origin_ns=f.integer("origin_ns"),
-            extra=f.mapping("extra"),
-        )
-
 
 @dataclass(frozen=True)
-class SimVerdict:
+class SimVerdict(_Message):
     """The task's success predicate on the simulator's state, and how the episode ran there.
 
     ``failure`` is "" on success, else ``not_achieved``; the runner refines it with
@@ -164,27 +188,9 @@ class SimVerdict:
     published: Mapping[str, int] = field(default_factory=dict)  # messages per topic since the reset
     rejected_commands: int = 0  # commands the simulator refused since it started
 
-    def to_json(self) -> str:
-        return _to_json(self)
-
-    @classmethod
-    def from_json(cls, text: str) -> SimVerdict:
-        f = _Fields(cls.__name__, text)
-        return cls(
-            seed=f.integer("seed"),
-            success=f.flag("success"),
-            failure=f.text("failure"),
-            notes=f.text("notes"),
-            instruction=f.text("instruction"),
-            scene=f.mapping("scene"),
-            real_time_factor=f.number("real_time_factor", 0.0),
-            published=f.counts("published"),
-            rejected_commands=f.integer("rejected_commands", 0),
-        )
-
 
 @dataclass(frozen=True)
-class TeleopStart:
+class TeleopStart(_Message):
     """The teleoperator's answer to ``~/start``: when its script runs and its part of the metadata.
 
     ``extra`` is the operator's part of ``extra_json`` (:meth:`SimEpisode.operator_extra`),
@@ -205,22 +211,9 @@ class TeleopStart:
             raise SimError(f"TeleopStart message: field 'extra' has no sim.operator: {dict(self.extra)}")
         return name
 
-    def to_json(self) -> str:
-        return _to_json(self)
-
-    @classmethod
-    def from_json(cls, text: str) -> TeleopStart:
-        f = _Fields(cls.__name__, text)
-        return cls(
-            seed=f.integer("seed"),
-            origin_ns=f.integer("origin_ns"),
-            end_ns=f.integer("end_ns"),
-            extra=f.mapping("extra"),
-        )
-
 
 @dataclass(frozen=True)
-class TeleopStatus:
+class TeleopStatus(_Message):
     """What the teleoperator is doing, for which scene (``scene_ns``: the scene's ``origin_ns``).
 
     ``injected`` and ``unreachable`` are the plan's scripted failure and inverse
@@ -242,26 +235,9 @@ class TeleopStatus:
         """Whether this status is about scene ``scene_ns`` and in one of ``states``."""
         return self.scene_ns == scene_ns and self.state in states
 
-    def to_json(self) -> str:
-        return _to_json(self)
-
-    @classmethod
-    def from_json(cls, text: str) -> TeleopStatus:
-        f = _Fields(cls.__name__, text)
-        status = cls(
-            state=f.text("state"),
-            seed=f.optional_integer("seed"),
-            scene_ns=f.optional_integer("scene_ns"),
-            origin_ns=f.integer("origin_ns", 0),
-            end_ns=f.integer("end_ns", 0),
-            injected=f.text("injected", ""),
-            unreachable=f.text("unreachable", ""),
-            truncated=f.flag("truncated", False),
-            error=f.text("error", ""),
-        )
-        if status.state not in TELEOP_STATES:
+    def _check(self) -> None:
+        if self.state not in TELEOP_STATES:
             raise SimError(
                 f"TeleopStatus message: field 'state' must be one of {', '.join(TELEOP_STATES)}, "
-                f"got {status.state!r}"
+                f"got {self.state!r}"
             )
-        return status

@@ -103,21 +103,7 @@ def _chain(
     for i, joint in enumerate(joints):
         child = joint.name + suffix
         xyz = origin if i == 0 else (0.0, 0.0, joint.offset)
-        defs.append(
-            JointDef(
-                joint.name,
-                parent,
-                child,
-                "revolute",
-                xyz=xyz,
-                axis=joint.axis,
-                lower=joint.lower,
-                upper=joint.upper,
-                velocity=joint.velocity,
-                effort=joint.effort,
-                damping=0.5,
-            )
-        )
+        defs.append(_revolute(joint, parent, child, xyz))
         nxt = joints[i + 1].offset if i + 1 < len(joints) else 0.0
         shape: Box | Cylinder | Sphere = (
             Cylinder(radius, -nxt, xyz=(0.0, 0.0, nxt / 2)) if nxt < 0 else Sphere(radius * 1.1)

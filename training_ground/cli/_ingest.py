@@ -21,6 +21,7 @@ from collectors import (
     load_profile,
 )
 from training_ground.cli._console import console, err_console
+from training_ground.cli._robot_options import OutOption, ProfileOption
 
 __all__ = ["ingest"]
 
@@ -29,10 +30,6 @@ _Bags = Annotated[
     list[Path],
     typer.Argument(help="ROS 1 .bag files, ROS 2 bag directories, or folders holding either."),
 ]
-_Profile = Annotated[
-    str, typer.Option("--profile", "-p", help="Robot profile: a name from `tg profiles`, or a YAML file.")
-]
-_Out = Annotated[Path, typer.Option("--out", "-o", help="Dataset directory the episodes are written to.")]
 _Workers = Annotated[
     int | None,
     typer.Option(
@@ -57,8 +54,8 @@ _Station = Annotated[str, typer.Option(help="Which collection station.")]
 
 def ingest(
     bags: _Bags,
-    profile: _Profile,
-    out: _Out,
+    profile: ProfileOption,
+    out: OutOption,
     workers: _Workers = None,
     split_gap: _SplitGap = None,
     split_topic: _SplitTopic = None,

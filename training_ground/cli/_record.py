@@ -38,6 +38,7 @@ from collectors import (
 )
 from tg_base import TgError
 from training_ground.cli._console import console, err_console
+from training_ground.cli._robot_options import OutOption, ProfileOption
 
 __all__ = ["Action", "apply_action", "key_action", "record", "status_line"]
 
@@ -111,10 +112,6 @@ def status_line(status: RecorderStatus) -> str:
     return " | ".join(parts)
 
 
-_Profile = Annotated[
-    str, typer.Option("--profile", "-p", help="Robot profile: a name from `tg profiles`, or a YAML file.")
-]
-_Out = Annotated[Path, typer.Option("--out", "-o", help="Dataset directory the episodes are written to.")]
 _DomainId = Annotated[
     int | None,
     typer.Option(
@@ -124,8 +121,8 @@ _DomainId = Annotated[
 
 
 def record(
-    profile: _Profile,
-    out: _Out,
+    profile: ProfileOption,
+    out: OutOption,
     domain_id: _DomainId = None,
     task: Annotated[str, typer.Option(help="Task label of the episodes, e.g. pick_place.")] = "",
     instruction: Annotated[str, typer.Option(help="Language instruction of the task.")] = "",
