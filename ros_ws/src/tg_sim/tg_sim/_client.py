@@ -11,6 +11,7 @@ wait with its name rather than a timeout.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -32,11 +33,11 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from tg_recorder.client import RecorderClient, StatusListener
 
-from collectors import RecorderStatus, SessionError
+from collectors import EpisodeLabels, RecorderStatus, SessionError
 from episodes import JsonValue
-from sim_envs import SimScene, SimVerdict, TeleopStart, TeleopStatus
+from sim_envs import SimScene, SimVerdict, TeleopStart, TeleopStatus, merge_extra
 
-__all__ = ["CALL_S", "POLL_S", "STARTUP_S", "GraphClient"]
+__all__ = ["CALL_S", "POLL_S", "STARTUP_S", "GraphClient", "episode_labels"]
 
 _LATCHED = QoSProfile(
     depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE
@@ -123,9 +124,20 @@ class GraphClient:
         """Stop the teleoperator's commands (refused, harmlessly, when it is not commanding)."""
         self._call(self._teleop_stop, check=False)
 
-    def label_recorder(self, values: Mapping[str, JsonValue]) -> None:
-        """Set the recorder's label parameters (task, instruction, ..., notes)."""
+    def label_recorder(self, labels: EpisodeLabels) -> None:
+        """The next episode's labels, as the recorder's parameters (it reads them at ``~/start``)."""
+        values: dict[str, JsonValue] = {
+            "task": labels.task,
+            "instruction": labels.instruction,
+            "operator": labels.operator,
+            "station": labels.station,
+            "extra_json": json.dumps(dict(labels.extra)),
+        }
         self._set_parameters(self._recorder_params, values)
+
+    def note_recorder(self, notes: str) -> None:
+        """Why the episode ended as it did, as the recorder's ``notes`` (SetBool carries only the label)."""
+        self._set_parameters(self._recorder_params, {"notes": notes})
 
     def wait_teleop(self, scene_ns: int, *states: str, timeout_s: float = STARTUP_S) -> TeleopStatus:
         """The teleoperator's status once it is about scene ``scene_ns`` and in one of ``states``."""
@@ -205,6 +217,21 @@ class GraphClient:
         if result is None:
             raise SessionError(f"service {name} failed: {future.exception()}")
         return result
+
+
+def episode_labels(scene: SimScene, script: TeleopStart, *, operator: str, station: str) -> EpisodeLabels:
+    """The recorder's labels of an episode of ``scene`` run by ``script``.
+
+    ``operator`` is the session's (a person's name), "" for the simulated operator's
+    (``sim:<name>``); ``extra_json`` holds the simulator's and the operator's parts.
+    """
+    return EpisodeLabels(
+        task=scene.task,
+        instruction=scene.instruction,
+        operator=operator or f"sim:{script.operator}",
+        station=station,
+        extra=merge_extra(scene.extra, script.extra),
+    )
 
 
 def _parameter(name: str, value: JsonValue) -> ParameterMsg:

@@ -17,7 +17,6 @@ ends the session; leaving the ``with`` block stops every node.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,8 +36,8 @@ from collectors import (
     write_fastdds_profile,
 )
 from episodes import Role
-from sim_envs import SimScene, TeleopStart, judge_outcome, merge_extra
-from tg_sim._client import POLL_S, STARTUP_S, GraphClient
+from sim_envs import SimScene, TeleopStart, judge_outcome
+from tg_sim._client import POLL_S, STARTUP_S, GraphClient, episode_labels
 
 __all__ = ["EpisodeResult", "SessionProgress", "SessionRunner"]
 
@@ -196,7 +195,7 @@ class SessionRunner:
         verdict = self.client.evaluate()
         failure, notes = self._judge(verdict.success, interrupted)
         # SetBool carries only the label: the reason goes first, as the recorder's `notes` parameter.
-        self.client.label_recorder({"notes": notes})
+        self.client.note_recorder(notes)
         self.client.recorder.mark_success(not failure)
         self._update("closing the episode")
         path = self.client.recorder.stop()
@@ -231,15 +230,8 @@ class SessionRunner:
     def _start(self, scene: SimScene, script: TeleopStart) -> None:
         """Label the recorder with the scene and the script (running from now), and start it."""
         session = self.run_config.session
-        extra = merge_extra(scene.extra, script.extra)
         self.client.label_recorder(
-            {
-                "task": scene.task,
-                "instruction": scene.instruction,
-                "operator": session.operator or f"sim:{script.operator}",
-                "station": session.station,
-                "extra_json": json.dumps(extra),
-            }
+            episode_labels(scene, script, operator=session.operator, station=session.station)
         )
         self._error_before = self.progress.recorder.error if self.progress.recorder is not None else ""
         self.client.recorder.start()
