@@ -43,6 +43,7 @@ from sim_envs._episode import (
 from sim_envs._errors import SimError, UnknownNameError, UnreachableError
 from sim_envs._geometry import Pose
 from sim_envs._ik import ArmIK
+from sim_envs._messages import TELEOP_STATES, SimScene, SimVerdict, TeleopStart, TeleopStatus
 from sim_envs._operators import (
     OPERATORS,
     CarefulOperator,
@@ -51,6 +52,7 @@ from sim_envs._operators import (
     OperatorStyle,
     ScriptedOperator,
 )
+from sim_envs._overrides import SimOverrides
 from sim_envs._registry import Registry
 from sim_envs._robots import ROBOTS, ArmSpec, KuavoHumanoid, SimRobot, WalkerHumanoid
 from sim_envs._synthetic import record_synthetic_episode
@@ -61,6 +63,7 @@ __all__ = [
     "OPERATORS",
     "ROBOTS",
     "TASKS",
+    "TELEOP_STATES",
     "ArmIK",
     "ArmSpec",
     "BimanualLift",
@@ -86,11 +89,16 @@ __all__ = [
     "SimEpisode",
     "SimEpisodeRecord",
     "SimError",
+    "SimOverrides",
     "SimRobot",
+    "SimScene",
     "SimSetup",
+    "SimVerdict",
     "SimWorld",
     "Step",
     "Task",
+    "TeleopStart",
+    "TeleopStatus",
     "UnknownNameError",
     "UnreachableError",
     "WalkerHumanoid",

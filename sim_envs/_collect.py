@@ -13,13 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from episodes import EpisodeWriter
+from sim_envs._episode import EpisodeOutcome, SimEpisode, SimSetup
+from sim_envs._overrides import SimOverrides
 from tg_config import ResolvedSession
-
-if TYPE_CHECKING:
-    from sim_envs import EpisodeOutcome
 
 __all__ = ["SimEpisodeRecord", "collect_sim"]
 
@@ -39,21 +37,18 @@ def collect_sim(
     *,
     episodes: int,
     seed: int | None = None,
-    task: str | None = None,
-    operator: str | None = None,
-    failure_rate: float | None = None,
-    renderer: str | None = None,
+    overrides: SimOverrides | None = None,
     on_episode: Callable[[SimEpisodeRecord], None] | None = None,
 ) -> list[SimEpisodeRecord]:
     """Record ``episodes`` simulated episodes of ``run`` into ``run.out``.
 
     Episode ``i`` uses seed ``seed + i`` (default: the session's ``seed``), so a
-    collection can be repeated or extended exactly. ``task``, ``operator``,
-    ``failure_rate`` and ``renderer`` override the session's ``sim:`` section; a
-    task given here is also the episodes' task label. Each episode's metadata
-    holds the task, its instruction (e.g. "put the red cube in the blue bin"), the
-    success label from the task's success predicate, and in ``extra_json`` the
-    seed, the simulation settings, any injected failure and the randomised scene.
+    collection can be repeated or extended exactly. ``overrides`` (task, operator,
+    failure rate, renderer) change the session's ``sim:`` section; a task given
+    there is also the episodes' task label. Each episode's metadata holds the
+    task, its instruction (e.g. "put the red cube in the blue bin"), the success
+    label from the task's success predicate, and in ``extra_json`` the seed, the
+    simulation settings, any injected failure and the randomised scene.
 
     >>> from tg_config import load_session
     >>> run = load_session("launch/sim_pick_place.yaml").resolve()
@@ -61,39 +56,38 @@ def collect_sim(
     >>> records[0].outcome.instruction  # doctest: +SKIP
     'put the red cube in the blue bin'
     """
-    from sim_envs import SimEpisode, SimSetup
-
-    setup = SimSetup.from_session(
-        run, task=task, operator=operator, failure_rate=failure_rate, renderer=renderer
-    )
+    setup = SimSetup.from_session(run, overrides)
     first = run.session.seed if seed is None else seed
-    urdf = run.profile.urdf_text()
-    calibrations = setup.calibrations()
     records: list[SimEpisodeRecord] = []
     for i in range(episodes):
         with SimEpisode(setup, seed=first + i) as episode:
-            info = dataclasses.replace(
-                run.episode_info("sim"),
-                task=setup.task.name,
-                instruction=episode.task.instruction,
-                operator=run.session.operator or f"sim:{setup.operator.name}",
-                extra=episode.extra(),
-            )
-            writer = EpisodeWriter(
-                run.out,
-                streams=run.streams,
-                info=info,
-                aligned_rate_hz=run.aligned_rate_hz,
-                urdf=urdf,
-                calibrations=calibrations,
-            )
-            with writer:
-                outcome = episode.run(writer.append)
-                writer.set_labels(success=outcome.success, notes=outcome.notes)
-                closing = time.perf_counter()
-            close_s = time.perf_counter() - closing
-            record = SimEpisodeRecord(writer.final_path, outcome, episode.renderer, close_s)
+            record = _record_episode(run, setup, episode)
         records.append(record)
         if on_episode is not None:
             on_episode(record)
     return records
+
+
+def _record_episode(run: ResolvedSession, setup: SimSetup, episode: SimEpisode) -> SimEpisodeRecord:
+    """Run ``episode`` into a new file of ``run.out``, labelled with its outcome."""
+    info = dataclasses.replace(
+        run.episode_info("sim"),
+        task=setup.task.name,
+        instruction=episode.task.instruction,
+        operator=run.session.operator or f"sim:{setup.operator.name}",
+        extra=episode.extra(),
+    )
+    writer = EpisodeWriter(
+        run.out,
+        streams=run.streams,
+        info=info,
+        aligned_rate_hz=run.aligned_rate_hz,
+        urdf=run.profile.urdf_text(),
+        calibrations=setup.calibrations(),
+    )
+    with writer:
+        outcome = episode.run(writer.append)
+        writer.set_labels(success=outcome.success, notes=outcome.notes)
+        closing = time.perf_counter()
+    close_s = time.perf_counter() - closing
+    return SimEpisodeRecord(writer.final_path, outcome, episode.renderer, close_s)

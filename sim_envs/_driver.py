@@ -8,14 +8,16 @@ episodes, so the simulated time a session publishes never goes backwards.
 :class:`Pacer` keeps simulated time from running ahead of real time.
 
 >>> from tg_config import load_session
->>> setup = SimSetup.from_session(load_session("launch/sim_pick_place.yaml").resolve(), renderer="tiny")
+>>> from sim_envs import SimOverrides
+>>> run = load_session("launch/sim_pick_place.yaml").resolve()
+>>> setup = SimSetup.from_session(run, SimOverrides(renderer="tiny"))
 >>> driver = SimDriver(setup, seed=3, origin_ns=10**9, streams=("joint_position",))
 >>> seen = []
 >>> driver.tick(lambda name, stamp, value: seen.append((name, stamp, value.shape)))
 >>> driver.step()
 >>> seen, driver.now_ns
 ([('joint_position', 1000000000, (28,))], 1005000000)
->>> driver.evaluate()["success"]
+>>> driver.evaluate().success
 False
 >>> driver.close()
 """
@@ -29,9 +31,10 @@ from typing import Any
 
 import numpy.typing as npt
 
-from episodes import JsonValue, Role
+from episodes import Role
 from sim_envs._episode import Sampler, SimEpisode, SimSetup, Sink
 from sim_envs._errors import SimError
+from sim_envs._messages import SimScene, SimVerdict
 from sim_envs._operators import Command
 
 __all__ = ["Pacer", "SimDriver"]
@@ -130,29 +133,29 @@ class SimDriver:
         if not all(math.isfinite(v) for v in values):
             raise SimError(f"{what} command: non-finite value in {list(values)}")
 
-    def scene(self) -> dict[str, JsonValue]:
+    def scene(self) -> SimScene:
         """What a teleoperator is shown after a reset: seed, task, instruction, the scene, when it began."""
         episode = self.episode
-        return {
-            "seed": episode.seed,
-            "task": self.setup.task.name,
-            "instruction": episode.task.instruction,
-            "origin_ns": self._origin_ns,
-            "extra": episode.world_extra(),
-        }
+        return SimScene(
+            seed=episode.seed,
+            task=self.setup.task.name,
+            instruction=episode.task.instruction,
+            origin_ns=self._origin_ns,
+            extra=episode.world_extra(),
+        )
 
-    def evaluate(self) -> dict[str, JsonValue]:
+    def evaluate(self) -> SimVerdict:
         """The task's success predicate on the current state, with the instruction and scene."""
         episode = self.episode
         achieved = bool(episode.task.success())
-        return {
-            "seed": episode.seed,
-            "success": achieved,
-            "failure": "" if achieved else "not_achieved",
-            "notes": "" if achieved else "the task was not achieved",
-            "instruction": episode.task.instruction,
-            "scene": dict(episode.task.scene()),
-        }
+        return SimVerdict(
+            seed=episode.seed,
+            success=achieved,
+            failure="" if achieved else "not_achieved",
+            notes="" if achieved else "the task was not achieved",
+            instruction=episode.task.instruction,
+            scene=dict(episode.task.scene()),
+        )
 
     def close(self) -> None:
         if self._episode is not None:

@@ -35,6 +35,7 @@ from sim_envs._errors import SimError
 from sim_envs._geometry import Pose, matrix_from_quat
 from sim_envs._ik import ArmIK
 from sim_envs._operators import OPERATORS, Command, ScriptedOperator
+from sim_envs._overrides import SimOverrides
 from sim_envs._robots import ROBOTS, SimRobot, build_humanoid
 from sim_envs._tasks import TASKS, Task
 from sim_envs._world import CameraModel, SimWorld
@@ -80,69 +81,39 @@ class SimSetup:
     max_duration_s: float = 120.0
 
     @classmethod
-    def from_session(
-        cls,
-        run: ResolvedSession,
-        *,
-        task: str | None = None,
-        operator: str | None = None,
-        failure_rate: float | None = None,
-        renderer: str | None = None,
-    ) -> SimSetup:
-        """The simulation of a resolved session; keyword arguments override its ``sim:`` section.
+    def from_session(cls, run: ResolvedSession, overrides: SimOverrides | None = None) -> SimSetup:
+        """The simulation of a resolved session; ``overrides`` change its ``sim:`` section.
 
         Raises :class:`UnknownNameError` (listing the known names) for an unknown
         robot, task or operator, and :class:`SimError` for a stream, joint or
         camera mount the simulated robot cannot provide; both name the file.
         """
+        overrides = overrides or SimOverrides()
         session, profile = run.session, run.profile
         sim = session.sim
         where = str(session.source_path) if session.source_path is not None else "session"
-        if task is not None:
-            task_cls = TASKS.get_or_raise(task, "--task")
-        elif sim.task is not None:
-            task_cls = TASKS.get_or_raise(sim.task, f"{where}: sim.task")
-        else:
-            task_cls = TASKS.get_or_raise(session.task.name, f"{where}: task.name")
-        if operator is not None:
-            op_cls = OPERATORS.get_or_raise(operator, "--operator")
-        else:
-            op_cls = OPERATORS.get_or_raise(sim.operator, f"{where}: sim.operator")
+        task = _task_for(run, overrides.task, where)
+        operator = _operator_for(run, overrides.operator, where)
         robot = _robot_for(profile, sim.robot, where)
-        renderer = renderer or sim.renderer
+        renderer = overrides.renderer or sim.renderer
         physics_hz = sim.physics_hz or _physics_hz(run.streams)
         _check_streams(run.streams, robot, profile)
-        cameras: dict[str, CameraModel] = {}
-        for spec in run.streams:
-            if isinstance(spec, ImageStreamSpec):
-                cameras[spec.name] = _camera(profile, spec, robot)
-            elif spec.rate_hz is not None and spec.rate_hz > physics_hz:
-                raise SimError(
-                    f"{where}: sim.physics_hz: {physics_hz:g} Hz is below the {spec.rate_hz:g} Hz of stream "
-                    f"{spec.name!r}; raise sim.physics_hz or lower the stream's rate (state_rate_hz)"
-                )
+        cameras = _cameras(run, robot, physics_hz, where)
         if cameras and renderer == "none":
             raise SimError(
                 f"{where}: sim.renderer: 'none' renders no images, but the session records cameras "
                 f"{', '.join(cameras)}; disable them (cameras.<name>.enabled: false) or pick a renderer"
             )
-        locked = {j.name: _lock_at(robot, j.name, j.lower, j.upper) for j in profile.joints if not j.moves}
-        driven = {*robot.head_joints, *(j for arm in robot.arms for j in arm.joints)}
-        if driven & locked.keys():
-            raise SimError(
-                f"{profile.source_path or profile.name}: joints: {', '.join(sorted(driven & locked.keys()))} "
-                "are marked moves: false, but the scripted operator moves them"
-            )
         return cls(
             robot=robot,
-            task=task_cls,
-            operator=op_cls,
+            task=task,
+            operator=operator,
             streams=run.streams,
             cameras=cameras,
-            locked=locked,
+            locked=_locked(profile, robot),
             physics_hz=physics_hz,
             control_hz=sim.control_hz,
-            failure_rate=sim.failure_rate if failure_rate is None else failure_rate,
+            failure_rate=sim.failure_rate if overrides.failure_rate is None else overrides.failure_rate,
             image_noise=sim.image_noise,
             renderer=renderer,
             max_duration_s=session.episode.max_duration_s,
@@ -162,6 +133,50 @@ class SimSetup:
                 mount_pose=tuple(round(v, 9) for v in mount),
             )
         return out
+
+
+def _task_for(run: ResolvedSession, override: str | None, where: str) -> type[Task]:
+    """The override's task, else ``sim.task``, else the session's task label."""
+    session = run.session
+    if override is not None:
+        return TASKS.get_or_raise(override, "--task")
+    if session.sim.task is not None:
+        return TASKS.get_or_raise(session.sim.task, f"{where}: sim.task")
+    return TASKS.get_or_raise(session.task.name, f"{where}: task.name")
+
+
+def _operator_for(run: ResolvedSession, override: str | None, where: str) -> type[ScriptedOperator]:
+    if override is not None:
+        return OPERATORS.get_or_raise(override, "--operator")
+    return OPERATORS.get_or_raise(run.session.sim.operator, f"{where}: sim.operator")
+
+
+def _cameras(
+    run: ResolvedSession, robot: type[SimRobot], physics_hz: float, where: str
+) -> dict[str, CameraModel]:
+    """The camera of every image stream; an array stream faster than physics is an error."""
+    cameras: dict[str, CameraModel] = {}
+    for spec in run.streams:
+        if isinstance(spec, ImageStreamSpec):
+            cameras[spec.name] = _camera(run.profile, spec, robot)
+        elif spec.rate_hz is not None and spec.rate_hz > physics_hz:
+            raise SimError(
+                f"{where}: sim.physics_hz: {physics_hz:g} Hz is below the {spec.rate_hz:g} Hz of stream "
+                f"{spec.name!r}; raise sim.physics_hz or lower the stream's rate (state_rate_hz)"
+            )
+    return cameras
+
+
+def _locked(profile: RobotProfile, robot: type[SimRobot]) -> dict[str, float]:
+    """The profile's joints that never move, at the robot's posture; the operator must not need them."""
+    locked = {j.name: _lock_at(robot, j.name, j.lower, j.upper) for j in profile.joints if not j.moves}
+    driven = {*robot.head_joints, *(j for arm in robot.arms for j in arm.joints)}
+    if driven & locked.keys():
+        raise SimError(
+            f"{profile.source_path or profile.name}: joints: {', '.join(sorted(driven & locked.keys()))} "
+            "are marked moves: false, but the scripted operator moves them"
+        )
+    return locked
 
 
 def _physics_hz(streams: tuple[StreamSpec, ...]) -> float:
@@ -303,7 +318,8 @@ class SimEpisode:
     """One episode of ``setup`` with ``seed``: build it, :meth:`run` it, read the outcome.
 
     >>> from tg_config import load_session
-    >>> setup = SimSetup.from_session(load_session("launch/sim_pick_place.yaml").resolve(), renderer="tiny")
+    >>> run = load_session("launch/sim_pick_place.yaml").resolve()
+    >>> setup = SimSetup.from_session(run, SimOverrides(renderer="tiny"))
     >>> with SimEpisode(setup, seed=3) as episode:  # doctest: +SKIP
     ...     outcome = episode.run()  # physics only: no sink, nothing rendered
     >>> outcome.success  # doctest: +SKIP

@@ -103,21 +103,7 @@ def _chain(
     for i, joint in enumerate(joints):
         child = joint.name + suffix
         xyz = origin if i == 0 else (0.0, 0.0, joint.offset)
-        defs.append(
-            JointDef(
-                joint.name,
-                parent,
-                child,
-                "revolute",
-                xyz=xyz,
-                axis=joint.axis,
-                lower=joint.lower,
-                upper=joint.upper,
-                velocity=joint.velocity,
-                effort=joint.effort,
-                damping=0.5,
-            )
-        )
+        defs.append(_revolute(joint, parent, child, xyz))
         nxt = joints[i + 1].offset if i + 1 < len(joints) else 0.0
         shape: Box | Cylinder | Sphere = (
             Cylinder(radius, -nxt, xyz=(0.0, 0.0, nxt / 2)) if nxt < 0 else Sphere(radius * 1.1)
@@ -128,109 +114,123 @@ def _chain(
 
 
 def build_humanoid(spec: HumanoidSpec) -> tuple[list[LinkDef], list[JointDef]]:
-    """The links and joints of a humanoid described by ``spec``."""
-    sfx = spec.link_suffix
+    """The links and joints of a humanoid described by ``spec``: trunk, legs, arms with hands, head."""
+    links, joints = _trunk(spec)
+    for side, leg in spec.legs.items():
+        _extend((links, joints), _leg(spec, side, leg))
+    for side, arm in spec.arms.items():
+        _extend((links, joints), _arm(spec, side, arm))
+    _extend((links, joints), _head(spec))
+    return links, joints
+
+
+_Parts = tuple[list[LinkDef], list[JointDef]]
+
+
+def _extend(into: _Parts, parts: _Parts) -> None:
+    into[0].extend(parts[0])
+    into[1].extend(parts[1])
+
+
+def _trunk(spec: HumanoidSpec) -> _Parts:
+    """The base and the torso on it; without legs the base stands on a pedestal."""
     tx, ty, tz = spec.torso_size
-    links = [
-        LinkDef(spec.base_link, (Box((tx, ty, 0.12)),), mass=8.0, color=_DARK),
-        LinkDef("torso", (Box((tx, ty, tz), xyz=(0.0, 0.0, 0.06 + tz / 2)),), mass=12.0, color=_BODY),
-    ]
-    joints = [JointDef("torso_fixed", spec.base_link, "torso", "fixed")]
+    base_shapes: tuple[Box | Cylinder, ...] = (Box((tx, ty, 0.12)),)
     if not spec.legs:
         # A pedestal to the floor, for looks only: the base is fixed in the world.
         h = spec.base_height_m - 0.06
-        links[0] = LinkDef(
-            spec.base_link,
-            (Box((tx, ty, 0.12)), Cylinder(0.06, h, xyz=(0.0, 0.0, -0.06 - h / 2))),
-            mass=8.0,
-            color=_DARK,
-            collide=False,
-        )
-    for side, leg in spec.legs.items():
-        hip = _mirror_y((0.0, spec.hip_half_width_m, -0.05), side)
-        leg_links, leg_joints = _chain(
-            spec.base_link, hip, leg, sfx, 0.055, (1.0, 1.0, 3.0, 2.0, 0.5, 0.8), _DARK
-        )
-        foot = leg_links[-1]
-        leg_links[-1] = LinkDef(foot.name, (Box((0.22, 0.1, 0.04), xyz=(0.04, 0.0, -0.04)),), 0.8, _DARK)
-        links += leg_links
-        joints += leg_joints
+        base_shapes += (Cylinder(0.06, h, xyz=(0.0, 0.0, -0.06 - h / 2)),)
+    links = [
+        LinkDef(spec.base_link, base_shapes, mass=8.0, color=_DARK, collide=bool(spec.legs)),
+        LinkDef("torso", (Box((tx, ty, tz), xyz=(0.0, 0.0, 0.06 + tz / 2)),), mass=12.0, color=_BODY),
+    ]
+    return links, [JointDef("torso_fixed", spec.base_link, "torso", "fixed")]
+
+
+def _leg(spec: HumanoidSpec, side: str, leg: tuple[JointSpec, ...]) -> _Parts:
+    """One leg from the hip down, ending in a foot."""
+    hip = _mirror_y((0.0, spec.hip_half_width_m, -0.05), side)
+    links, joints = _chain(
+        spec.base_link, hip, leg, spec.link_suffix, 0.055, (1.0, 1.0, 3.0, 2.0, 0.5, 0.8), _DARK
+    )
+    foot = links[-1]
+    links[-1] = LinkDef(foot.name, (Box((0.22, 0.1, 0.04), xyz=(0.04, 0.0, -0.04)),), 0.8, _DARK)
+    return links, joints
+
+
+def _arm(spec: HumanoidSpec, side: str, arm: tuple[JointSpec, ...]) -> _Parts:
+    """One arm from the shoulder down, its hand a palm with two fingers and a tool frame."""
     shoulder_z = spec.shoulder_height_m - spec.base_height_m
-    for side, arm in spec.arms.items():
-        origin = _mirror_y((0.0, spec.shoulder_half_width_m, shoulder_z), side)
-        arm_links, arm_joints = _chain(
-            "torso", origin, arm, sfx, 0.042, (0.5, 0.5, 1.5, 1.0, 0.2, 0.2), _BODY
-        )
-        hand = arm_links[-1]
-        # Palm below the wrist, two prismatic fingers below the palm, the tool frame between
-        # the finger pads. A finger's inner face sits at +-q from the middle: the opening is 2q.
-        arm_links[-1] = LinkDef(
-            hand.name, (Box((0.05, 0.1, 0.05), xyz=(0.0, 0.0, -0.035)),), mass=0.4, color=_ACCENT
-        )
-        links += arm_links
-        joints += arm_joints
-        for k, finger in enumerate(spec.fingers[side]):
-            sign = 1.0 if k == 0 else -1.0
-            links.append(
-                LinkDef(
-                    finger + "_link",
-                    (Box((0.02, 0.012, 0.05), xyz=(0.0, sign * 0.006, -0.025)),),
-                    mass=0.05,
-                    color=_FINGER,
-                )
-            )
-            joints.append(
-                JointDef(
-                    finger,
-                    hand.name,
-                    finger + "_link",
-                    "prismatic",
-                    xyz=(0.0, 0.0, -0.06),
-                    axis=(0.0, sign, 0.0),
-                    lower=0.0,
-                    upper=spec.finger_travel_m,
-                    velocity=0.1,
-                    effort=40.0,
-                )
-            )
-        tcp = spec.tcp_links[side]
-        links.append(LinkDef(tcp, (), mass=0.001, collide=False))
-        joints.append(JointDef(tcp + "_fixed", hand.name, tcp, "fixed", xyz=(0.0, 0.0, -0.09)))
+    origin = _mirror_y((0.0, spec.shoulder_half_width_m, shoulder_z), side)
+    links, joints = _chain(
+        "torso", origin, arm, spec.link_suffix, 0.042, (0.5, 0.5, 1.5, 1.0, 0.2, 0.2), _BODY
+    )
+    hand = links[-1].name
+    # Palm below the wrist, two prismatic fingers below the palm, the tool frame between
+    # the finger pads. A finger's inner face sits at +-q from the middle: the opening is 2q.
+    links[-1] = LinkDef(hand, (Box((0.05, 0.1, 0.05), xyz=(0.0, 0.0, -0.035)),), mass=0.4, color=_ACCENT)
+    for k, finger in enumerate(spec.fingers[side]):
+        _extend((links, joints), _finger(spec, hand, finger, 1.0 if k == 0 else -1.0))
+    tcp = spec.tcp_links[side]
+    links.append(LinkDef(tcp, (), mass=0.001, collide=False))
+    joints.append(JointDef(tcp + "_fixed", hand, tcp, "fixed", xyz=(0.0, 0.0, -0.09)))
+    return links, joints
+
+
+def _finger(spec: HumanoidSpec, hand: str, finger: str, sign: float) -> _Parts:
+    """A prismatic finger below the palm, closing along the hand's y (``sign``: which side)."""
+    link = LinkDef(
+        finger + "_link",
+        (Box((0.02, 0.012, 0.05), xyz=(0.0, sign * 0.006, -0.025)),),
+        mass=0.05,
+        color=_FINGER,
+    )
+    joint = JointDef(
+        finger,
+        hand,
+        finger + "_link",
+        "prismatic",
+        xyz=(0.0, 0.0, -0.06),
+        axis=(0.0, sign, 0.0),
+        lower=0.0,
+        upper=spec.finger_travel_m,
+        velocity=0.1,
+        effort=40.0,
+    )
+    return [link], [joint]
+
+
+def _head(spec: HumanoidSpec) -> _Parts:
+    """A neck (yaw) on the torso and a head (pitch) on it."""
     yaw, pitch = spec.head
-    neck_z = 0.06 + tz
+    sfx = spec.link_suffix
     # The neck puts the eyes about 0.27 m above the shoulders, as on a person.
     neck = 0.14
-    links += [
+    links = [
         LinkDef(yaw.name + sfx, (Cylinder(0.04, neck, xyz=(0.0, 0.0, neck / 2)),), mass=0.3, color=_DARK),
         LinkDef(pitch.name + sfx, (Box((0.16, 0.15, 0.18), xyz=(0.0, 0.0, 0.08)),), mass=1.5, color=_BODY),
     ]
-    joints += [
-        JointDef(
-            yaw.name,
-            "torso",
-            yaw.name + sfx,
-            xyz=(0.0, 0.0, neck_z),
-            axis=yaw.axis,
-            lower=yaw.lower,
-            upper=yaw.upper,
-            velocity=yaw.velocity,
-            effort=yaw.effort,
-            damping=0.5,
-        ),
-        JointDef(
-            pitch.name,
-            yaw.name + sfx,
-            pitch.name + sfx,
-            xyz=(0.0, 0.0, neck),
-            axis=pitch.axis,
-            lower=pitch.lower,
-            upper=pitch.upper,
-            velocity=pitch.velocity,
-            effort=pitch.effort,
-            damping=0.5,
-        ),
+    joints = [
+        _revolute(yaw, "torso", yaw.name + sfx, (0.0, 0.0, 0.06 + spec.torso_size[2])),
+        _revolute(pitch, yaw.name + sfx, pitch.name + sfx, (0.0, 0.0, neck)),
     ]
     return links, joints
+
+
+def _revolute(joint: JointSpec, parent: str, child: str, xyz: Vec3) -> JointDef:
+    """The revolute joint ``joint`` between ``parent`` and ``child`` at ``xyz``, lightly damped."""
+    return JointDef(
+        joint.name,
+        parent,
+        child,
+        xyz=xyz,
+        axis=joint.axis,
+        lower=joint.lower,
+        upper=joint.upper,
+        velocity=joint.velocity,
+        effort=joint.effort,
+        damping=0.5,
+    )
 
 
 class SimRobot:

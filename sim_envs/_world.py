@@ -23,18 +23,14 @@ from sim_envs._errors import SimError
 from sim_envs._geometry import Pose, matrix_from_quat
 from sim_envs._pybullet import connect, egl_available, pb, quiet
 from sim_envs._robots import ArmSpec, SimRobot
+from sim_envs._sim_bodies import TABLE_TOP_Z, Rgba, add_compound, build_room
 
 __all__ = ["TABLE_TOP_Z", "CameraModel", "JointReading", "SimWorld"]
 
-TABLE_TOP_Z = 0.80
-TABLE_CENTER = (0.6, 0.0)
-TABLE_SIZE = (0.76, 1.3)
 _FINGER_FRICTION = 1.6
 _FINGER_FORCE_N = 30.0
 _FINGER_SPEED = 0.12
 _MARGIN = 0.005  # commands stay this far inside the joint limits (rad or m)
-
-Rgba = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -106,16 +102,23 @@ class SimWorld:
         pb.setPhysicsEngineParameter(
             numSolverIterations=15, deterministicOverlappingPairs=1, physicsClientId=c
         )
-        self._renderer = pb.ER_TINY_RENDERER
-        self.renderer_name = "tiny"
-        if renderer in ("egl", "auto") and egl_available(c):
-            self._renderer = pb.ER_BULLET_HARDWARE_OPENGL
-            self.renderer_name = "egl"
-        elif renderer == "egl":
-            raise SimError("sim.renderer: 'egl' needs a GPU with EGL; none was found (use auto or tiny)")
-        self._build_room()
+        self._renderer, self.renderer_name = _pick_renderer(renderer, c)
+        build_room(c)
+        self.joint_index: dict[str, int] = {}
+        self.link_index: dict[str, int] = {robot.spec.base_link: -1}
+        self.limits: dict[str, tuple[float, float]] = {}
+        self.max_velocity: dict[str, float] = {}
+        self.max_effort: dict[str, float] = {}
+        self.body = self._load_robot()
+        self.targets: dict[str, float] = {}
+        self._closure: dict[str, float] = {}
+        self._stand_ready()
+
+    def _load_robot(self) -> int:
+        """Load the robot on its fixed base and index its joints and links by name."""
+        c, robot = self.client, self.robot
         with quiet():
-            self.body = int(
+            body = int(
                 pb.loadURDF(
                     str(sim_urdf(robot, self.locked)),
                     robot.base_position(),
@@ -124,13 +127,8 @@ class SimWorld:
                     physicsClientId=c,
                 )
             )
-        self.joint_index: dict[str, int] = {}
-        self.link_index: dict[str, int] = {robot.spec.base_link: -1}
-        self.limits: dict[str, tuple[float, float]] = {}
-        self.max_velocity: dict[str, float] = {}
-        self.max_effort: dict[str, float] = {}
-        for j in range(pb.getNumJoints(self.body, physicsClientId=c)):
-            info = pb.getJointInfo(self.body, j, physicsClientId=c)
+        for j in range(pb.getNumJoints(body, physicsClientId=c)):
+            info = pb.getJointInfo(body, j, physicsClientId=c)
             name, link = info[1].decode(), info[12].decode()
             self.link_index[link] = j
             if info[2] != pb.JOINT_FIXED:
@@ -138,18 +136,21 @@ class SimWorld:
                 self.limits[name] = (float(info[8]), float(info[9]))
                 self.max_effort[name] = float(info[10])
                 self.max_velocity[name] = float(info[11])
-        self.targets: dict[str, float] = {}
-        self._closure: dict[str, float] = {}
         for arm in robot.arms:
             for finger in arm.fingers:
                 pb.changeDynamics(
-                    self.body,
+                    body,
                     self.joint_index[finger],
                     lateralFriction=_FINGER_FRICTION,
                     spinningFriction=0.002,
                     frictionAnchor=1,
                     physicsClientId=c,
                 )
+        return body
+
+    def _stand_ready(self) -> None:
+        """The robot in its resting posture, arms ready, grippers open, holding there."""
+        c, robot = self.client, self.robot
         start = {n: q for n, q in robot.posture.items() if n not in self.locked}
         for arm in robot.arms:
             start.update(zip(arm.joints, arm.ready, strict=True))
@@ -165,29 +166,6 @@ class SimWorld:
 
     # ------------------------------------------------------------------ scene
 
-    def _build_room(self) -> None:
-        c = self.client
-        floor = pb.createCollisionShape(pb.GEOM_PLANE, physicsClientId=c)
-        floor_visual = pb.createVisualShape(
-            pb.GEOM_BOX, halfExtents=[3, 3, 0.005], rgbaColor=[0.55, 0.56, 0.58, 1], physicsClientId=c
-        )
-        pb.createMultiBody(0, floor, floor_visual, [0, 0, 0], physicsClientId=c)
-        # The back wall gives the head camera a background instead of an empty void.
-        self.add_box((0.05, 4.0, 2.0), (2.2, 0.0, 1.0), (0.78, 0.8, 0.76, 1.0), mass=0.0)
-        tx, ty = TABLE_CENTER
-        sx, sy = TABLE_SIZE
-        self.add_box(
-            (sx, sy, 0.04), (tx, ty, TABLE_TOP_Z - 0.02), (0.62, 0.47, 0.32, 1.0), mass=0.0, friction=0.7
-        )
-        for dx in (-1, 1):
-            for dy in (-1, 1):
-                self.add_box(
-                    (0.05, 0.05, TABLE_TOP_Z - 0.04),
-                    (tx + dx * (sx / 2 - 0.05), ty + dy * (sy / 2 - 0.05), (TABLE_TOP_Z - 0.04) / 2),
-                    (0.45, 0.33, 0.22, 1.0),
-                    mass=0.0,
-                )
-
     def add_box(
         self,
         size: Sequence[float],
@@ -199,8 +177,8 @@ class SimWorld:
         friction: float = 0.8,
     ) -> int:
         """A box body; ``mass=0`` makes it static."""
-        return self.add_compound(
-            [(size, (0.0, 0.0, 0.0))], position, color, mass=mass, yaw=yaw, friction=friction
+        return add_compound(
+            self.client, [(size, (0.0, 0.0, 0.0))], position, color, mass=mass, yaw=yaw, friction=friction
         )
 
     def add_compound(
@@ -215,35 +193,16 @@ class SimWorld:
         visual_only: bool = False,
     ) -> int:
         """One rigid body made of boxes ``(size, offset)``, e.g. a bin from a floor and four walls."""
-        c = self.client
-        halves = [[s / 2 for s in size] for size, _ in boxes]
-        offsets = [list(offset) for _, offset in boxes]
-        n = len(boxes)
-        visual = pb.createVisualShapeArray(
-            [pb.GEOM_BOX] * n,
-            halfExtents=halves,
-            visualFramePositions=offsets,
-            rgbaColors=[list(color)] * n,
-            physicsClientId=c,
+        return add_compound(
+            self.client,
+            boxes,
+            position,
+            color,
+            mass=mass,
+            yaw=yaw,
+            friction=friction,
+            visual_only=visual_only,
         )
-        collision = -1
-        if not visual_only:
-            collision = pb.createCollisionShapeArray(
-                [pb.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=offsets, physicsClientId=c
-            )
-        orientation = pb.getQuaternionFromEuler([0.0, 0.0, yaw])
-        body = int(
-            pb.createMultiBody(mass, collision, visual, list(position), orientation, physicsClientId=c)
-        )
-        pb.changeDynamics(
-            body,
-            -1,
-            lateralFriction=friction,
-            spinningFriction=0.002,
-            rollingFriction=0.0001,
-            physicsClientId=c,
-        )
-        return body
 
     # ------------------------------------------------------------------ control
 
@@ -404,6 +363,15 @@ class SimWorld:
         if self.client >= 0:
             pb.disconnect(physicsClientId=self.client)
             self.client = -1
+
+
+def _pick_renderer(renderer: str, client: int) -> tuple[int, str]:
+    """PyBullet's renderer for the ``sim.renderer`` setting, and its name: ``egl`` (GPU) or ``tiny``."""
+    if renderer in ("egl", "auto") and egl_available(client):
+        return pb.ER_BULLET_HARDWARE_OPENGL, "egl"
+    if renderer == "egl":
+        raise SimError("sim.renderer: 'egl' needs a GPU with EGL; none was found (use auto or tiny)")
+    return pb.ER_TINY_RENDERER, "tiny"
 
 
 def sim_urdf(robot: type[SimRobot], locked: Mapping[str, float]) -> Path:

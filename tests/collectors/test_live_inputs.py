@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collectors import CameraIntrinsics, EpisodeLabels, ResolvedSession, load_profile, load_session
+from collectors import CameraIntrinsics, EpisodeLabels
 from collectors._live_inputs import SideInputs
 from tests.collectors import live_fixtures as lf
+from tg_config import ResolvedSession, load_profile, load_session
 
 
 def _run(tmp_path: Path) -> ResolvedSession:

@@ -85,8 +85,10 @@ def _bag(directory: Path) -> list[Path]:
 
 def _sim(directory: Path) -> list[Path]:
     """`tg collect --no-ros`: the PyBullet pick-and-place with its scripted operator (one episode)."""
+    from sim_envs import SimOverrides  # sim_envs imports PyBullet: only where it is used
+
     run = load_session(SESSION).model_copy(update={"out": str(directory)}).resolve()
-    return [r.path for r in collect_sim(run, episodes=1, seed=0, failure_rate=0.0)]
+    return [r.path for r in collect_sim(run, episodes=1, seed=0, overrides=SimOverrides(failure_rate=0.0))]
 
 
 SOURCES: dict[str, Recorder] = {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from sim_envs import KuavoHumanoid, SimEpisode, SimSetup
+from sim_envs import KuavoHumanoid, SimEpisode, SimOverrides, SimSetup
 from tests.sim_envs._sessions import LAUNCH, session_file
 from tg_config import load_profile, load_session
 
@@ -20,7 +20,7 @@ CASES = [
 
 
 def _setup(launch: str) -> SimSetup:
-    return SimSetup.from_session(load_session(LAUNCH / launch).resolve(), renderer="tiny")
+    return SimSetup.from_session(load_session(LAUNCH / launch).resolve(), SimOverrides(renderer="tiny"))
 
 
 @pytest.mark.parametrize(("launch", "head"), CASES)

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import episodes
-from sim_envs import SimEpisode, SimSetup, collect_sim
+from sim_envs import SimEpisode, SimOverrides, SimSetup, collect_sim
 from tests.sim_envs._sessions import REPO, session_file
 from tg_config import load_session
 from training_ground.cli import app
@@ -132,7 +132,7 @@ def _samples(setup: SimSetup, seed: int, slow: bool) -> dict[str, list[tuple[int
 
 def test_same_seed_gives_identical_data_however_fast_it_runs(tmp_path: Path) -> None:
     path = session_file(tmp_path, "sim_bimanual_lift.yaml")
-    setup = SimSetup.from_session(load_session(path).resolve(), renderer="tiny")
+    setup = SimSetup.from_session(load_session(path).resolve(), SimOverrides(renderer="tiny"))
     fast, slow = _samples(setup, 7, slow=False), _samples(setup, 7, slow=True)
     assert fast.keys() == slow.keys() and len(fast) == 10
     for name in fast:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim_envs import Pacer, SimDriver, SimEpisode, SimError, SimSetup
+from sim_envs import Pacer, SimDriver, SimEpisode, SimError, SimScene, SimSetup
 from tests.sim_envs._sessions import session_file
 from tg_config import load_session
 
@@ -86,10 +86,11 @@ def test_the_scene_it_announces_is_the_one_a_scripted_episode_of_that_seed_plans
     try:
         scene = driver.scene()
         with SimEpisode(setup, 7) as episode:
-            assert scene["extra"]["scene"] == episode.task.scene()
-            assert scene["instruction"] == episode.task.instruction
+            assert scene.layout == episode.task.scene()
+            assert scene.instruction == episode.task.instruction
+            assert SimScene.from_json(scene.to_json()) == scene  # what the bridge publishes, as read
         verdict = driver.evaluate()
-        assert verdict["success"] is False and verdict["failure"] == "not_achieved"
+        assert verdict.success is False and verdict.failure == "not_achieved"
     finally:
         driver.close()
 

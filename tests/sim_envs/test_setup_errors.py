@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim_envs import KuavoHumanoid, SimError, SimSetup, UnknownNameError
+from sim_envs import KuavoHumanoid, SimError, SimOverrides, SimSetup, UnknownNameError
 from tests.sim_envs._sessions import session_file
 from tg_base import TgError
 from tg_config import ConfigError, load_profile, load_session
 
 
 def _setup(path: Path, **overrides: str) -> SimSetup:
-    return SimSetup.from_session(load_session(path).resolve(), **overrides)
+    return SimSetup.from_session(load_session(path).resolve(), SimOverrides(**overrides))
 
 
 def test_sim_errors_are_tg_errors() -> None:

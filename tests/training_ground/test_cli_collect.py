@@ -31,6 +31,11 @@ def test_options_of_the_direct_path_are_refused_through_ros(tmp_path, ros_env):
     result = _tg("collect", "--config", "launch/sim_pick_place.yaml", "--task", "bimanual_lift", env=ros_env)
     assert result.returncode == 2
     assert "--task: only with --no-ros; through ROS 2 the nodes read the session config" in result.stderr
+    # Every override of the sim: section is named, in the order of `tg collect --help`.
+    args = ("--renderer", "tiny", "--failure-rate", "0", "--operator", "hasty")
+    result = _tg("collect", "--config", "launch/sim_pick_place.yaml", *args, env=ros_env)
+    assert result.returncode == 2
+    assert "--operator, --failure-rate, --renderer: only with --no-ros" in result.stderr
 
 
 def test_without_ros_it_says_so_and_points_at_no_ros(tmp_path, ros_env):

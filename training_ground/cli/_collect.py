@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sim_envs import SimEpisodeRecord, collect_sim
+from sim_envs import SimEpisodeRecord, SimOverrides, collect_sim
 from tg_config import ResolvedSession, load_session
 from training_ground.cli._console import console, err_console
 
@@ -38,10 +38,7 @@ def record_simulated(
     *,
     episodes: int,
     seed: int | None = None,
-    task: str | None = None,
-    operator: str | None = None,
-    failure_rate: float | None = None,
-    renderer: str | None = None,
+    overrides: SimOverrides | None = None,
 ) -> list[SimEpisodeRecord]:
     """Collect simulated episodes with a progress bar on stderr and one line per episode."""
     columns = (
@@ -50,6 +47,7 @@ def record_simulated(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
+    task = overrides.task if overrides is not None else None
     with Progress(*columns, console=err_console, transient=True) as progress:
         bar = progress.add_task(
             f"simulating {run.session.task.name if task is None else task}", total=episodes
@@ -65,16 +63,7 @@ def record_simulated(
             )
             progress.advance(bar)
 
-        return collect_sim(
-            run,
-            episodes=episodes,
-            seed=seed,
-            task=task,
-            operator=operator,
-            failure_rate=failure_rate,
-            renderer=renderer,
-            on_episode=done,
-        )
+        return collect_sim(run, episodes=episodes, seed=seed, overrides=overrides, on_episode=done)
 
 
 def ros_available() -> str:
@@ -178,52 +167,59 @@ def _status_view(progress: SessionProgress) -> Group:
     return Group(head, table)
 
 
+_NoRos = Annotated[
+    bool,
+    typer.Option(
+        "--no-ros", help="Simulate in this process: simulator, scripted operator and writer, no ROS."
+    ),
+]
+_Episodes = Annotated[int, typer.Option(min=1, help="How many episodes to record.")]
+_Out = Annotated[Path | None, typer.Option(help="Dataset directory (default: the config's out).")]
+_Seed = Annotated[
+    int | None,
+    typer.Option(min=0, help="Seed of the first episode; episode i uses seed+i (default: the config's)."),
+]
+_Task = Annotated[str | None, typer.Option(help="With --no-ros: simulated task (default: the config's).")]
+_Operator = Annotated[
+    str | None,
+    typer.Option(help="With --no-ros: scripted, careful or hasty operator (default: the config's)."),
+]
+_FailureRate = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0, max=1.0, help="With --no-ros: share of episodes failed on purpose (default: the config's)."
+    ),
+]
+_RendererOption = Annotated[
+    Renderer | None, typer.Option(help="With --no-ros: auto (GPU if present), tiny (CPU) or egl renderer.")
+]
+_DomainId = Annotated[
+    int | None,
+    typer.Option(
+        min=0, max=232, help="ROS_DOMAIN_ID of the session's nodes (default: $ROS_DOMAIN_ID, else 0)."
+    ),
+]
+_RealTimeFactor = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="Simulated time at most this many times real time (0: no limit, may outrun the recorder).",
+    ),
+]
+
+
 def collect(
     config: Annotated[Path, typer.Option(help="Session config (launch/*.yaml).")],
-    no_ros: Annotated[
-        bool,
-        typer.Option(
-            "--no-ros", help="Simulate in this process: simulator, scripted operator and writer, no ROS."
-        ),
-    ] = False,
-    episodes: Annotated[int, typer.Option(min=1, help="How many episodes to record.")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Dataset directory (default: the config's out).")] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(min=0, help="Seed of the first episode; episode i uses seed+i (default: the config's)."),
-    ] = None,
-    task: Annotated[
-        str | None, typer.Option(help="With --no-ros: simulated task (default: the config's).")
-    ] = None,
-    operator: Annotated[
-        str | None,
-        typer.Option(help="With --no-ros: scripted, careful or hasty operator (default: the config's)."),
-    ] = None,
-    failure_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="With --no-ros: share of episodes failed on purpose (default: the config's).",
-        ),
-    ] = None,
-    renderer: Annotated[
-        Renderer | None,
-        typer.Option(help="With --no-ros: auto (GPU if present), tiny (CPU) or egl renderer."),
-    ] = None,
-    domain_id: Annotated[
-        int | None,
-        typer.Option(
-            min=0, max=232, help="ROS_DOMAIN_ID of the session's nodes (default: $ROS_DOMAIN_ID, else 0)."
-        ),
-    ] = None,
-    real_time_factor: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            help="Simulated time at most this many times real time (0: no limit, may outrun the recorder).",
-        ),
-    ] = 1.0,
+    no_ros: _NoRos = False,
+    episodes: _Episodes = 1,
+    out: _Out = None,
+    seed: _Seed = None,
+    task: _Task = None,
+    operator: _Operator = None,
+    failure_rate: _FailureRate = None,
+    renderer: _RendererOption = None,
+    domain_id: _DomainId = None,
+    real_time_factor: _RealTimeFactor = 1.0,
 ) -> None:
     """Record episodes of a simulated session: through the ROS 2 node graph, or with --no-ros directly.
 
@@ -234,53 +230,72 @@ def collect(
 
     Example: tg collect --config launch/sim_pick_place.yaml --episodes 5 --out datasets/try
     """
-    if not no_ros:
-        direct_only = {
-            "--task": task,
-            "--operator": operator,
-            "--failure-rate": failure_rate,
-            "--renderer": renderer,
-        }
-        given = [name for name, value in direct_only.items() if value is not None]
-        if given:
-            err_console.print(
-                f"[bold red]error:[/] {', '.join(given)}: only with --no-ros; through ROS 2 the nodes "
-                "read the session config (edit its sim: section)",
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(2)
-        why = ros_available()
-        if why:
-            err_console.print(
-                f"[bold red]error:[/] {why}; add --no-ros to record without ROS 2", highlight=False
-            )
-            raise typer.Exit(1)
-        dataset = out if out is not None else load_session(config).resolve().out
-        try:
-            results = record_through_ros(
-                config,
-                out=dataset,
-                episodes=episodes,
-                seed=seed,
-                domain_id=domain_id,
-                real_time_factor=real_time_factor,
-            )
-        except KeyboardInterrupt:
-            err_console.print(
-                f"[bold red]aborted:[/] nodes stopped; an episode in progress was saved as aborted in "
-                f"{dataset}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(1) from None
-        ok = sum(1 for r in results if r.success)
-        console.print(
-            f"{len(results)} episode(s), {ok} successful, in {dataset}", highlight=False, soft_wrap=True
-        )
-        if len(results) < episodes:
-            raise typer.Exit(1)
+    overrides = SimOverrides(
+        task=task,
+        operator=operator,
+        failure_rate=failure_rate,
+        renderer=renderer.value if renderer is not None else None,
+    )
+    if no_ros:
+        _collect_directly(config, out=out, episodes=episodes, seed=seed, overrides=overrides)
         return
+    given = [f"--{name.replace('_', '-')}" for name in overrides.given()]
+    if given:
+        err_console.print(
+            f"[bold red]error:[/] {', '.join(given)}: only with --no-ros; through ROS 2 the nodes "
+            "read the session config (edit its sim: section)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    _collect_through_ros(
+        config, out=out, episodes=episodes, seed=seed, domain_id=domain_id, real_time_factor=real_time_factor
+    )
+
+
+def _collect_through_ros(
+    config: Path,
+    *,
+    out: Path | None,
+    episodes: int,
+    seed: int | None,
+    domain_id: int | None,
+    real_time_factor: float,
+) -> None:
+    """``tg collect`` without ``--no-ros``: the node graph records; exit 1 if it recorded fewer."""
+    why = ros_available()
+    if why:
+        err_console.print(f"[bold red]error:[/] {why}; add --no-ros to record without ROS 2", highlight=False)
+        raise typer.Exit(1)
+    dataset = out if out is not None else load_session(config).resolve().out
+    try:
+        results = record_through_ros(
+            config,
+            out=dataset,
+            episodes=episodes,
+            seed=seed,
+            domain_id=domain_id,
+            real_time_factor=real_time_factor,
+        )
+    except KeyboardInterrupt:
+        err_console.print(
+            f"[bold red]aborted:[/] nodes stopped; an episode in progress was saved as aborted in {dataset}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    ok = sum(1 for r in results if r.success)
+    console.print(
+        f"{len(results)} episode(s), {ok} successful, in {dataset}", highlight=False, soft_wrap=True
+    )
+    if len(results) < episodes:
+        raise typer.Exit(1)
+
+
+def _collect_directly(
+    config: Path, *, out: Path | None, episodes: int, seed: int | None, overrides: SimOverrides
+) -> None:
+    """``tg collect --no-ros``: simulator, scripted operator and writer in this process."""
     session = load_session(config)
     if out is not None:
         session = session.model_copy(update={"out": str(out), "dataset": None})
@@ -290,15 +305,7 @@ def collect(
         highlight=False,
         soft_wrap=True,
     )
-    records = record_simulated(
-        run,
-        episodes=episodes,
-        seed=seed,
-        task=task,
-        operator=operator,
-        failure_rate=failure_rate,
-        renderer=renderer.value if renderer is not None else None,
-    )
+    records = record_simulated(run, episodes=episodes, seed=seed, overrides=overrides)
     ok = sum(1 for r in records if r.outcome.success)
     console.print(
         f"{len(records)} episode(s), {ok} successful, in {run.out}", highlight=False, soft_wrap=True

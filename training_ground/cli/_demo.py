@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tg_config import load_session
+from tg_config import SessionConfig, load_session
 from tg_station import write_session
 from training_ground.cli import _annotate, _episodes, _validate
 from training_ground.cli._collect import record_simulated, record_through_ros, ros_available
@@ -53,35 +53,52 @@ def demo(
             soft_wrap=True,
         )
     for path in configs:
-        session = load_session(path)
-        if out is not None:
-            session = session.model_copy(update={"out": str(out), "dataset": None})
-        if duration is not None:
-            limits = session.episode.model_copy(
-                update={
-                    "max_duration_s": duration,
-                    "min_duration_s": min(duration, session.episode.min_duration_s),
-                }
-            )
-            session = session.model_copy(update={"episode": limits})
-        run = session.resolve()
-        err_console.print(
-            f"recording {episodes} simulated {run.session.task.name} episode(s) with profile "
-            f"{run.profile.name!r} into {run.out} " + ("directly" if why_not_ros else "through ROS 2"),
-            highlight=False,
-            soft_wrap=True,
+        session = _demo_session(path, out=out, duration=duration)
+        directory = _record_config(path, session, episodes=episodes, seed=seed, directly=bool(why_not_ros))
+        if directory not in outputs:
+            outputs.append(directory)
+    _check_and_annotate(outputs)
+
+
+def _demo_session(path: Path, *, out: Path | None, duration: float | None) -> SessionConfig:
+    """The session of ``path`` writing to ``out``, its episodes at most ``duration`` seconds long."""
+    session = load_session(path)
+    if out is not None:
+        session = session.model_copy(update={"out": str(out), "dataset": None})
+    if duration is not None:
+        limits = session.episode.model_copy(
+            update={
+                "max_duration_s": duration,
+                "min_duration_s": min(duration, session.episode.min_duration_s),
+            }
         )
-        if why_not_ros:
-            record_simulated(run, episodes=episodes, seed=seed)
-        else:
-            # The nodes read the session from a file: this run's, with the overrides above.
-            logs = run.out / "logs"
-            file = write_session(session, logs / f"{path.stem}-{time.strftime('%Y%m%dT%H%M%S')}.yaml")
-            results = record_through_ros(file, out=run.out, episodes=episodes, seed=seed)
-            if len(results) < episodes:
-                raise typer.Exit(1)
-        if run.out not in outputs:
-            outputs.append(run.out)
+        session = session.model_copy(update={"episode": limits})
+    return session
+
+
+def _record_config(path: Path, session: SessionConfig, *, episodes: int, seed: int, directly: bool) -> Path:
+    """Record ``episodes`` episodes of ``session`` (read from ``path``); the dataset directory."""
+    run = session.resolve()
+    err_console.print(
+        f"recording {episodes} simulated {run.session.task.name} episode(s) with profile "
+        f"{run.profile.name!r} into {run.out} " + ("directly" if directly else "through ROS 2"),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if directly:
+        record_simulated(run, episodes=episodes, seed=seed)
+    else:
+        # The nodes read the session from a file: this run's, with the overrides above.
+        logs = run.out / "logs"
+        file = write_session(session, logs / f"{path.stem}-{time.strftime('%Y%m%dT%H%M%S')}.yaml")
+        results = record_through_ros(file, out=run.out, episodes=episodes, seed=seed)
+        if len(results) < episodes:
+            raise typer.Exit(1)
+    return run.out
+
+
+def _check_and_annotate(outputs: list[Path]) -> None:
+    """``tg info``, ``tg validate --write --html`` and ``tg annotate`` on what was recorded."""
     console.rule("tg info")
     _episodes.info(outputs)
     report = (outputs[0] if len(outputs) == 1 else Path.cwd()) / "qa_report.html"

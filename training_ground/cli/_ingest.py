@@ -10,42 +10,52 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collectors import BagFailure, IngestOptions, IngestResult, bag_sizes, ingest_bags
-from tg_config import load_profile
+from collectors import BagFailure, IngestOptions, IngestResult, IngestSummary, bag_sizes, ingest_bags
+from tg_config import RobotProfile, load_profile
 from training_ground.cli._console import console, err_console
+from training_ground.cli._robot_options import OutOption, ProfileOption
 
 __all__ = ["ingest"]
 
 
+_Bags = Annotated[
+    list[Path],
+    typer.Argument(help="ROS 1 .bag files, ROS 2 bag directories, or folders holding either."),
+]
+_Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", "-j", min=1, help="Bags ingested at once, one process each (default: one per CPU)."
+    ),
+]
+_SplitGap = Annotated[
+    float | None,
+    typer.Option(
+        "--split-gap", min=0.001, help="Start a new episode after this many seconds without messages."
+    ),
+]
+_SplitTopic = Annotated[
+    str | None, typer.Option("--split-topic", help="Start a new episode at each message on this topic.")
+]
+_Task = Annotated[str, typer.Option(help="Task label of the episodes, e.g. pick_place.")]
+_Instruction = Annotated[str, typer.Option(help="Language instruction of the task.")]
+_Dataset = Annotated[str, typer.Option(help="Dataset label (default: the name of the --out folder).")]
+_Operator = Annotated[str, typer.Option(help="Who teleoperated.")]
+_Station = Annotated[str, typer.Option(help="Which collection station.")]
+
+
 def ingest(
-    bags: Annotated[
-        list[Path],
-        typer.Argument(help="ROS 1 .bag files, ROS 2 bag directories, or folders holding either."),
-    ],
-    profile: Annotated[
-        str, typer.Option("--profile", "-p", help="Robot profile: a name from `tg profiles`, or a YAML file.")
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory the episodes are written to.")],
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", "-j", min=1, help="Bags ingested at once, one process each (default: one per CPU)."
-        ),
-    ] = None,
-    split_gap: Annotated[
-        float | None,
-        typer.Option(
-            "--split-gap", min=0.001, help="Start a new episode after this many seconds without messages."
-        ),
-    ] = None,
-    split_topic: Annotated[
-        str | None, typer.Option("--split-topic", help="Start a new episode at each message on this topic.")
-    ] = None,
-    task: Annotated[str, typer.Option(help="Task label of the episodes, e.g. pick_place.")] = "",
-    instruction: Annotated[str, typer.Option(help="Language instruction of the task.")] = "",
-    dataset: Annotated[str, typer.Option(help="Dataset label (default: the name of the --out folder).")] = "",
-    operator: Annotated[str, typer.Option(help="Who teleoperated.")] = "",
-    station: Annotated[str, typer.Option(help="Which collection station.")] = "",
+    bags: _Bags,
+    profile: ProfileOption,
+    out: OutOption,
+    workers: _Workers = None,
+    split_gap: _SplitGap = None,
+    split_topic: _SplitTopic = None,
+    task: _Task = "",
+    instruction: _Instruction = "",
+    dataset: _Dataset = "",
+    operator: _Operator = "",
+    station: _Station = "",
 ) -> None:
     """Turn robot bags into episodes: one bag = one episode unless split; bad bags are reported, not fatal.
 
@@ -66,6 +76,22 @@ def ingest(
         split_gap_s=split_gap,
         split_topic=split_topic or "",
     )
+    summary = _ingest_with_progress(bags, robot, out, options, workers or os.cpu_count() or 1)
+    _print_summary(summary.results, summary.failures)
+    episodes_written = len(summary.episodes)
+    console.print(
+        f"{episodes_written} episode(s) written to {out} from {len(summary.results)} bag(s)"
+        + (f"; [red]{len(summary.failures)} bag(s) failed[/]" if summary.failures else ""),
+        highlight=False,
+    )
+    if summary.failures:
+        raise typer.Exit(code=1)
+
+
+def _ingest_with_progress(
+    bags: list[Path], robot: RobotProfile, out: Path, options: IngestOptions, workers: int
+) -> IngestSummary:
+    """:func:`collectors.ingest_bags` with a progress bar (by bytes) on stderr and failures as they come."""
     sizes = [max(1, s) for s in bag_sizes(bags)]
     fractions = [0.0] * len(bags)
     outcomes: list[IngestResult | BagFailure] = []
@@ -89,24 +115,7 @@ def ingest(
             if isinstance(outcome, BagFailure):
                 err_console.print(f"[red]failed:[/] {outcome.reason}", highlight=False)
 
-        summary = ingest_bags(
-            bags,
-            robot,
-            out,
-            options=options,
-            workers=workers or os.cpu_count() or 1,
-            progress=progress,
-            done=done,
-        )
-    _print_summary(summary.results, summary.failures)
-    episodes_written = len(summary.episodes)
-    console.print(
-        f"{episodes_written} episode(s) written to {out} from {len(summary.results)} bag(s)"
-        + (f"; [red]{len(summary.failures)} bag(s) failed[/]" if summary.failures else ""),
-        highlight=False,
-    )
-    if summary.failures:
-        raise typer.Exit(code=1)
+        return ingest_bags(bags, robot, out, options=options, workers=workers, progress=progress, done=done)
 
 
 def _expand(paths: list[Path]) -> list[Path]:

@@ -19,7 +19,6 @@ import select
 import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -32,6 +31,7 @@ from tg_base import TgError
 from tg_config import SessionConfig
 from tg_station import ros_environment, segment_bytes_for, write_fastdds_profile
 from training_ground.cli._console import console, err_console
+from training_ground.cli._robot_options import OutOption, ProfileOption
 
 __all__ = ["Action", "apply_action", "key_action", "record", "status_line"]
 
@@ -105,17 +105,18 @@ def status_line(status: RecorderStatus) -> str:
     return " | ".join(parts)
 
 
+_DomainId = Annotated[
+    int | None,
+    typer.Option(
+        "--domain-id", min=0, max=232, help="ROS_DOMAIN_ID of the station (default: $ROS_DOMAIN_ID or 0)."
+    ),
+]
+
+
 def record(
-    profile: Annotated[
-        str, typer.Option("--profile", "-p", help="Robot profile: a name from `tg profiles`, or a YAML file.")
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory the episodes are written to.")],
-    domain_id: Annotated[
-        int | None,
-        typer.Option(
-            "--domain-id", min=0, max=232, help="ROS_DOMAIN_ID of the station (default: $ROS_DOMAIN_ID or 0)."
-        ),
-    ] = None,
+    profile: ProfileOption,
+    out: OutOption,
+    domain_id: _DomainId = None,
     task: Annotated[str, typer.Option(help="Task label of the episodes, e.g. pick_place.")] = "",
     instruction: Annotated[str, typer.Option(help="Language instruction of the task.")] = "",
     operator: Annotated[str, typer.Option(help="Who teleoperates.")] = "",
@@ -131,46 +132,35 @@ def record(
     run = SessionConfig.for_profile(profile, out=str(out)).resolve()
     domain = domain_id if domain_id is not None else int(os.environ.get("ROS_DOMAIN_ID", "0") or 0)
     _set_dds_environment(domain, segment_bytes_for(run.streams))
+    labels = EpisodeLabels(task=task, instruction=instruction, operator=operator, station=station)
+    _record_with_keys(profile, out, labels, use_sim_time=use_sim_time, domain=domain, robot=run.profile.name)
+
+
+def _record_with_keys(
+    profile: str, out: Path, labels: EpisodeLabels, *, use_sim_time: bool, domain: int, robot: str
+) -> None:
+    """Run the recorder node in this process, driven by the keyboard, until ``q`` or a signal."""
     try:
-        import rclpy
-        from rclpy.parameter import Parameter
-        from rclpy.signals import SignalHandlerOptions
-        from tg_recorder.recorder_node import RecorderNode, run_recorder
+        from tg_recorder.recorder_node import embedded_recorder
     except ImportError as exc:
         raise TgError(f"tg record needs ROS 2 (pip install 'training-ground[ros]'): {exc}") from None
 
     # SIGTERM and SIGHUP (a closed terminal) end the session like Ctrl-C: the episode is saved.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
-    rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO)
-    node: Any = None
-    stop = threading.Event()
-    spinner: threading.Thread | None = None
-    try:
-        params = {"profile": profile, "out": str(out), "task": task, "instruction": instruction}
-        params |= {"operator": operator, "station": station}
-        overrides: list[Any] = [Parameter(k, value=v) for k, v in params.items()]
-        overrides.append(Parameter("use_sim_time", value=use_sim_time))
-        node = RecorderNode(parameter_overrides=overrides)
-        spinner = threading.Thread(target=run_recorder, args=(node, stop), name="tg-record-spin", daemon=True)
-        spinner.start()
-        console.print(
-            f"recording [bold]{run.profile.name}[/] into {out} on ROS domain {domain}; "
-            "space/Enter start/stop, d discard, s/f success/failure, q quit"
-        )
-        labels = EpisodeLabels(task=task, instruction=instruction, operator=operator, station=station)
-        _keyboard_loop(node.core, labels)
-    except KeyboardInterrupt:
-        if node is not None and node.close("tg record interrupted") is not None:
-            err_console.print("interrupted: the episode in progress was saved as aborted")
-    finally:
-        stop.set()
-        if spinner is not None:
-            spinner.join(timeout=5)
-        if node is not None:
-            node.close("tg record stopped")
-            node.destroy_node()
-        rclpy.try_shutdown()
+    parameters: dict[str, str | bool] = {"profile": profile, "out": str(out), "use_sim_time": use_sim_time}
+    parameters |= {"task": labels.task, "instruction": labels.instruction}
+    parameters |= {"operator": labels.operator, "station": labels.station}
+    with embedded_recorder(parameters, domain_id=domain) as node:
+        try:
+            console.print(
+                f"recording [bold]{robot}[/] into {out} on ROS domain {domain}; "
+                "space/Enter start/stop, d discard, s/f success/failure, q quit"
+            )
+            _keyboard_loop(node.core, labels)
+        except KeyboardInterrupt:
+            if node.close("tg record interrupted") is not None:
+                err_console.print("interrupted: the episode in progress was saved as aborted")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -26,7 +26,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -36,6 +37,7 @@ from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo
@@ -47,7 +49,7 @@ from tg_base import TgError
 from tg_config import ResolvedSession, SessionConfig, load_session
 from tg_recorder._messages import message_class, schemas_for
 
-__all__ = ["RecorderNode", "main", "run_recorder"]
+__all__ = ["RecorderNode", "embedded_recorder", "main", "run_recorder"]
 
 STATUS_PERIOD_S = 1.0
 _STRING_PARAMS = (
@@ -210,6 +212,33 @@ def run_recorder(node: RecorderNode, stop: threading.Event) -> None:
     finally:
         executor.remove_node(node)
         executor.shutdown()
+
+
+@contextmanager
+def embedded_recorder(parameters: Mapping[str, str | bool], *, domain_id: int) -> Iterator[RecorderNode]:
+    """A recorder node in this process (``tg record``), spinning in a thread until the block ends.
+
+    rclpy's signal handlers stay off: the caller decides what a signal does to the
+    open episode. Leaving the block closes the episode in progress ("stopped"),
+    destroys the node and shuts rclpy's context down.
+    """
+    rclpy.init(domain_id=domain_id, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+    spinner: threading.Thread | None = None
+    node: RecorderNode | None = None
+    try:
+        node = RecorderNode(parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])
+        spinner = threading.Thread(target=run_recorder, args=(node, stop), name="tg-record-spin", daemon=True)
+        spinner.start()
+        yield node
+    finally:
+        stop.set()
+        if spinner is not None:
+            spinner.join(timeout=5)
+        if node is not None:
+            node.close("tg record stopped")
+            node.destroy_node()
+        rclpy.try_shutdown()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

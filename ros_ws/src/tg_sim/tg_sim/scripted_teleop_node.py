@@ -18,16 +18,18 @@ Parameters: ``session`` (session YAML), ``scene_topic`` (default ``/sim_bridge/s
 default 0.5: time for the recorder to start). The script is cut short (``truncated``) where
 it would not leave the episode within the session's ``max_duration_s`` with the delay and
 half a second to stop the recording. Services: ``~/start`` (``std_srvs/Trigger``:
-begin the script for the current scene; the response message is JSON with the seed, the
-script's origin on the clock and the operator's part of the episode metadata), ``~/stop``
-(stop commanding). Status: ``~/status`` (``std_msgs/String`` JSON, transient local, on every
-change and each second): ``state`` (waiting, planning, ready, running, done: the script
-ended and the pose is held, stopped, error), seed, scene_ns (the scene's ``origin_ns``),
-origin_ns, end_ns, injected, unreachable, truncated, error.
+begin the script for the current scene; the response message is a :class:`sim_envs.TeleopStart`:
+the seed, the script's origin on the clock and the operator's part of the episode metadata),
+``~/stop`` (stop commanding). Status: ``~/status`` (``std_msgs/String``, a
+:class:`sim_envs.TeleopStatus`, transient local, on every change and each second): ``state``
+(waiting, planning, ready, running, done: the script ended and the pose is held, stopped,
+error), seed, scene_ns (the scene's ``origin_ns``), origin_ns, end_ns, injected, unreachable,
+truncated, error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Sequence
@@ -42,8 +44,18 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from episodes import ArrayStreamSpec, JsonValue, Role, StreamKind
-from sim_envs import Command, ScriptedOperator, SimEpisode, SimError, SimSetup
+from episodes import ArrayStreamSpec, Role, StreamKind
+from sim_envs import (
+    Command,
+    ScriptedOperator,
+    SimEpisode,
+    SimError,
+    SimOverrides,
+    SimScene,
+    SimSetup,
+    TeleopStart,
+    TeleopStatus,
+)
 from tg_config import load_session
 from tg_sim._ros import nanoseconds, run_node, spin_until, stamp_msg
 from tg_sim.sim_bridge_node import HEAD_COMMAND_TOPIC
@@ -72,12 +84,11 @@ class ScriptedTeleop(Node):
         if not session_path:
             raise SimError("scripted_teleop: parameter 'session' (a session YAML) is required")
         run = load_session(session_path).resolve()
-        self.setup = SimSetup.from_session(run, renderer="tiny")
+        self.setup = SimSetup.from_session(run, SimOverrides(renderer="tiny"))
         self._lock = threading.Lock()
-        self._status: dict[str, JsonValue] = {"state": "waiting", "seed": None}
+        self._status = TeleopStatus()
         self._operator: ScriptedOperator | None = None
         self._episode: SimEpisode | None = None
-        self._extra: dict[str, JsonValue] = {}
         self._origin_ns = 0
         self._end_ns = 0
         self._arms = {arm.gripper: arm.side for arm in self.setup.robot.arms}
@@ -119,17 +130,17 @@ class ScriptedTeleop(Node):
     # ------------------------------------------------------------------ planning
 
     def _on_scene(self, msg: String) -> None:
-        scene = json.loads(msg.data)
+        scene = SimScene.from_json(msg.data)
         # A scene is known by when it was laid out: a reset may repeat the seed.
-        self._set_status(state="planning", seed=scene["seed"], scene_ns=scene["origin_ns"], error="")
+        self._set_status(state="planning", seed=scene.seed, scene_ns=scene.origin_ns, error="")
         threading.Thread(target=self._plan, args=(scene,), daemon=True).start()
 
-    def _plan(self, scene: dict[str, Any]) -> None:
-        seed, scene_ns = int(scene["seed"]), int(scene["origin_ns"])
+    def _plan(self, scene: SimScene) -> None:
+        seed, scene_ns = scene.seed, scene.origin_ns
         try:
             with SimEpisode(self.setup, seed) as episode:
                 mine = json.dumps(episode.task.scene(), sort_keys=True)
-                theirs = json.dumps(scene["extra"]["scene"], sort_keys=True)
+                theirs = json.dumps(scene.layout, sort_keys=True)
                 if mine != theirs:
                     raise SimError(
                         f"seed {seed}: the scene planned here differs from the simulator's "
@@ -139,28 +150,31 @@ class ScriptedTeleop(Node):
                 if operator is None:
                     raise SimError("a scripted episode without an operator")
                 with self._lock:
-                    if self._status.get("scene_ns") != scene_ns:
+                    if self._status.scene_ns != scene_ns:
                         return  # a newer scene arrived while this one was planned
                     self._operator, self._episode = operator, episode
-                    self._status.update(
-                        state="ready", injected=operator.injected, unreachable=operator.unreachable
+                    self._status = dataclasses.replace(
+                        self._status,
+                        state="ready",
+                        injected=operator.injected,
+                        unreachable=operator.unreachable,
                     )
             self._publish_status()
         except SimError as exc:
             with self._lock:
-                if self._status.get("scene_ns") == scene_ns:
-                    self._status.update(state="error", error=str(exc))
+                if self._status.scene_ns == scene_ns:
+                    self._status = dataclasses.replace(self._status, state="error", error=str(exc))
             self._publish_status()
 
     # ------------------------------------------------------------------ services
 
     def _on_start(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         with self._lock:
-            state = self._status["state"]
+            state, seed = self._status.state, self._status.seed
             operator, episode = self._operator, self._episode
-            if state != "ready" or operator is None or episode is None:
+            if state != "ready" or operator is None or episode is None or seed is None:
                 response.success = False
-                response.message = f"not ready to start (state {state}, seed {self._status['seed']})"
+                response.message = f"not ready to start (state {state}, seed {seed})"
                 return response
             delay_ns = round(float(self.get_parameter("start_delay_s").value) * 1e9)
             now = self._now()
@@ -178,19 +192,14 @@ class ScriptedTeleop(Node):
             truncated=operator.end_ns > limit_ns,
         )
         response.success = True
-        response.message = json.dumps(
-            {
-                "seed": self._status["seed"],
-                "origin_ns": self._origin_ns,
-                "end_ns": self._end_ns,
-                "extra": extra,
-            }
-        )
+        response.message = TeleopStart(
+            seed=seed, origin_ns=self._origin_ns, end_ns=self._end_ns, extra=extra
+        ).to_json()
         return response
 
     def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         with self._lock:
-            state = self._status["state"]
+            state = self._status.state
         commanding = state in _COMMANDING
         if commanding:
             self._set_status(state="stopped")
@@ -212,7 +221,7 @@ class ScriptedTeleop(Node):
         scene or ``~/stop`` ends the stream.
         """
         with self._lock:
-            state, operator = self._status["state"], self._operator
+            state, operator = self._status.state, self._operator
         if state not in _COMMANDING or operator is None:
             return
         while self._next_ns <= now_ns:
@@ -241,14 +250,14 @@ class ScriptedTeleop(Node):
             msg.position = [float(command.joints[n]) for n in self._uncovered]
             self._head_pub.publish(msg)
 
-    def _set_status(self, **changes: JsonValue) -> None:
+    def _set_status(self, **changes: Any) -> None:
         with self._lock:
-            self._status.update(changes)
+            self._status = dataclasses.replace(self._status, **changes)
         self._publish_status()
 
     def _publish_status(self) -> None:
         with self._lock:
-            text = json.dumps(self._status)
+            text = self._status.to_json()
         self._status_pub.publish(String(data=text))
 
 

@@ -12,9 +12,9 @@ Parameters: ``session`` (session YAML), ``seed`` (-1: the session's), ``real_tim
 (simulated time runs at most this much faster than real time; 0: no limit), ``renderer``
 ("" : the session's). Services: ``~/reset`` (``std_srvs/Trigger``: the next scene, with the
 ``seed`` parameter if it was set since the last reset, else the previous seed + 1; the
-response message is the scene JSON also published, transient local, on ``~/scene``),
-``~/evaluate`` (``std_srvs/Trigger``: JSON with success, failure, notes, instruction, scene,
-and the real-time factor since the reset).
+response message is the :class:`sim_envs.SimScene` also published, transient local, on
+``~/scene``), ``~/evaluate`` (``std_srvs/Trigger``: a :class:`sim_envs.SimVerdict`: success,
+failure, notes, instruction, scene, and the real-time factor since the reset).
 
 The stepping, sampling and the clock are :class:`sim_envs.SimDriver`'s; this
 node only turns samples into messages and commands into calls. The simulation
@@ -25,7 +25,7 @@ executor thread and hand work to it through a queue.
 from __future__ import annotations
 
 import array
-import json
+import dataclasses
 import queue
 import threading
 import time
@@ -47,7 +47,7 @@ from std_srvs.srv import Trigger
 
 from episodes import ImageStreamSpec, Role, StreamKind, StreamSpec
 from episodes._images import encode_frame
-from sim_envs import Pacer, SimDriver, SimError, SimSetup
+from sim_envs import Pacer, SimDriver, SimError, SimOverrides, SimSetup
 from tg_config import ResolvedSession, load_session
 from tg_sim._ros import camera_info_topic, nanoseconds, run_node, spin_until, stamp_msg
 
@@ -94,7 +94,7 @@ class SimBridge(Node):
             raise SimError("sim_bridge: parameter 'session' (a session YAML) is required")
         run = load_session(session_path).resolve()
         renderer = str(self.get_parameter("renderer").value) or None
-        self.setup = SimSetup.from_session(run, renderer=renderer)
+        self.setup = SimSetup.from_session(run, SimOverrides(renderer=renderer))
         seed = int(self.get_parameter("seed").value)
         self._next_seed = run.session.seed if seed < 0 else seed
         self.pacer = Pacer(float(self.get_parameter("real_time_factor").value))
@@ -226,18 +226,20 @@ class SimBridge(Node):
 
     def _on_evaluate(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         def evaluate() -> str:
-            result = self.driver.evaluate()
             wall = time.monotonic() - self._episode_wall
             sim = (self.driver.now_ns - self.driver.episode_origin_ns) / 1e9
-            result["real_time_factor"] = round(sim / wall, 3) if wall > 0 else 0.0
-            result["published"] = {t.name: t.published for t in self._topics.values()}
-            result["rejected_commands"] = self.rejected_commands
-            return json.dumps(result)
+            verdict = dataclasses.replace(
+                self.driver.evaluate(),
+                real_time_factor=round(sim / wall, 3) if wall > 0 else 0.0,
+                published={t.name: t.published for t in self._topics.values()},
+                rejected_commands=self.rejected_commands,
+            )
+            return verdict.to_json()
 
         return self._in_loop(evaluate, response)
 
     def _publish_scene(self) -> str:
-        text = json.dumps(self.driver.scene())
+        text = self.driver.scene().to_json()
         self._scene_pub.publish(String(data=text))
         return text
 
