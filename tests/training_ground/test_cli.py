@@ -234,3 +234,30 @@ def test_an_unexpected_exception_is_one_line_and_a_crash_log_not_a_traceback(tmp
     assert str(log) in done.stderr.replace("\n", "")
     text = log.read_text()
     assert "command: tg boom" in text and "Traceback" in text and "KeyError: 'frame_offset'" in text
+
+
+def test_help_names_every_option_in_full_without_python_type_tags():
+    env = {**os.environ, "COLUMNS": "80"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        map(str, [REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"])
+    )
+    for verb in ("record", "export", "collect", "ingest"):
+        done = subprocess.run(
+            [sys.executable, "-m", "training_ground", verb, "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        options = done.stdout.split("Options:", 1)[1]
+        for tag in ("<bool>", "<str>", "<path>", "<int", "<list[", "…"):
+            assert tag not in options, (verb, tag, options)
+    record = subprocess.run(
+        [sys.executable, "-m", "training_ground", "record", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    ).stdout
+    assert "--use-sim-time / --no-use-sim-time" in record and "--out PATH" in record

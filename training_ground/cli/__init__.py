@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+import typing
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -28,7 +30,7 @@ from training_ground.cli import (
 from training_ground.cli._console import err_console
 from training_ground.cli._crash import write_crash_log
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main", "readable_help"]
 
 app = typer.Typer(
     name="tg",
@@ -36,6 +38,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -67,6 +70,39 @@ app.command("annotate")(_annotate.annotate)
 app.command("export")(_export.export)
 
 
+# Click's names for the types our parameters take.
+_METAVARS: dict[Any, str] = {str: "TEXT", Path: "PATH", int: "N", float: "X"}
+
+
+def readable_help(command: Any) -> Any:
+    """Give every option of ``command`` (and its subcommands) a metavar a user reads.
+
+    Typer shows Python's types (``<list[str]>``, ``<bool>``); click's convention is
+    ``PATH``, ``TEXT``, ``N``, and flags show none. Arguments keep typer's display.
+    """
+    for sub in getattr(command, "commands", {}).values():
+        readable_help(sub)
+    for param in command.params:
+        if param.param_type_name == "option" and param.metavar is None and not param.is_flag:
+            param.metavar = _metavar(param)
+    return command
+
+
+def _metavar(param: Any) -> str:
+    described = param.type_descriptor
+    if described.is_choice:
+        return "[" + "|".join(map(str, described.choices)) + "]"
+    annotation = described.annotation
+    if typing.get_origin(annotation) in (list, tuple):
+        annotation = typing.get_args(annotation)[0]
+    return _METAVARS.get(annotation, "VALUE")
+
+
+def command() -> None:
+    """Run ``tg`` with readable help: what the console script runs."""
+    readable_help(typer.main.get_command(app))(prog_name="tg")
+
+
 def main() -> None:
     """Entry point of the console script: errors become one red line and exit code 1.
 
@@ -75,7 +111,7 @@ def main() -> None:
     the path of a crash log holding the traceback, never a bare traceback.
     """
     try:
-        app()
+        command()
     except TgError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(1)
