@@ -119,11 +119,14 @@ from episodes._spec import (
 from episodes._splits import SPLITS_FILE, Splits, load_splits, split_of, update_splits
 from episodes._summary import EpisodeSummary, StreamSummary, summarize
 from episodes._training import (
+    QA_RULES,
     AlignedEpisode,
     EpisodeEntry,
     EpisodeFilter,
+    QaRule,
     SampleLayout,
     Selection,
+    describe_left_out,
     load_aligned,
     sample_layout,
     scan_episode,
@@ -138,6 +141,7 @@ __all__ = [
     "DEFAULT_TASK_TEMPLATES",
     "EXPORTERS",
     "FORMAT_VERSION",
+    "QA_RULES",
     "SEGMENT_KINDS",
     "SPLITS_FILE",
     "THRESHOLD_KINDS",
@@ -187,6 +191,7 @@ __all__ = [
     "NotAnEpisodeError",
     "QaConfig",
     "QaConfigError",
+    "QaRule",
     "RobotInfo",
     "Role",
     "Sample",
@@ -215,6 +220,7 @@ __all__ = [
     "annotate_episodes",
     "atomic_update",
     "compute_alignment",
+    "describe_left_out",
     "export_lerobot",
     "export_robomimic",
     "has_pending_update",

@@ -39,11 +39,14 @@ from episodes._reader import AlignedView, EpisodeReader, _spec_from_group, _text
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
 
 __all__ = [
+    "QA_RULES",
     "AlignedEpisode",
     "EpisodeEntry",
     "EpisodeFilter",
+    "QaRule",
     "SampleLayout",
     "Selection",
+    "describe_left_out",
     "load_aligned",
     "sample_layout",
     "scan_episode",
@@ -54,6 +57,10 @@ __all__ = [
 Int64Array = npt.NDArray[np.int64]
 Float32Array = npt.NDArray[np.float32]
 OnMixed = Literal["error", "skip"]
+QaRule = Literal["passed", "any"]
+QA_RULES: tuple[QaRule, ...] = ("passed", "any")
+NEVER_VALIDATED = "never validated"
+DUPLICATE = "duplicate of another file"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,19 @@ class EpisodeEntry:
     num_frames: int
     aligned_rate_hz: float
     streams: tuple[StreamSpec, ...]
+    content_digest: str | None = None
+    """Digest of the raw recorded content, when the file has one: a copy under another id has the same."""
+
+    @property
+    def identities(self) -> tuple[tuple[str, str], ...]:
+        """What makes two files one episode, as (what, value): a dataset holds each at most once.
+
+        :func:`select_episodes` keeps the first file (by path) of each and skips the others.
+        """
+        keys = [("episode id", self.episode_id)]
+        if self.content_digest:
+            keys.append(("content digest", self.content_digest))
+        return tuple(keys)
 
     def stream(self, name: str) -> StreamSpec:
         for spec in self.streams:
@@ -139,34 +159,44 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
 
 @dataclass(frozen=True, kw_only=True)
 class EpisodeFilter:
-    """Which episodes of a dataset to use; the defaults keep every readable episode.
+    """Which episodes of a dataset to use; by default those that passed the quality gate.
 
-    ``qa_passed=True`` keeps episodes whose stored quality-gate result
-    (``tg validate --write``) has no error; ``success`` keeps episodes with that
-    label (``True``: successful only; unknown is neither); ``task``, ``robot``
-    (profile name) and ``operator`` keep exact matches. :class:`EpisodeDataset`
-    (``filter=``), :func:`select_episodes` and the exporters (:class:`ExportOptions`) take it.
+    ``qa="passed"`` (the default) keeps episodes whose stored quality-gate result
+    (``tg validate --write``) has no error; ``qa="any"`` also keeps failed and
+    never-validated ones. ``success`` keeps episodes with that label (``True``:
+    successful only; unknown is neither); ``task``, ``robot`` (profile name) and
+    ``operator`` keep exact matches. :class:`EpisodeDataset` (``filter=``),
+    :func:`select_episodes` and the exporters (:class:`ExportOptions`, ``tg export``) take it.
 
+    >>> from dataclasses import replace
     >>> from pathlib import Path
     >>> entry = EpisodeEntry(Path("a.h5"), "a", "arm", "pick", "", "ann", False, True, None, 10, 10.0, ())
-    >>> EpisodeFilter(qa_passed=True, task="pick").rejects(entry) is None
+    >>> EpisodeFilter(task="pick").rejects(entry) is None
     True
-    >>> EpisodeFilter(qa_passed=True, success=True).rejects(entry)
+    >>> EpisodeFilter(success=True).rejects(entry)
     'success is not True'
+    >>> EpisodeFilter(qa="passed").rejects(replace(entry, qa_passed=None))
+    'never validated'
+    >>> EpisodeFilter(qa="any").rejects(replace(entry, qa_passed=False)) is None
+    True
     >>> data = episodes.EpisodeDataset("datasets/demo", filter=EpisodeFilter(success=True))  # doctest: +SKIP
     """
 
-    qa_passed: bool = False
+    qa: QaRule = "passed"
     success: bool | None = None
     task: str | None = None
     robot: str | None = None
     operator: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.qa not in QA_RULES:
+            raise DatasetError(f"qa must be one of {', '.join(map(repr, QA_RULES))}, got {self.qa!r}")
+
     def rejects(self, entry: EpisodeEntry) -> str | None:
         """Why ``entry`` is left out (a short reason, also used to count), or None if it is kept."""
-        if self.qa_passed and entry.qa_passed is None:
-            return "never validated (run `tg validate DIR --write`)"
-        if self.qa_passed and not entry.qa_passed:
+        if self.qa == "passed" and entry.qa_passed is None:
+            return NEVER_VALIDATED
+        if self.qa == "passed" and not entry.qa_passed:
             return "failed the quality gate"
         if self.success is not None and entry.success is not self.success:
             return f"success is not {self.success}"
@@ -198,11 +228,15 @@ def select_episodes(
     *,
     on_mixed: OnMixed = "error",
 ) -> Selection:
-    """The episodes of dataset directory ``root`` that pass ``episode_filter``.
+    """The episodes of dataset directory ``root`` that pass ``episode_filter`` (by default,
+    those that passed the quality gate).
 
-    Raises :class:`DatasetError` when none is left (saying what removed them), and when
-    the kept episodes differ in robot or stream set, unless ``on_mixed="skip"``: then the
-    largest group (the earliest on a tie) is kept and the others are left out with a warning.
+    A file that repeats an episode of an earlier file (same :attr:`EpisodeEntry.identities`)
+    is skipped with a warning naming both. Episodes never validated are left out with a
+    warning under ``qa="passed"``. Raises :class:`DatasetError` when none is left (saying
+    what removed them and, for unvalidated ones, the command to run), and when the kept
+    episodes differ in robot or stream set, unless ``on_mixed="skip"``: then the largest
+    group (the earliest on a tie) is kept and the others are left out with a warning.
     """
     where = Path(root)
     if on_mixed not in ("error", "skip"):
@@ -211,27 +245,81 @@ def select_episodes(
     paths = list_episodes(where)
     if not paths:
         raise DatasetError(f"{where}: no episode files (*{fmt.EPISODE_SUFFIX}) in this directory")
-    kept: list[EpisodeEntry] = []
-    unreadable: list[tuple[Path, str]] = []
+    entries, unreadable = _scan_all(paths)
     excluded: Counter[str] = Counter()
-    for path in paths:
-        try:
-            entry = scan_episode(path)
-        except (EpisodeError, OSError, KeyError, ValueError) as exc:
-            unreadable.append((path, str(exc)))
-            warnings.warn(f"{path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=2)
-            continue
+    kept: list[EpisodeEntry] = []
+    for entry in _unique(entries, excluded):
         reason = chosen.rejects(entry)
         if reason is None:
             kept.append(entry)
         else:
             excluded[reason] += 1
     if not kept:
-        parts = [f"{n} {why}" for why, n in excluded.most_common()]
-        parts += [f"{len(unreadable)} unreadable"] if unreadable else []
-        raise DatasetError(f"{where}: no episode left of {len(paths)}: {'; '.join(parts)}")
+        raise DatasetError(_nothing_left(where, len(paths), excluded, len(unreadable)))
+    if excluded[NEVER_VALIDATED]:
+        warnings.warn(
+            f"{where}: {excluded[NEVER_VALIDATED]} episode(s) never validated left out; "
+            f"run `tg validate {where} --write` to check them, or use qa='any' (tg export --qa any)",
+            EpisodeSkippedWarning,
+            stacklevel=2,
+        )
     kept = _one_layout(where, kept, excluded, on_mixed=on_mixed)
     return Selection(where, tuple(kept), tuple(unreadable), dict(excluded))
+
+
+def _scan_all(paths: Sequence[Path]) -> tuple[list[EpisodeEntry], list[tuple[Path, str]]]:
+    """The entries of the readable files; the others with why, each warned about."""
+    entries: list[EpisodeEntry] = []
+    unreadable: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            entries.append(scan_episode(path))
+        except (EpisodeError, OSError, KeyError, ValueError) as exc:
+            unreadable.append((path, str(exc)))
+            warnings.warn(f"{path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=3)
+    return entries, unreadable
+
+
+def _unique(entries: Sequence[EpisodeEntry], excluded: Counter[str]) -> list[EpisodeEntry]:
+    """``entries`` less those repeating an earlier one's identity (counted, and warned about naming both)."""
+    first: dict[tuple[str, str], EpisodeEntry] = {}
+    out: list[EpisodeEntry] = []
+    for entry in sorted(entries, key=lambda e: e.path):
+        seen = next(((key, first[key]) for key in entry.identities if key in first), None)
+        if seen is not None:
+            (what, value), original = seen
+            warnings.warn(
+                f"{entry.path}: skipped, same {what} ({value}) as {original.path}",
+                EpisodeSkippedWarning,
+                stacklevel=3,
+            )
+            excluded[DUPLICATE] += 1
+            continue
+        for key in entry.identities:
+            first[key] = entry
+        out.append(entry)
+    return out
+
+
+def describe_left_out(excluded: Mapping[str, int], sep: str = ", ") -> str:
+    """How many episodes each reason left out, the most first, as summaries print it.
+
+    >>> describe_left_out({"never validated": 1, "failed the quality gate": 2})
+    '2 failed the quality gate, 1 never validated'
+    """
+    return sep.join(f"{n} {why}" for why, n in sorted(excluded.items(), key=lambda item: -item[1]))
+
+
+def _nothing_left(where: Path, files: int, excluded: Counter[str], unreadable: int) -> str:
+    parts = [describe_left_out(excluded, "; ")] if excluded else []
+    parts += [f"{unreadable} unreadable"] if unreadable else []
+    message = f"{where}: no episode left of {files}: {'; '.join(parts)}"
+    if excluded[NEVER_VALIDATED]:
+        message += (
+            f"; run `tg validate {where} --write` to check them "
+            "(or use qa='any', tg export --qa any, to take them unchecked)"
+        )
+    return message
 
 
 def _one_layout(

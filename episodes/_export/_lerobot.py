@@ -106,6 +106,7 @@ def export_lerobot(
         frames=writer.total_frames,
         episode_ids=tuple(writer.episode_ids),
         cameras=tuple(c.stream for c in selected.layout.cameras),
+        left_out=dict(selected.excluded),
         details={
             "codec": writer.codec,
             "fps": selected.layout.fps,

@@ -77,6 +77,7 @@ def export_robomimic(
         frames=total,
         episode_ids=tuple(names),
         cameras=tuple(c.stream for c in selected.layout.cameras),
+        left_out=dict(selected.excluded),
         details={"demos": names, "fps": selected.layout.fps},
     )
 

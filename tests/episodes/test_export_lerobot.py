@@ -445,5 +445,5 @@ def test_exports_a_selection_and_reports_each_episode(source, tmp_path):
 
 
 def test_image_size_must_be_positive(source, tmp_path):
-    with pytest.raises(episodes.ExportError, match="image size must be positive, got 10x0"):
+    with pytest.raises(episodes.ExportError, match=r"must be positive, got 0x10 \(height x width\)"):
         episodes.export_lerobot(source, tmp_path / "out", ExportOptions(image_size=(0, 10)))
