@@ -25,6 +25,7 @@ above it (``tg_config`` fills in a :class:`QaConfig`, never the other way).
 """
 
 from episodes._align import Alignment, compute_alignment
+from episodes._columns import StreamColumns
 from episodes._dataset import EpisodeDataset, Sample
 from episodes._errors import (
     CorruptEpisodeError,
@@ -126,6 +127,7 @@ from episodes._training import (
     QaRule,
     SampleLayout,
     Selection,
+    StreamSelection,
     describe_left_out,
     load_aligned,
     sample_layout,
@@ -205,8 +207,10 @@ __all__ = [
     "Splits",
     "StaleStatisticsError",
     "StorageFullError",
+    "StreamColumns",
     "StreamInfo",
     "StreamKind",
+    "StreamSelection",
     "StreamSpec",
     "StreamSpecError",
     "StreamStats",

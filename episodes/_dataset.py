@@ -14,13 +14,21 @@ and never pickled, so any number of workers, fork or spawn, is safe.
 
 Options of :class:`EpisodeDataset`:
 
-* Streams: ``state_streams`` (default: every observation array stream),
-  ``action_streams`` (default: every action stream, in stored order),
-  ``cameras`` (default: all; ``()`` for none); see :func:`sample_layout`.
+* Streams: ``state_streams`` (default: the positions of the joints the actions
+  command and the grippers' state), ``action_streams`` (default: every action
+  stream, in stored order), each a list of ``"stream"`` or ``"stream:col,col"``
+  (shell-style patterns, e.g. ``"joint_position:l_arm_*"``), as ``tg export
+  --state/--action`` take them; ``cameras`` (default: all; ``()`` for none); see
+  :func:`sample_layout` and ``episodes._columns``.
 * Images: ``image_size=(height, width)`` resizes (``cv2.INTER_AREA``; JPEG frames
   are first decoded at 1/2, 1/4 or 1/8 scale when that still covers the size;
-  depth with nearest neighbour); ``channels_first``; ``image_dtype="uint8"`` or
-  ``"float32"`` (colour in [0, 1], depth in metres).
+  depth with nearest neighbour). Height comes before width everywhere: here,
+  ``ExportOptions(image_size=...)`` and ``tg export --image-size HEIGHTxWIDTH``.
+  A sample's frames are channels-first, ``(obs_horizon, C, H, W)``, as PyTorch
+  vision models take them (``channels_first=False``: ``(obs_horizon, H, W, C)``,
+  the layout of ``EpisodeReader``'s ``decode()``, one ``(H, W, C)`` frame, and of
+  exported video). ``image_dtype="uint8"`` or ``"float32"`` (colour in [0, 1],
+  depth in metres).
 * ``normalize="mean_std"`` or ``"min_max"`` normalises state and action with
   statistics from ``dataset_stats.json`` when it is fresh and has the columns,
   else computed from the selected episodes' usable ticks (``stats_source``
@@ -76,6 +84,7 @@ from episodes._training import (
     EpisodeFilter,
     OnMixed,
     SampleLayout,
+    StreamSelection,
     describe_left_out,
     load_aligned,
     sample_layout,
@@ -148,8 +157,8 @@ class EpisodeDataset:
         self,
         root: str | os.PathLike[str],
         *,
-        state_streams: Sequence[str] | None = None,
-        action_streams: Sequence[str] | None = None,
+        state_streams: StreamSelection | None = None,
+        action_streams: StreamSelection | None = None,
         cameras: Sequence[str] | None = None,
         obs_horizon: int = 1,
         action_horizon: int = 1,

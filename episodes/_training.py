@@ -4,10 +4,12 @@
   :class:`EpisodeFilter`, reading only attributes (no sample data). Unreadable
   files are skipped with an :class:`EpisodeSkippedWarning` naming them; episodes
   of different robots or stream sets are refused unless ``on_mixed="skip"``.
-* :func:`sample_layout` decides the columns: the state vector (observation
-  streams), the action vector (the episode's ``role=action`` streams
-  concatenated in stored order, which is stream-name order) and the cameras,
-  with one ``stream.column`` name per column.
+* :func:`sample_layout` decides the columns: the state vector (by default the
+  positions of the joints the actions command and the grippers' state), the
+  action vector (by default the episode's ``role=action`` streams), each
+  concatenated in stored order (stream-name order) or as chosen
+  (``"stream:col,col"``, see ``episodes._columns``), and the cameras, with one
+  ``stream.column`` name per column.
 * :func:`load_aligned` gives one episode's aligned state and action rows, the
   camera frame indices per tick, and its task, instruction and success.
 
@@ -25,14 +27,15 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
+from episodes._columns import StreamColumns, default_state, pick_columns
 from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, UnknownStreamError
 from episodes._maintenance import list_episodes
 from episodes._reader import AlignedView, EpisodeReader, _spec_from_group, _text
@@ -46,6 +49,7 @@ __all__ = [
     "QaRule",
     "SampleLayout",
     "Selection",
+    "StreamSelection",
     "describe_left_out",
     "load_aligned",
     "sample_layout",
@@ -56,6 +60,7 @@ __all__ = [
 
 Int64Array = npt.NDArray[np.int64]
 Float32Array = npt.NDArray[np.float32]
+_Scalar = TypeVar("_Scalar", bound=np.generic)
 OnMixed = Literal["error", "skip"]
 QaRule = Literal["passed", "any"]
 QA_RULES: tuple[QaRule, ...] = ("passed", "any")
@@ -375,13 +380,20 @@ def _describe_groups(groups: Sequence[Sequence[EpisodeEntry]]) -> str:
 
 @dataclass(frozen=True)
 class SampleLayout:
-    """The columns of a sample: state and action vectors (one ``stream.column`` name each) and cameras."""
+    """The columns of a sample: state and action vectors (one ``stream.column`` name each) and cameras.
+
+    ``state_streams`` and ``action_streams`` are the streams read; ``state_index`` /
+    ``action_index`` say which columns of their concatenated columns the vectors keep
+    (None: every one, the common case, which costs no copy).
+    """
 
     state_streams: tuple[str, ...]
     state_names: tuple[str, ...]
     action_streams: tuple[str, ...]
     action_names: tuple[str, ...]
     cameras: tuple[ImageStreamSpec, ...]
+    state_index: tuple[int, ...] | None = None
+    action_index: tuple[int, ...] | None = None
 
     @property
     def camera_names(self) -> tuple[str, ...]:
@@ -401,54 +413,93 @@ class SampleLayout:
             f"nor the action ({', '.join(self.action_streams)})"
         )
 
+    def pick(self, vector: str, full: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
+        """``full`` (last axis: every column of the ``"state"`` or ``"action"`` vector's streams)
+        reduced to the vector's columns."""
+        index = {"state": self.state_index, "action": self.action_index}[vector]
+        return full if index is None else full[..., list(index)]
+
+
+StreamSelection = Sequence[str | StreamColumns]
+"""Streams, each ``"stream"``, ``"stream:col,col"`` (patterns) or a :class:`StreamColumns`."""
+
 
 def sample_layout(
     entry: EpisodeEntry,
     *,
-    state_streams: Sequence[str] | None = None,
-    action_streams: Sequence[str] | None = None,
+    state_streams: StreamSelection | None = None,
+    action_streams: StreamSelection | None = None,
     cameras: Sequence[str] | None = None,
 ) -> SampleLayout:
     """The layout for ``entry``'s streams; ``None`` picks the defaults.
 
-    Defaults: state = every ``role=observation`` array stream, action = every
-    ``role=action`` array stream, cameras = every camera and depth stream, each in
-    stored order. A name the episode lacks raises :class:`UnknownStreamError` listing
-    the ones it has.
+    Defaults: state = the positions of the joints the action streams command and the
+    grippers' state (see ``episodes._columns``), action = every ``role=action`` array
+    stream, cameras = every camera and depth stream, each in stored order. A stream or
+    column the episode lacks raises :class:`UnknownStreamError` listing the ones it has.
+
+    >>> sample_layout(entry, state_streams=["joint_position:l_arm_*", "gripper_state"])  # doctest: +SKIP
     """
     arrays = [s for s in entry.streams if isinstance(s, ArrayStreamSpec)]
     images = [s for s in entry.streams if isinstance(s, ImageStreamSpec)]
-
-    def pick(
-        names: Sequence[str] | None, pool: Sequence[StreamSpec], default: Sequence[StreamSpec], what: str
-    ) -> list[Any]:
-        if names is None:
-            return list(default)
-        by_name = {s.name: s for s in pool}
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise UnknownStreamError(
-                f"{entry.path}: no {what} {', '.join(map(repr, unknown))}; "
-                f"{what}s: {', '.join(by_name) or 'none'}"
-            )
-        return [by_name[n] for n in names]
-
-    state = pick(state_streams, arrays, [s for s in arrays if s.role is Role.OBSERVATION], "array stream")
-    action = pick(action_streams, arrays, [s for s in arrays if s.role is Role.ACTION], "array stream")
-    cams = pick(cameras, images, images, "camera")
-    if not action:
+    state = _vector(entry, state_streams, arrays, default_state(arrays))
+    actions = [StreamColumns(s.name) for s in arrays if s.role is Role.ACTION]
+    action = _vector(entry, action_streams, arrays, actions)
+    if not action[0]:
         raise DatasetError(
             f"{entry.path}: no stream has role 'action'; "
             "name the streams to predict with action_streams=[...] "
             f"(array streams: {', '.join(s.name for s in arrays)})"
         )
     return SampleLayout(
-        state_streams=tuple(s.name for s in state),
-        state_names=tuple(f"{s.name}.{c}" for s in state for c in s.names),
-        action_streams=tuple(s.name for s in action),
-        action_names=tuple(f"{s.name}.{c}" for s in action for c in s.names),
-        cameras=tuple(cams),
+        state_streams=state[0],
+        state_names=state[1],
+        action_streams=action[0],
+        action_names=action[1],
+        cameras=tuple(_pick_streams(entry, cameras, images, "camera")),
+        state_index=state[2],
+        action_index=action[2],
     )
+
+
+def _vector(
+    entry: EpisodeEntry,
+    selection: StreamSelection | None,
+    arrays: Sequence[ArrayStreamSpec],
+    default: Sequence[StreamColumns],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...] | None]:
+    """A vector's streams, its ``stream.column`` names and its index into the streams' columns."""
+    chosen = [StreamColumns.parse(s) for s in selection] if selection is not None else list(default)
+    specs = _pick_streams(entry, [c.stream for c in chosen], arrays, "array stream")
+    repeated = sorted({c.stream for c in chosen if [d.stream for d in chosen].count(c.stream) > 1})
+    if repeated:
+        raise DatasetError(f"stream {', '.join(map(repr, repeated))} named twice: list its columns once")
+    names: list[str] = []
+    index: list[int] = []
+    offset = 0
+    for columns, spec in zip(chosen, specs, strict=True):
+        picked = pick_columns(entry.path, spec, columns.columns)
+        names += [f"{spec.name}.{spec.names[i]}" for i in picked]
+        index += [offset + i for i in picked]
+        offset += spec.dim
+    whole = index == list(range(offset))
+    return tuple(s.name for s in specs), tuple(names), None if whole else tuple(index)
+
+
+def _pick_streams(
+    entry: EpisodeEntry, names: Sequence[str] | None, pool: Sequence[Any], what: str
+) -> list[Any]:
+    """The specs of ``pool`` named ``names`` (all of ``pool`` for None), in that order."""
+    if names is None:
+        return list(pool)
+    by_name = {s.name: s for s in pool}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise UnknownStreamError(
+            f"{entry.path}: no {what} {', '.join(map(repr, unknown))}; "
+            f"{what}s: {', '.join(by_name) or 'none'}"
+        )
+    return [by_name[n] for n in names]
 
 
 @dataclass(frozen=True)
@@ -504,6 +555,26 @@ def usable_range(
 
 
 def load_aligned(
+    entry: EpisodeEntry,
+    layout: SampleLayout,
+    *,
+    active_only: bool = False,
+    reader: EpisodeReader | None = None,
+) -> AlignedEpisode:
+    """Read ``entry``'s aligned state and action (the layout's columns) and frame indices
+    (never image data).
+
+    ``active_only`` keeps the ticks within the active range ``tg annotate`` stored
+    (idle start and end trimmed); an episode never annotated raises :class:`DatasetError`.
+    Pass an open ``reader`` of the file to save opening it again.
+    """
+    whole = _aligned_streams(entry, layout, active_only=active_only, reader=reader)
+    if layout.state_index is None and layout.action_index is None:
+        return whole
+    return replace(whole, state=layout.pick("state", whole.state), action=layout.pick("action", whole.action))
+
+
+def _aligned_streams(
     entry: EpisodeEntry,
     layout: SampleLayout,
     *,

@@ -159,7 +159,7 @@ def open_source(source: str | os.PathLike[str] | Selection, options: ExportOptio
         raise ExportError(
             f"image size must be positive, got {image_size[0]}x{image_size[1]} (height x width)"
         )
-    sample = sample_layout(first, cameras=chosen)
+    sample = sample_layout(first, state_streams=options.state, action_streams=options.action, cameras=chosen)
     layout = ExportLayout(
         robot=first.robot,
         fps=_fps(selection.episodes),

@@ -208,6 +208,9 @@ def test_stats_come_from_a_fresh_dataset_stats_file(tmp_path: Path) -> None:
     assert data.stats_source == "dataset_stats.json"
     stored = episodes.load_dataset_stats(tmp_path).streams
     np.testing.assert_allclose(data.stats["action"].mean[:3], stored["action_arm"].mean)
+    some = _numpy(tmp_path, normalize="mean_std", state_streams=["joint_position:wrist,shoulder"])
+    assert some.stats_source == "dataset_stats.json" and some.state_names[0] == "joint_position.wrist"
+    np.testing.assert_allclose(some.stats["state"].mean, np.asarray(stored["joint_position"].mean)[[2, 0]])
     make_episode(tmp_path, frames=5)  # the file no longer covers the dataset: stale
     assert _numpy(tmp_path, normalize="mean_std").stats_source == "computed from 3 episodes"
 

@@ -12,8 +12,15 @@ import numpy as np
 import pytest
 
 import episodes
-from episodes import DatasetError, EpisodeFilter, EpisodeSkippedWarning, UnknownStreamError
-from tests.episodes.loader_corpus import make_episode, mark_active, mark_qa, specs
+from episodes import (
+    ArrayStreamSpec,
+    DatasetError,
+    EpisodeFilter,
+    EpisodeSkippedWarning,
+    StreamKind,
+    UnknownStreamError,
+)
+from tests.episodes.loader_corpus import make_episode, mark_active, mark_qa, raw_rows, specs
 
 
 def _ids(selection: episodes.Selection) -> set[str]:
@@ -244,3 +251,69 @@ def test_active_only_trims_to_the_annotated_range(tmp_path: Path) -> None:
     data = episodes.load_aligned(episodes.scan_episode(path), layout, active_only=True)
     assert (data.first_frame, len(data)) == (2, 5)
     assert data.state[0, 1] == 4.0  # joint_position runs at twice the aligned rate: sample 4 at tick 2
+
+
+def _humanoid_like() -> list[episodes.StreamSpec]:
+    """A state stream with a joint no action commands (a locked leg), velocities and an IMU."""
+    joints = ("shoulder", "elbow", "wrist", "knee")
+    observed = [
+        ArrayStreamSpec("joint_position", StreamKind.JOINT_POSITION, joints, ("rad",), rate_hz=10),
+        ArrayStreamSpec("joint_velocity", StreamKind.JOINT_VELOCITY, joints, ("rad/s",), rate_hz=10),
+        ArrayStreamSpec("imu", StreamKind.IMU, ("qx", "qy", "qz", "qw"), ("",), rate_hz=10),
+    ]
+    return observed + [s for s in specs() if s.name in ("gripper_state", "action_arm", "action_gripper")]
+
+
+def test_default_state_is_the_commanded_joints_and_the_grippers(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=5, streams=_humanoid_like())
+    entry = episodes.scan_episode(path)
+    layout = episodes.sample_layout(entry)
+    assert layout.state_names == (
+        "gripper_state.left",
+        "joint_position.shoulder",
+        "joint_position.elbow",
+        "joint_position.wrist",
+    )
+    assert layout.action_streams == ("action_arm", "action_gripper")
+    data = episodes.load_aligned(entry, layout)
+    raw = np.concatenate([raw_rows(path, "gripper_state"), raw_rows(path, "joint_position")[:, :3]], axis=1)
+    np.testing.assert_array_equal(data.state, raw.astype(np.float32))
+
+
+def test_columns_are_chosen_by_name_or_pattern(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=5, streams=_humanoid_like())
+    entry = episodes.scan_episode(path)
+    layout = episodes.sample_layout(
+        entry,
+        state_streams=["joint_position:knee,*w*", episodes.StreamColumns("imu", ("qw",))],
+        action_streams=["action_arm:elbow"],
+    )
+    assert layout.state_names == (
+        "joint_position.knee",
+        "joint_position.elbow",
+        "joint_position.wrist",
+        "imu.qw",
+    )
+    assert layout.action_names == ("action_arm.elbow",)
+    assert layout.columns("imu") == slice(3, 4)
+    data = episodes.load_aligned(entry, layout)
+    q, imu = raw_rows(path, "joint_position"), raw_rows(path, "imu")
+    np.testing.assert_array_equal(data.state, np.c_[q[:, [3, 1, 2]], imu[:, 3:]].astype(np.float32))
+    np.testing.assert_array_equal(data.action[:, 0], raw_rows(path, "action_arm")[:, 1].astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("state", "error", "message"),
+    [
+        (["joint_position:ankle"], UnknownStreamError, r"stream 'joint_position' has no column 'ankle'; col"),
+        (["joint_position:"], DatasetError, r"'joint_position:' is not STREAM or STREAM:COLUMN,COLUMN"),
+        (["legs:knee"], UnknownStreamError, r"no array stream 'legs'; array streams: "),
+        (["imu:qx", "imu:qy"], DatasetError, r"stream 'imu' named twice: list its columns once"),
+    ],
+)
+def test_a_bad_column_selection_names_the_stream_or_column(
+    tmp_path: Path, state: list[str], error: type[Exception], message: str
+) -> None:
+    entry = episodes.scan_episode(make_episode(tmp_path, frames=3, streams=_humanoid_like()))
+    with pytest.raises(error, match=message):
+        episodes.sample_layout(entry, state_streams=state)

@@ -127,3 +127,44 @@ def test_a_copied_episode_is_exported_once(dataset, tmp_path):
     flat = "".join(result.output.split())  # paths may wrap anywhere
     assert "".join(f"{copy}: skipped, same episode id ({first.stem}) as {first}".split()) in flat
     assert "lerobot:2episode(s),22frames" in flat and "(1leftout:1duplicateofanotherfile)" in flat
+
+
+STATE_ACTION = ["--state", "joint_position:elbow,wrist", "--state", "gripper_state"]
+STATE_ACTION += ["--action", "action_arm:e*"]
+
+
+def test_state_and_action_columns_are_chosen_and_named_in_the_metadata(dataset, tmp_path):
+    out = tmp_path / "lerobot"
+    args = ["export", str(dataset), "--out", str(out), "--camera", "head"]
+    result = runner.invoke(app, [*args, *STATE_ACTION])
+    assert result.exit_code == 0, result.output
+    features = json.loads((out / "meta/info.json").read_text())["features"]
+    assert features["observation.state"]["names"] == [
+        "joint_position.elbow",
+        "joint_position.wrist",
+        "gripper_state.left",
+    ]
+    assert features["observation.state"]["shape"] == [3]
+    assert features["action"]["names"] == ["action_arm.elbow"]
+    demos = tmp_path / "demos.hdf5"
+    args = ["export", str(dataset), "--format", "robomimic", "--out", str(demos), "--camera", "head"]
+    result = runner.invoke(app, [*args, *STATE_ACTION])
+    assert result.exit_code == 0, result.output
+    with h5py.File(demos, "r") as f:
+        env = json.loads(f["data"].attrs["env_args"])["env_kwargs"]
+        assert env["observation"] == {
+            "joint_position": ["joint_position.elbow", "joint_position.wrist"],
+            "gripper_state": ["gripper_state.left"],
+        }
+        assert env["action"] == ["action_arm.elbow"]
+        assert f["data/demo_0/obs/joint_position"].shape[1] == 2 and f["data/demo_0/actions"].shape[1] == 1
+
+
+def test_a_bad_state_column_is_an_error_naming_it(dataset, tmp_path):
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["export", str(dataset), "--out", str(out), "--state", "joint_position:knee"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, episodes.UnknownStreamError)
+    message = "stream 'joint_position' has no column 'knee'; columns: shoulder, elbow, wrist"
+    assert message in str(result.exception)
+    assert not out.exists()

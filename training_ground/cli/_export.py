@@ -48,6 +48,24 @@ FormatOption = Annotated[
         "--format", callback=_format, help=f"Target format: {', '.join(sorted(episodes.EXPORTERS))}."
     ),
 ]
+StateOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--state",
+        metavar="STREAM[:COLUMNS]",
+        help="A stream (and some of its columns, comma-separated, * patterns allowed) of "
+        "observation.state, e.g. joint_position:l_arm_*,r_arm_*; repeat for several. Default: "
+        "the positions of the joints the actions command, and the grippers.",
+    ),
+]
+ActionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--action",
+        metavar="STREAM[:COLUMNS]",
+        help="As --state, for the action vector. Default: every action stream of the episodes.",
+    ),
+]
 CameraOption = Annotated[
     list[str] | None,
     typer.Option("--camera", help="Export this RGB camera (repeat for several; default: all of them)."),
@@ -94,6 +112,8 @@ def export(
     directory: DirectoryArg,
     out: OutOption,
     format_: FormatOption = "lerobot",
+    state: StateOption = None,
+    action: ActionOption = None,
     cameras: CameraOption = None,
     image_size: ImageSizeOption = None,
     active_range: ActiveRangeOption = False,
@@ -124,6 +144,8 @@ def export(
             )
             with progress(len(selection.episodes), f"exporting ({format_})") as advance:
                 options = episodes.ExportOptions(
+                    state=state,
+                    action=action,
                     cameras=cameras,
                     image_size=_height_width(image_size),
                     active_range=active_range,
