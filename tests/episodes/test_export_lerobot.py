@@ -397,7 +397,7 @@ def test_a_rate_that_is_not_whole_frames_per_second_is_refused(dataset, tmp_path
 
 
 def test_odd_image_size_is_refused(source, tmp_path):
-    with pytest.raises(episodes.ExportError, match="needs an even width and height"):
+    with pytest.raises(episodes.ExportError, match="needs an even height and width"):
         episodes.export_lerobot(source, tmp_path / "out", ExportOptions(image_size=(11, 20)))
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out*"))
