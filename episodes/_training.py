@@ -224,7 +224,8 @@ class Selection:
     unreadable: tuple[tuple[Path, str], ...]
     """Skipped files and why."""
     excluded: Mapping[str, int]
-    """Filter reason -> number of episodes it left out (mixed-layout episodes included)."""
+    """Reason -> number of episodes it left out: the filter's reasons (``"never validated"``,
+    ``"failed the quality gate"``, ...), ``"duplicate of another file"`` and mixed layouts."""
 
 
 def select_episodes(
