@@ -244,6 +244,7 @@ def _loader(kind: str, paths: list[Path], root: Path, size: tuple[int, int] | No
         image_size=size,
         image_dtype="float32",
         normalize="mean_std",
+        filter=episodes.EpisodeFilter(qa="any"),  # generated episodes are never validated
     )
 
 

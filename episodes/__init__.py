@@ -25,6 +25,7 @@ above it (``tg_config`` fills in a :class:`QaConfig`, never the other way).
 """
 
 from episodes._align import Alignment, compute_alignment
+from episodes._columns import StreamColumns
 from episodes._dataset import EpisodeDataset, Sample
 from episodes._errors import (
     CorruptEpisodeError,
@@ -119,11 +120,15 @@ from episodes._spec import (
 from episodes._splits import SPLITS_FILE, Splits, load_splits, split_of, update_splits
 from episodes._summary import EpisodeSummary, StreamSummary, summarize
 from episodes._training import (
+    QA_RULES,
     AlignedEpisode,
     EpisodeEntry,
     EpisodeFilter,
+    QaRule,
     SampleLayout,
     Selection,
+    StreamSelection,
+    describe_left_out,
     load_aligned,
     sample_layout,
     scan_episode,
@@ -138,6 +143,7 @@ __all__ = [
     "DEFAULT_TASK_TEMPLATES",
     "EXPORTERS",
     "FORMAT_VERSION",
+    "QA_RULES",
     "SEGMENT_KINDS",
     "SPLITS_FILE",
     "THRESHOLD_KINDS",
@@ -187,6 +193,7 @@ __all__ = [
     "NotAnEpisodeError",
     "QaConfig",
     "QaConfigError",
+    "QaRule",
     "RobotInfo",
     "Role",
     "Sample",
@@ -200,8 +207,10 @@ __all__ = [
     "Splits",
     "StaleStatisticsError",
     "StorageFullError",
+    "StreamColumns",
     "StreamInfo",
     "StreamKind",
+    "StreamSelection",
     "StreamSpec",
     "StreamSpecError",
     "StreamStats",
@@ -215,6 +224,7 @@ __all__ = [
     "annotate_episodes",
     "atomic_update",
     "compute_alignment",
+    "describe_left_out",
     "export_lerobot",
     "export_robomimic",
     "has_pending_update",

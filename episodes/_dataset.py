@@ -14,22 +14,33 @@ and never pickled, so any number of workers, fork or spawn, is safe.
 
 Options of :class:`EpisodeDataset`:
 
-* Streams: ``state_streams`` (default: every observation array stream),
-  ``action_streams`` (default: every action stream, in stored order),
-  ``cameras`` (default: all; ``()`` for none); see :func:`sample_layout`.
+* Streams: ``state_streams`` (default: the positions of the joints the actions
+  command and the grippers' state), ``action_streams`` (default: every action
+  stream, in stored order), each a list of ``"stream"`` or ``"stream:col,col"``
+  (shell-style patterns, e.g. ``"joint_position:l_arm_*"``), as ``tg export
+  --state/--action`` take them; ``cameras`` (default: all; ``()`` for none); see
+  :func:`sample_layout` and ``episodes._columns``.
 * Images: ``image_size=(height, width)`` resizes (``cv2.INTER_AREA``; JPEG frames
   are first decoded at 1/2, 1/4 or 1/8 scale when that still covers the size;
-  depth with nearest neighbour); ``channels_first``; ``image_dtype="uint8"`` or
-  ``"float32"`` (colour in [0, 1], depth in metres).
+  depth with nearest neighbour). Height comes before width everywhere: here,
+  ``ExportOptions(image_size=...)`` and ``tg export --image-size HEIGHTxWIDTH``.
+  A sample's frames are channels-first, ``(obs_horizon, C, H, W)``, as PyTorch
+  vision models take them (``channels_first=False``: ``(obs_horizon, H, W, C)``,
+  the layout of ``EpisodeReader``'s ``decode()``, one ``(H, W, C)`` frame, and of
+  exported video). ``image_dtype="uint8"`` or ``"float32"`` (colour in [0, 1],
+  depth in metres).
 * ``normalize="mean_std"`` or ``"min_max"`` normalises state and action with
   statistics from ``dataset_stats.json`` when it is fresh and has the columns,
   else computed from the selected episodes' usable ticks (``stats_source``
   says which); ``std_eps`` clips the scale; ``unnormalize_action`` inverts.
-* Episodes: ``filter=EpisodeFilter(qa_passed=True, success=True, ...)`` (see
-  :class:`EpisodeFilter`), ``on_mixed`` (see :func:`select_episodes`);
-  ``active_only`` keeps the annotated active range of each. ``split="train"`` or
-  ``"valid"`` keeps that split of ``<root>/splits.json`` (created or extended as
-  needed, ``valid_fraction`` default 0.1).
+* Episodes: only those that passed the quality gate (``tg validate DIR --write``)
+  unless ``filter=EpisodeFilter(qa="any")``; more filters such as
+  ``EpisodeFilter(success=True, task=...)`` (see :class:`EpisodeFilter`); a second file
+  of the same episode is skipped with a warning; ``on_mixed`` (see
+  :func:`select_episodes`). ``repr()`` and :attr:`EpisodeDataset.excluded` say how many
+  episodes were left out and why. ``active_only`` keeps the annotated active range of
+  each. ``split="train"`` or ``"valid"`` keeps that split of ``<root>/splits.json``
+  (created or extended as needed, ``valid_fraction`` default 0.1).
 * ``as_tensors``: ``None`` (default) returns torch tensors from ``dataset[i]``
   when torch is installed, numpy arrays otherwise; ``True`` requires torch;
   ``False`` always numpy. ``sample(i)`` always returns numpy.
@@ -50,7 +61,7 @@ import importlib.util
 import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -73,6 +84,8 @@ from episodes._training import (
     EpisodeFilter,
     OnMixed,
     SampleLayout,
+    StreamSelection,
+    describe_left_out,
     load_aligned,
     sample_layout,
 )
@@ -144,8 +157,8 @@ class EpisodeDataset:
         self,
         root: str | os.PathLike[str],
         *,
-        state_streams: Sequence[str] | None = None,
-        action_streams: Sequence[str] | None = None,
+        state_streams: StreamSelection | None = None,
+        action_streams: StreamSelection | None = None,
         cameras: Sequence[str] | None = None,
         obs_horizon: int = 1,
         action_horizon: int = 1,
@@ -178,9 +191,12 @@ class EpisodeDataset:
         self.cache_episodes = max(1, cache_episodes)
         self.open_files = max(1, open_files)
         chosen = filter or EpisodeFilter()
-        entries = choose_episodes(
+        selection = choose_episodes(
             self.root, chosen, on_mixed=on_mixed, split=split, valid_fraction=valid_fraction
         )
+        self.excluded: Mapping[str, int] = selection.excluded
+        """Why episodes of the directory were left out -> how many (see :class:`Selection`)."""
+        entries = list(selection.episodes)
         layout = sample_layout(
             entries[0], state_streams=state_streams, action_streams=action_streams, cameras=cameras
         )
@@ -296,7 +312,7 @@ class EpisodeDataset:
     def __repr__(self) -> str:
         return (
             f"EpisodeDataset({str(self.root)!r}, episodes={len(self.episodes)}, samples={len(self)}, "
-            f"split={self.split!r})"
+            f"split={self.split!r}{_left_out(self.excluded)})"
         )
 
     def _reset_process_state(self) -> None:
@@ -440,6 +456,11 @@ def _with_tensors(sample: Sample) -> dict[str, Any]:
         out[key] = torch.from_numpy(out[key])
     out["images"] = {name: torch.from_numpy(v) for name, v in sample["images"].items()}
     return out
+
+
+def _left_out(excluded: Mapping[str, int]) -> str:
+    """``", left out: 2 failed the quality gate, 1 never validated"`` (empty when nothing was)."""
+    return f", left out: {describe_left_out(excluded)}" if excluded else ""
 
 
 def _check_horizons(obs_horizon: int, action_horizon: int) -> None:

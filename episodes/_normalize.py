@@ -137,7 +137,7 @@ def stored_stats(
             parts.append(s)
         out[key] = ColumnStats(
             *(
-                np.concatenate([p.array(k) for p in parts]) if parts else np.zeros(0)
+                layout.pick(key, np.concatenate([p.array(k) for p in parts])) if parts else np.zeros(0)
                 for k in ("mean", "std", "min", "max")
             )
         )

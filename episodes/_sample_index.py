@@ -9,7 +9,7 @@ across episodes. Sample ``i`` is tick ``ranges[e][0] + i - starts[e]`` of episod
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +26,7 @@ from episodes._training import (
     EpisodeFilter,
     OnMixed,
     SampleLayout,
+    Selection,
     select_episodes,
     usable_range,
 )
@@ -77,16 +78,17 @@ def choose_episodes(
     on_mixed: OnMixed,
     split: SplitName | None,
     valid_fraction: float | None,
-) -> list[EpisodeEntry]:
-    """The episodes of ``root`` that pass the filter and, with ``split``, lie in that split.
+) -> Selection:
+    """The episodes of ``root`` that pass the filter and, with ``split``, lie in that split
+    (episodes of the other split are not counted as left out: they are not an exclusion).
 
     The split covers every episode file of the directory, not only the selected ones, so
     a filter never moves an episode from one split to the other.
     """
     selection = select_episodes(root, episode_filter, on_mixed=on_mixed)
-    entries = list(selection.episodes)
     if split is None:
-        return entries
+        return selection
+    entries = list(selection.episodes)
     ids = [p.name.removesuffix(fmt.EPISODE_SUFFIX) for p in list_episodes(root)]
     splits = update_splits(root, ids, valid_fraction=valid_fraction)
     entries = [e for e in entries if splits.of(e.episode_id) == split]
@@ -96,7 +98,7 @@ def choose_episodes(
             f"{split!r} (valid_fraction {splits.valid_fraction}, {len(splits.valid)} valid of "
             f"{len(ids)}); use split=None or a larger dataset"
         )
-    return entries
+    return replace(selection, episodes=tuple(entries))
 
 
 def index_samples(

@@ -4,10 +4,12 @@
   :class:`EpisodeFilter`, reading only attributes (no sample data). Unreadable
   files are skipped with an :class:`EpisodeSkippedWarning` naming them; episodes
   of different robots or stream sets are refused unless ``on_mixed="skip"``.
-* :func:`sample_layout` decides the columns: the state vector (observation
-  streams), the action vector (the episode's ``role=action`` streams
-  concatenated in stored order, which is stream-name order) and the cameras,
-  with one ``stream.column`` name per column.
+* :func:`sample_layout` decides the columns: the state vector (by default the
+  positions of the joints the actions command and the grippers' state), the
+  action vector (by default the episode's ``role=action`` streams), each
+  concatenated in stored order (stream-name order) or as chosen
+  (``"stream:col,col"``, see ``episodes._columns``), and the cameras, with one
+  ``stream.column`` name per column.
 * :func:`load_aligned` gives one episode's aligned state and action rows, the
   camera frame indices per tick, and its task, instruction and success.
 
@@ -25,25 +27,30 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
+from episodes._columns import StreamColumns, default_state, pick_columns
 from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, UnknownStreamError
 from episodes._maintenance import list_episodes
 from episodes._reader import AlignedView, EpisodeReader, _spec_from_group, _text
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
 
 __all__ = [
+    "QA_RULES",
     "AlignedEpisode",
     "EpisodeEntry",
     "EpisodeFilter",
+    "QaRule",
     "SampleLayout",
     "Selection",
+    "StreamSelection",
+    "describe_left_out",
     "load_aligned",
     "sample_layout",
     "scan_episode",
@@ -53,7 +60,12 @@ __all__ = [
 
 Int64Array = npt.NDArray[np.int64]
 Float32Array = npt.NDArray[np.float32]
+_Scalar = TypeVar("_Scalar", bound=np.generic)
 OnMixed = Literal["error", "skip"]
+QaRule = Literal["passed", "any"]
+QA_RULES: tuple[QaRule, ...] = ("passed", "any")
+NEVER_VALIDATED = "never validated"
+DUPLICATE = "duplicate of another file"
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,19 @@ class EpisodeEntry:
     num_frames: int
     aligned_rate_hz: float
     streams: tuple[StreamSpec, ...]
+    content_digest: str | None = None
+    """Digest of the raw recorded content, when the file has one: a copy under another id has the same."""
+
+    @property
+    def identities(self) -> tuple[tuple[str, str], ...]:
+        """What makes two files one episode, as (what, value): a dataset holds each at most once.
+
+        :func:`select_episodes` keeps the first file (by path) of each and skips the others.
+        """
+        keys = [("episode id", self.episode_id)]
+        if self.content_digest:
+            keys.append(("content digest", self.content_digest))
+        return tuple(keys)
 
     def stream(self, name: str) -> StreamSpec:
         for spec in self.streams:
@@ -139,34 +164,44 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
 
 @dataclass(frozen=True, kw_only=True)
 class EpisodeFilter:
-    """Which episodes of a dataset to use; the defaults keep every readable episode.
+    """Which episodes of a dataset to use; by default those that passed the quality gate.
 
-    ``qa_passed=True`` keeps episodes whose stored quality-gate result
-    (``tg validate --write``) has no error; ``success`` keeps episodes with that
-    label (``True``: successful only; unknown is neither); ``task``, ``robot``
-    (profile name) and ``operator`` keep exact matches. :class:`EpisodeDataset`
-    (``filter=``), :func:`select_episodes` and the exporters (:class:`ExportOptions`) take it.
+    ``qa="passed"`` (the default) keeps episodes whose stored quality-gate result
+    (``tg validate --write``) has no error; ``qa="any"`` also keeps failed and
+    never-validated ones. ``success`` keeps episodes with that label (``True``:
+    successful only; unknown is neither); ``task``, ``robot`` (profile name) and
+    ``operator`` keep exact matches. :class:`EpisodeDataset` (``filter=``),
+    :func:`select_episodes` and the exporters (:class:`ExportOptions`, ``tg export``) take it.
 
+    >>> from dataclasses import replace
     >>> from pathlib import Path
     >>> entry = EpisodeEntry(Path("a.h5"), "a", "arm", "pick", "", "ann", False, True, None, 10, 10.0, ())
-    >>> EpisodeFilter(qa_passed=True, task="pick").rejects(entry) is None
+    >>> EpisodeFilter(task="pick").rejects(entry) is None
     True
-    >>> EpisodeFilter(qa_passed=True, success=True).rejects(entry)
+    >>> EpisodeFilter(success=True).rejects(entry)
     'success is not True'
+    >>> EpisodeFilter(qa="passed").rejects(replace(entry, qa_passed=None))
+    'never validated'
+    >>> EpisodeFilter(qa="any").rejects(replace(entry, qa_passed=False)) is None
+    True
     >>> data = episodes.EpisodeDataset("datasets/demo", filter=EpisodeFilter(success=True))  # doctest: +SKIP
     """
 
-    qa_passed: bool = False
+    qa: QaRule = "passed"
     success: bool | None = None
     task: str | None = None
     robot: str | None = None
     operator: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.qa not in QA_RULES:
+            raise DatasetError(f"qa must be one of {', '.join(map(repr, QA_RULES))}, got {self.qa!r}")
+
     def rejects(self, entry: EpisodeEntry) -> str | None:
         """Why ``entry`` is left out (a short reason, also used to count), or None if it is kept."""
-        if self.qa_passed and entry.qa_passed is None:
-            return "never validated (run `tg validate DIR --write`)"
-        if self.qa_passed and not entry.qa_passed:
+        if self.qa == "passed" and entry.qa_passed is None:
+            return NEVER_VALIDATED
+        if self.qa == "passed" and not entry.qa_passed:
             return "failed the quality gate"
         if self.success is not None and entry.success is not self.success:
             return f"success is not {self.success}"
@@ -189,7 +224,8 @@ class Selection:
     unreadable: tuple[tuple[Path, str], ...]
     """Skipped files and why."""
     excluded: Mapping[str, int]
-    """Filter reason -> number of episodes it left out (mixed-layout episodes included)."""
+    """Reason -> number of episodes it left out: the filter's reasons (``"never validated"``,
+    ``"failed the quality gate"``, ...), ``"duplicate of another file"`` and mixed layouts."""
 
 
 def select_episodes(
@@ -198,11 +234,15 @@ def select_episodes(
     *,
     on_mixed: OnMixed = "error",
 ) -> Selection:
-    """The episodes of dataset directory ``root`` that pass ``episode_filter``.
+    """The episodes of dataset directory ``root`` that pass ``episode_filter`` (by default,
+    those that passed the quality gate).
 
-    Raises :class:`DatasetError` when none is left (saying what removed them), and when
-    the kept episodes differ in robot or stream set, unless ``on_mixed="skip"``: then the
-    largest group (the earliest on a tie) is kept and the others are left out with a warning.
+    A file that repeats an episode of an earlier file (same :attr:`EpisodeEntry.identities`)
+    is skipped with a warning naming both. Episodes never validated are left out with a
+    warning under ``qa="passed"``. Raises :class:`DatasetError` when none is left (saying
+    what removed them and, for unvalidated ones, the command to run), and when the kept
+    episodes differ in robot or stream set, unless ``on_mixed="skip"``: then the largest
+    group (the earliest on a tie) is kept and the others are left out with a warning.
     """
     where = Path(root)
     if on_mixed not in ("error", "skip"):
@@ -211,27 +251,81 @@ def select_episodes(
     paths = list_episodes(where)
     if not paths:
         raise DatasetError(f"{where}: no episode files (*{fmt.EPISODE_SUFFIX}) in this directory")
-    kept: list[EpisodeEntry] = []
-    unreadable: list[tuple[Path, str]] = []
+    entries, unreadable = _scan_all(paths)
     excluded: Counter[str] = Counter()
-    for path in paths:
-        try:
-            entry = scan_episode(path)
-        except (EpisodeError, OSError, KeyError, ValueError) as exc:
-            unreadable.append((path, str(exc)))
-            warnings.warn(f"{path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=2)
-            continue
+    kept: list[EpisodeEntry] = []
+    for entry in _unique(entries, excluded):
         reason = chosen.rejects(entry)
         if reason is None:
             kept.append(entry)
         else:
             excluded[reason] += 1
     if not kept:
-        parts = [f"{n} {why}" for why, n in excluded.most_common()]
-        parts += [f"{len(unreadable)} unreadable"] if unreadable else []
-        raise DatasetError(f"{where}: no episode left of {len(paths)}: {'; '.join(parts)}")
+        raise DatasetError(_nothing_left(where, len(paths), excluded, len(unreadable)))
+    if excluded[NEVER_VALIDATED]:
+        warnings.warn(
+            f"{where}: {excluded[NEVER_VALIDATED]} episode(s) never validated left out; "
+            f"run `tg validate {where} --write` to check them, or use qa='any' (tg export --qa any)",
+            EpisodeSkippedWarning,
+            stacklevel=2,
+        )
     kept = _one_layout(where, kept, excluded, on_mixed=on_mixed)
     return Selection(where, tuple(kept), tuple(unreadable), dict(excluded))
+
+
+def _scan_all(paths: Sequence[Path]) -> tuple[list[EpisodeEntry], list[tuple[Path, str]]]:
+    """The entries of the readable files; the others with why, each warned about."""
+    entries: list[EpisodeEntry] = []
+    unreadable: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            entries.append(scan_episode(path))
+        except (EpisodeError, OSError, KeyError, ValueError) as exc:
+            unreadable.append((path, str(exc)))
+            warnings.warn(f"{path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=3)
+    return entries, unreadable
+
+
+def _unique(entries: Sequence[EpisodeEntry], excluded: Counter[str]) -> list[EpisodeEntry]:
+    """``entries`` less those repeating an earlier one's identity (counted, and warned about naming both)."""
+    first: dict[tuple[str, str], EpisodeEntry] = {}
+    out: list[EpisodeEntry] = []
+    for entry in sorted(entries, key=lambda e: e.path):
+        seen = next(((key, first[key]) for key in entry.identities if key in first), None)
+        if seen is not None:
+            (what, value), original = seen
+            warnings.warn(
+                f"{entry.path}: skipped, same {what} ({value}) as {original.path}",
+                EpisodeSkippedWarning,
+                stacklevel=3,
+            )
+            excluded[DUPLICATE] += 1
+            continue
+        for key in entry.identities:
+            first[key] = entry
+        out.append(entry)
+    return out
+
+
+def describe_left_out(excluded: Mapping[str, int], sep: str = ", ") -> str:
+    """How many episodes each reason left out, the most first, as summaries print it.
+
+    >>> describe_left_out({"never validated": 1, "failed the quality gate": 2})
+    '2 failed the quality gate, 1 never validated'
+    """
+    return sep.join(f"{n} {why}" for why, n in sorted(excluded.items(), key=lambda item: -item[1]))
+
+
+def _nothing_left(where: Path, files: int, excluded: Counter[str], unreadable: int) -> str:
+    parts = [describe_left_out(excluded, "; ")] if excluded else []
+    parts += [f"{unreadable} unreadable"] if unreadable else []
+    message = f"{where}: no episode left of {files}: {'; '.join(parts)}"
+    if excluded[NEVER_VALIDATED]:
+        message += (
+            f"; run `tg validate {where} --write` to check them "
+            "(or use qa='any', tg export --qa any, to take them unchecked)"
+        )
+    return message
 
 
 def _one_layout(
@@ -287,13 +381,20 @@ def _describe_groups(groups: Sequence[Sequence[EpisodeEntry]]) -> str:
 
 @dataclass(frozen=True)
 class SampleLayout:
-    """The columns of a sample: state and action vectors (one ``stream.column`` name each) and cameras."""
+    """The columns of a sample: state and action vectors (one ``stream.column`` name each) and cameras.
+
+    ``state_streams`` and ``action_streams`` are the streams read; ``state_index`` /
+    ``action_index`` say which columns of their concatenated columns the vectors keep
+    (None: every one, the common case, which costs no copy).
+    """
 
     state_streams: tuple[str, ...]
     state_names: tuple[str, ...]
     action_streams: tuple[str, ...]
     action_names: tuple[str, ...]
     cameras: tuple[ImageStreamSpec, ...]
+    state_index: tuple[int, ...] | None = None
+    action_index: tuple[int, ...] | None = None
 
     @property
     def camera_names(self) -> tuple[str, ...]:
@@ -313,54 +414,93 @@ class SampleLayout:
             f"nor the action ({', '.join(self.action_streams)})"
         )
 
+    def pick(self, vector: str, full: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
+        """``full`` (last axis: every column of the ``"state"`` or ``"action"`` vector's streams)
+        reduced to the vector's columns."""
+        index = {"state": self.state_index, "action": self.action_index}[vector]
+        return full if index is None else full[..., list(index)]
+
+
+StreamSelection = Sequence[str | StreamColumns]
+"""Streams, each ``"stream"``, ``"stream:col,col"`` (patterns) or a :class:`StreamColumns`."""
+
 
 def sample_layout(
     entry: EpisodeEntry,
     *,
-    state_streams: Sequence[str] | None = None,
-    action_streams: Sequence[str] | None = None,
+    state_streams: StreamSelection | None = None,
+    action_streams: StreamSelection | None = None,
     cameras: Sequence[str] | None = None,
 ) -> SampleLayout:
     """The layout for ``entry``'s streams; ``None`` picks the defaults.
 
-    Defaults: state = every ``role=observation`` array stream, action = every
-    ``role=action`` array stream, cameras = every camera and depth stream, each in
-    stored order. A name the episode lacks raises :class:`UnknownStreamError` listing
-    the ones it has.
+    Defaults: state = the positions of the joints the action streams command and the
+    grippers' state (see ``episodes._columns``), action = every ``role=action`` array
+    stream, cameras = every camera and depth stream, each in stored order. A stream or
+    column the episode lacks raises :class:`UnknownStreamError` listing the ones it has.
+
+    >>> sample_layout(entry, state_streams=["joint_position:l_arm_*", "gripper_state"])  # doctest: +SKIP
     """
     arrays = [s for s in entry.streams if isinstance(s, ArrayStreamSpec)]
     images = [s for s in entry.streams if isinstance(s, ImageStreamSpec)]
-
-    def pick(
-        names: Sequence[str] | None, pool: Sequence[StreamSpec], default: Sequence[StreamSpec], what: str
-    ) -> list[Any]:
-        if names is None:
-            return list(default)
-        by_name = {s.name: s for s in pool}
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise UnknownStreamError(
-                f"{entry.path}: no {what} {', '.join(map(repr, unknown))}; "
-                f"{what}s: {', '.join(by_name) or 'none'}"
-            )
-        return [by_name[n] for n in names]
-
-    state = pick(state_streams, arrays, [s for s in arrays if s.role is Role.OBSERVATION], "array stream")
-    action = pick(action_streams, arrays, [s for s in arrays if s.role is Role.ACTION], "array stream")
-    cams = pick(cameras, images, images, "camera")
-    if not action:
+    state = _vector(entry, state_streams, arrays, default_state(arrays))
+    actions = [StreamColumns(s.name) for s in arrays if s.role is Role.ACTION]
+    action = _vector(entry, action_streams, arrays, actions)
+    if not action[0]:
         raise DatasetError(
             f"{entry.path}: no stream has role 'action'; "
             "name the streams to predict with action_streams=[...] "
             f"(array streams: {', '.join(s.name for s in arrays)})"
         )
     return SampleLayout(
-        state_streams=tuple(s.name for s in state),
-        state_names=tuple(f"{s.name}.{c}" for s in state for c in s.names),
-        action_streams=tuple(s.name for s in action),
-        action_names=tuple(f"{s.name}.{c}" for s in action for c in s.names),
-        cameras=tuple(cams),
+        state_streams=state[0],
+        state_names=state[1],
+        action_streams=action[0],
+        action_names=action[1],
+        cameras=tuple(_pick_streams(entry, cameras, images, "camera")),
+        state_index=state[2],
+        action_index=action[2],
     )
+
+
+def _vector(
+    entry: EpisodeEntry,
+    selection: StreamSelection | None,
+    arrays: Sequence[ArrayStreamSpec],
+    default: Sequence[StreamColumns],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...] | None]:
+    """A vector's streams, its ``stream.column`` names and its index into the streams' columns."""
+    chosen = [StreamColumns.parse(s) for s in selection] if selection is not None else list(default)
+    specs = _pick_streams(entry, [c.stream for c in chosen], arrays, "array stream")
+    repeated = sorted({c.stream for c in chosen if [d.stream for d in chosen].count(c.stream) > 1})
+    if repeated:
+        raise DatasetError(f"stream {', '.join(map(repr, repeated))} named twice: list its columns once")
+    names: list[str] = []
+    index: list[int] = []
+    offset = 0
+    for columns, spec in zip(chosen, specs, strict=True):
+        picked = pick_columns(entry.path, spec, columns.columns)
+        names += [f"{spec.name}.{spec.names[i]}" for i in picked]
+        index += [offset + i for i in picked]
+        offset += spec.dim
+    whole = index == list(range(offset))
+    return tuple(s.name for s in specs), tuple(names), None if whole else tuple(index)
+
+
+def _pick_streams(
+    entry: EpisodeEntry, names: Sequence[str] | None, pool: Sequence[Any], what: str
+) -> list[Any]:
+    """The specs of ``pool`` named ``names`` (all of ``pool`` for None), in that order."""
+    if names is None:
+        return list(pool)
+    by_name = {s.name: s for s in pool}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise UnknownStreamError(
+            f"{entry.path}: no {what} {', '.join(map(repr, unknown))}; "
+            f"{what}s: {', '.join(by_name) or 'none'}"
+        )
+    return [by_name[n] for n in names]
 
 
 @dataclass(frozen=True)
@@ -416,6 +556,26 @@ def usable_range(
 
 
 def load_aligned(
+    entry: EpisodeEntry,
+    layout: SampleLayout,
+    *,
+    active_only: bool = False,
+    reader: EpisodeReader | None = None,
+) -> AlignedEpisode:
+    """Read ``entry``'s aligned state and action (the layout's columns) and frame indices
+    (never image data).
+
+    ``active_only`` keeps the ticks within the active range ``tg annotate`` stored
+    (idle start and end trimmed); an episode never annotated raises :class:`DatasetError`.
+    Pass an open ``reader`` of the file to save opening it again.
+    """
+    whole = _aligned_streams(entry, layout, active_only=active_only, reader=reader)
+    if layout.state_index is None and layout.action_index is None:
+        return whole
+    return replace(whole, state=layout.pick("state", whole.state), action=layout.pick("action", whole.action))
+
+
+def _aligned_streams(
     entry: EpisodeEntry,
     layout: SampleLayout,
     *,

@@ -77,8 +77,9 @@ def export_lerobot(
     dataset in the new directory ``out``.
 
     ``observation.state`` is the state columns and ``action`` the action columns of
-    :func:`sample_layout` (the observation and the action array streams, each concatenated
-    in stored order), each RGB camera a video ``observation.images.<name>`` (at
+    :func:`sample_layout` (``options.state`` / ``options.action``, by default the commanded
+    joints' positions and the grippers, and the action streams; their ``stream.column``
+    names are the features' ``names``), each RGB camera a video ``observation.images.<name>`` (at
     ``options.image_size`` if given), each episode's task its language instruction (its task
     name when it has none). :class:`ExportOptions` says which episodes, cameras and ticks.
 
@@ -106,6 +107,7 @@ def export_lerobot(
         frames=writer.total_frames,
         episode_ids=tuple(writer.episode_ids),
         cameras=tuple(c.stream for c in selected.layout.cameras),
+        left_out=dict(selected.excluded),
         details={
             "codec": writer.codec,
             "fps": selected.layout.fps,

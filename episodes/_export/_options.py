@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from episodes._export._target import ExportResult
-from episodes._training import EpisodeFilter, OnMixed, Selection
+from episodes._training import EpisodeFilter, OnMixed, Selection, StreamSelection
 
 __all__ = ["ExportOptions", "Exporter"]
 
@@ -18,10 +18,13 @@ class ExportOptions:
     """Which episodes, cameras and ticks an exporter writes; the defaults export everything.
 
     ``filter`` and ``on_mixed`` select episodes as :func:`select_episodes` does (a
-    :class:`Selection` passed as the source is taken as it is); ``cameras`` names the
-    RGB cameras to export (None: all of them); ``image_size`` ``(height, width)``
-    resizes their frames; ``active_range`` keeps the annotated active range of each
-    episode only; ``on_episode`` is called with each exported episode's id.
+    :class:`Selection` passed as the source is taken as it is); ``state`` and
+    ``action`` choose the columns of ``observation.state`` and ``action`` as
+    ``EpisodeDataset(state_streams=..., action_streams=...)`` does (``"stream"`` or
+    ``"stream:col,col"``; None: the loader's defaults); ``cameras`` names the RGB
+    cameras to export (None: all of them); ``image_size`` ``(height, width)`` resizes
+    their frames; ``active_range`` keeps the annotated active range of each episode
+    only; ``on_episode`` is called with each exported episode's id.
 
     >>> import episodes
     >>> options = episodes.ExportOptions(filter=episodes.EpisodeFilter(success=True), cameras=["head"])
@@ -33,14 +36,18 @@ class ExportOptions:
 
     filter: EpisodeFilter = field(default_factory=EpisodeFilter)
     on_mixed: OnMixed = "error"
+    state: StreamSelection | None = None
+    action: StreamSelection | None = None
     cameras: Sequence[str] | None = None
     image_size: tuple[int, int] | None = None
     active_range: bool = False
     on_episode: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
-        if self.cameras is not None:  # a list would leave the options mutable and unhashable
-            object.__setattr__(self, "cameras", tuple(self.cameras))
+        for name in ("cameras", "state", "action"):  # a list would leave the options mutable and unhashable
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
 
 
 class Exporter(Protocol):

@@ -4,9 +4,9 @@ Layout, as robomimic 0.3 documents and reads it (``robomimic/utils/dataset.py``)
 
     data                      attrs: total (samples of all demos), env_args (JSON)
     data/demo_<i>             attrs: num_samples, ep_meta (JSON: lang, task, episode_id, success)
-        obs/<stream>          (T, D) each observation array stream; obs/<camera>_image (T, H, W, 3) uint8
+        obs/<stream>          (T, D) each state stream's columns; obs/<camera>_image (T, H, W, 3) uint8
         next_obs/<key>        obs shifted by one tick, the last repeated (a virtual view of obs: no copy)
-        actions               (T, A) the action streams concatenated in stored order
+        actions               (T, A) the action columns (env_args names them all)
         dones                 (T,) 1 at the last tick
         rewards               (T,) 1 at the last tick of a successful episode, else 0
     mask/train, mask/valid    demo names (bytes) of each split: robomimic's filter keys
@@ -77,6 +77,7 @@ def export_robomimic(
         frames=total,
         episode_ids=tuple(names),
         cameras=tuple(c.stream for c in selected.layout.cameras),
+        left_out=dict(selected.excluded),
         details={"demos": names, "fps": selected.layout.fps},
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +76,8 @@ class Source:
     layout: ExportLayout
     splits: Splits | None
     """The dataset's ``splits.json``, if it has one."""
+    excluded: Mapping[str, int]
+    """Why episodes of the directory were left out -> how many (:attr:`Selection.excluded`)."""
 
     def split(self, episode_id: str) -> str:
         """``train`` or ``valid``: the split :class:`EpisodeDataset` puts the episode in."""
@@ -154,15 +156,17 @@ def open_source(source: str | os.PathLike[str] | Selection, options: ExportOptio
             f"RGB cameras: {', '.join(rgb) or 'none'}"
         )
     if image_size is not None and min(image_size) < 1:
-        raise ExportError(f"image size must be positive, got {image_size[1]}x{image_size[0]}")
-    sample = sample_layout(first, cameras=chosen)
+        raise ExportError(
+            f"image size must be positive, got {image_size[0]}x{image_size[1]} (height x width)"
+        )
+    sample = sample_layout(first, state_streams=options.state, action_streams=options.action, cameras=chosen)
     layout = ExportLayout(
         robot=first.robot,
         fps=_fps(selection.episodes),
         sample=sample,
         cameras=tuple(Camera(name, *(image_size or (rgb[name].height, rgb[name].width))) for name in chosen),
     )
-    return Source(selection.root, selection.episodes, layout, load_splits(selection.root))
+    return Source(selection.root, selection.episodes, layout, load_splits(selection.root), selection.excluded)
 
 
 def _fps(entries: Sequence[EpisodeEntry]) -> int:

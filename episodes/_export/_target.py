@@ -14,7 +14,8 @@ __all__ = ["ExportResult", "prepare_target"]
 
 @dataclass(frozen=True)
 class ExportResult:
-    """Where an export went and what it holds."""
+    """Where an export went and what it holds; ``left_out`` says why episodes of the source
+    directory were not exported -> how many (:attr:`Selection.excluded`)."""
 
     out: Path
     format: str
@@ -23,6 +24,7 @@ class ExportResult:
     episode_ids: tuple[str, ...]
     cameras: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def prepare_target(target: Path) -> tuple[Path, Path]:

@@ -54,8 +54,8 @@ class VideoWriter:
     def __init__(self, path: Path, *, fps: int, height: int, width: int, codec: str | None = None) -> None:
         if height % 2 or width % 2:
             raise ExportError(
-                f"{path}: frames of {width}x{height} pixels; {_PIX_FMT} video needs an even width and height "
-                "(export with an image size that is, e.g. --image-size 224x224)"
+                f"{path}: frames of {height}x{width} pixels (height x width); {_PIX_FMT} video needs an even "
+                "height and width (export with an image size that is, e.g. --image-size 240x320)"
             )
         self.path = path
         self.codec = codec or pick_codec()

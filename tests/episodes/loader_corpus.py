@@ -50,11 +50,14 @@ def make_episode(
     success: bool | None = True,
     streams: Sequence[episodes.StreamSpec] | None = None,
     late: Mapping[str, int] | None = None,
+    qa: bool | None = True,
 ) -> Path:
     """An episode of ``frames`` aligned ticks at 10 Hz (the state stream runs at 20 Hz).
 
     ``late`` names streams that miss their first samples (and are then not required,
-    so the aligned view starts without them).
+    so the aligned view starts without them). ``qa`` is the stored quality-gate result,
+    as ``tg validate --write`` leaves it (the loaders use only passed episodes by
+    default); None: never validated.
     """
     chosen = list(streams) if streams is not None else specs()
     info = EpisodeInfo(
@@ -82,6 +85,8 @@ def make_episode(
                 base = 1000.0 if spec.role is Role.ACTION else 0.0
                 writer.append(spec.name, stamp, base + k + np.arange(spec.dim) / 10)
         writer.set_labels(success=success)
+    if qa is not None:
+        mark_qa(writer.final_path, qa)
     return writer.final_path
 
 

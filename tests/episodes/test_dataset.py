@@ -208,6 +208,9 @@ def test_stats_come_from_a_fresh_dataset_stats_file(tmp_path: Path) -> None:
     assert data.stats_source == "dataset_stats.json"
     stored = episodes.load_dataset_stats(tmp_path).streams
     np.testing.assert_allclose(data.stats["action"].mean[:3], stored["action_arm"].mean)
+    some = _numpy(tmp_path, normalize="mean_std", state_streams=["joint_position:wrist,shoulder"])
+    assert some.stats_source == "dataset_stats.json" and some.state_names[0] == "joint_position.wrist"
+    np.testing.assert_allclose(some.stats["state"].mean, np.asarray(stored["joint_position"].mean)[[2, 0]])
     make_episode(tmp_path, frames=5)  # the file no longer covers the dataset: stale
     assert _numpy(tmp_path, normalize="mean_std").stats_source == "computed from 3 episodes"
 
@@ -231,6 +234,35 @@ def test_filters_active_range_and_splits(tmp_path: Path) -> None:
     make_episode(tmp_path, frames=6)
     again = {e.episode_id for e in _numpy(tmp_path, split="valid").episodes}
     assert valid_ids <= again  # the new episode moved nobody
+
+
+def test_only_episodes_that_passed_qa_are_served_and_the_repr_says_why(tmp_path: Path) -> None:
+    kept = make_episode(tmp_path, frames=5)
+    make_episode(tmp_path, frames=6, qa=False)  # e.g. a NaN joint flagged by tg validate --write
+    make_episode(tmp_path, frames=7, qa=None)
+    with pytest.warns(
+        EpisodeSkippedWarning, match=r"1 episode\(s\) never validated left out; run `tg validate"
+    ):
+        data = _numpy(tmp_path)
+    assert [e.path for e in data.episodes] == [kept] and len(data) == 5
+    assert data.excluded == {"failed the quality gate": 1, "never validated": 1}
+    assert repr(data) == (
+        f"EpisodeDataset({str(tmp_path)!r}, episodes=1, samples=5, split=None, "
+        "left out: 1 failed the quality gate, 1 never validated)"
+    )
+    everything = _numpy(tmp_path, filter=episodes.EpisodeFilter(qa="any"))
+    assert len(everything.episodes) == 3 and len(everything) == 18
+    assert repr(everything).endswith("samples=18, split=None)")
+
+
+def test_a_copied_episode_is_served_once(tmp_path: Path) -> None:
+    original = make_episode(tmp_path, frames=5)
+    copy = tmp_path / "zz_copy.h5"
+    copy.write_bytes(original.read_bytes())
+    with pytest.warns(EpisodeSkippedWarning, match=rf"{copy}: skipped, same episode id .* as {original}"):
+        data = _numpy(tmp_path)
+    assert [e.path for e in data.episodes] == [original] and len(data) == 5
+    assert "left out: 1 duplicate of another file" in repr(data)
 
 
 def test_bad_options_are_refused(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,9 +50,10 @@ def test_the_filter_replaces_the_loose_arguments(root: Path) -> None:
 
 
 def test_index_and_split_part(root: Path, tmp_path: Path) -> None:
-    entries = choose_episodes(root, EpisodeFilter(), on_mixed="error", split=None, valid_fraction=None)
+    chosen = EpisodeFilter()
+    entries = choose_episodes(root, chosen, on_mixed="error", split=None, valid_fraction=None).episodes
     layout = episodes.sample_layout(entries[0], cameras=())
-    index = index_samples(root, entries, layout, active_only=False)
+    index = index_samples(root, list(entries), layout, active_only=False)
     assert index.ranges == tuple((0, 5 + k) for k in range(6))
     assert index.starts.tolist() == [0, 5, 11, 18, 26, 35, 45] and index.samples == 45
     assert [index.episode_of(i) for i in (0, 4, 5, 44)] == [0, 0, 1, 5]
@@ -64,8 +65,8 @@ def test_index_and_split_part(root: Path, tmp_path: Path) -> None:
     copy.mkdir()
     for entry in entries:
         (copy / entry.path.name).write_bytes(entry.path.read_bytes())
-    valid = choose_episodes(copy, EpisodeFilter(), on_mixed="error", split="valid", valid_fraction=0.5)
-    train = choose_episodes(copy, EpisodeFilter(), on_mixed="error", split="train", valid_fraction=None)
+    valid = choose_episodes(copy, chosen, on_mixed="error", split="valid", valid_fraction=0.5).episodes
+    train = choose_episodes(copy, chosen, on_mixed="error", split="train", valid_fraction=None).episodes
     assert {e.episode_id for e in valid} | {e.episode_id for e in train} == {e.episode_id for e in entries}
     assert {e.episode_id for e in valid} == {
         e.episode_id for e in entries if episodes.split_of(e.episode_id, 0.5) == "valid"

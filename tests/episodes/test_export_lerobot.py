@@ -397,7 +397,7 @@ def test_a_rate_that_is_not_whole_frames_per_second_is_refused(dataset, tmp_path
 
 
 def test_odd_image_size_is_refused(source, tmp_path):
-    with pytest.raises(episodes.ExportError, match="needs an even width and height"):
+    with pytest.raises(episodes.ExportError, match="needs an even height and width"):
         episodes.export_lerobot(source, tmp_path / "out", ExportOptions(image_size=(11, 20)))
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out*"))
@@ -445,5 +445,11 @@ def test_exports_a_selection_and_reports_each_episode(source, tmp_path):
 
 
 def test_image_size_must_be_positive(source, tmp_path):
-    with pytest.raises(episodes.ExportError, match="image size must be positive, got 10x0"):
+    with pytest.raises(episodes.ExportError, match=r"must be positive, got 0x10 \(height x width\)"):
         episodes.export_lerobot(source, tmp_path / "out", ExportOptions(image_size=(0, 10)))
+
+
+def test_a_bad_action_selection_names_the_stream(source, tmp_path):
+    with pytest.raises(episodes.UnknownStreamError, match=r"no array stream 'arm'; array streams: action_"):
+        episodes.export_lerobot(source, tmp_path / "out", ExportOptions(action=["arm"]))
+    assert not (tmp_path / "out").exists()

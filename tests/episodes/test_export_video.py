@@ -57,6 +57,7 @@ def test_no_encoder_at_all_is_an_error(monkeypatch):
 
 
 def test_odd_frame_size_is_refused(tmp_path):
-    with pytest.raises(episodes.ExportError, match=r"frames of 63x48 pixels; yuv420p video needs an even"):
+    message = r"frames of 48x63 pixels \(height x width\); yuv420p video needs an even"
+    with pytest.raises(episodes.ExportError, match=message):
         _video.VideoWriter(tmp_path / "odd.mp4", fps=10, height=48, width=63)
     assert not (tmp_path / "odd.mp4").exists()

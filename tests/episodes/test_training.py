@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+import warnings
 from pathlib import Path
 
 import h5py
@@ -9,8 +12,15 @@ import numpy as np
 import pytest
 
 import episodes
-from episodes import DatasetError, EpisodeFilter, EpisodeSkippedWarning, UnknownStreamError
-from tests.episodes.loader_corpus import make_episode, mark_active, mark_qa, specs
+from episodes import (
+    ArrayStreamSpec,
+    DatasetError,
+    EpisodeFilter,
+    EpisodeSkippedWarning,
+    StreamKind,
+    UnknownStreamError,
+)
+from tests.episodes.loader_corpus import make_episode, mark_active, mark_qa, raw_rows, specs
 
 
 def _ids(selection: episodes.Selection) -> set[str]:
@@ -26,38 +36,85 @@ def labelled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("labelled")
     made = {
         "good": make_episode(root, frames=5, success=True, task="pick_place", operator="alice"),
-        "failed": make_episode(root, frames=5, success=False, task="pick_place", operator="bob"),
-        "unknown": make_episode(root, frames=5, success=None, task="wipe", operator="alice"),
+        "failed": make_episode(root, frames=5, success=False, task="pick_place", operator="bob", qa=False),
+        "unknown": make_episode(root, frames=5, success=None, task="wipe", operator="alice", qa=None),
     }
-    mark_qa(made["good"], True)
-    mark_qa(made["failed"], False)
     return made
 
 
 @pytest.mark.parametrize(
     ("kwargs", "kept"),
     [
-        ({}, {"good", "failed", "unknown"}),
-        ({"qa_passed": True}, {"good"}),
-        ({"success": True}, {"good"}),
-        ({"success": False}, {"failed"}),
-        ({"task": "wipe"}, {"unknown"}),
-        ({"operator": "alice"}, {"good", "unknown"}),
-        ({"robot": "test_arm", "task": "pick_place", "operator": "bob"}, {"failed"}),
+        ({}, {"good"}),
+        ({"qa": "passed"}, {"good"}),
+        ({"qa": "any"}, {"good", "failed", "unknown"}),
+        ({"qa": "any", "success": True}, {"good"}),
+        ({"qa": "any", "success": False}, {"failed"}),
+        ({"qa": "any", "task": "wipe"}, {"unknown"}),
+        ({"qa": "any", "operator": "alice"}, {"good", "unknown"}),
+        ({"qa": "any", "robot": "test_arm", "task": "pick_place", "operator": "bob"}, {"failed"}),
     ],
 )
 def test_filters_keep_exactly_the_matching_episodes(
     labelled: dict[str, Path], kwargs: dict[str, object], kept: set[str]
 ) -> None:
     root = labelled["good"].parent
-    selection = episodes.select_episodes(root, EpisodeFilter(**kwargs))  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EpisodeSkippedWarning)  # the never-validated one: tested below
+        selection = episodes.select_episodes(root, EpisodeFilter(**kwargs))  # type: ignore[arg-type]
     assert _ids(selection) == {_id(labelled[k]) for k in kept}
     assert sum(selection.excluded.values()) == 3 - len(kept)
     assert [e.episode_id for e in selection.episodes] == sorted(_ids(selection))  # recording order
 
 
+def test_qa_passed_is_the_default_and_the_summary_counts_the_rest(labelled: dict[str, Path]) -> None:
+    root = labelled["good"].parent
+    with pytest.warns(
+        EpisodeSkippedWarning,
+        match=rf"1 episode\(s\) never validated left out; run `tg validate {root} --write`",
+    ):
+        selection = episodes.select_episodes(root)
+    assert _ids(selection) == {_id(labelled["good"])}
+    assert selection.excluded == {"failed the quality gate": 1, "never validated": 1}
+    assert EpisodeFilter() == EpisodeFilter(qa="passed")
+    with pytest.raises(DatasetError, match="qa must be one of 'passed', 'any', got 'failed'"):
+        EpisodeFilter(qa="failed")  # type: ignore[arg-type]
+
+
+def test_never_validated_only_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
+    make_episode(tmp_path, frames=4, qa=None)
+    make_episode(tmp_path, frames=4, qa=None)
+    with pytest.raises(
+        DatasetError,
+        match=rf"no episode left of 2: 2 never validated; run `tg validate {tmp_path} --write` .*qa='any'",
+    ):
+        episodes.select_episodes(tmp_path)
+    assert len(episodes.select_episodes(tmp_path, EpisodeFilter(qa="any")).episodes) == 2
+
+
+def test_a_copy_of_an_episode_is_skipped_naming_both_files(tmp_path: Path) -> None:
+    original = make_episode(tmp_path, frames=4)
+    other = make_episode(tmp_path, frames=5)
+    copy = tmp_path / "zz_copy.h5"  # sorts after the original: the original is kept
+    shutil.copyfile(original, copy)
+    with pytest.warns(
+        EpisodeSkippedWarning,
+        match=rf"{copy}: skipped, same episode id \({_id(original)}\) as {original}",
+    ):
+        selection = episodes.select_episodes(tmp_path, EpisodeFilter(qa="any"))
+    assert [e.path for e in selection.episodes] == [original, other]
+    assert selection.excluded == {"duplicate of another file": 1}
+
+
+def test_identities_include_the_content_digest_when_the_file_has_one(tmp_path: Path) -> None:
+    entry = episodes.scan_episode(make_episode(tmp_path, frames=4))
+    assert entry.identities == (("episode id", entry.episode_id),)
+    digested = dataclasses.replace(entry, content_digest="abc")
+    assert digested.identities == (("episode id", entry.episode_id), ("content digest", "abc"))
+
+
 def test_entry_reads_labels_qa_and_active_range(tmp_path: Path) -> None:
-    path = make_episode(tmp_path, frames=8, instruction="", task="pick_place")
+    path = make_episode(tmp_path, frames=8, instruction="", task="pick_place", qa=None)
     entry = episodes.scan_episode(path)
     assert (entry.qa_passed, entry.active_range_ns, entry.num_frames, entry.aligned_rate_hz) == (
         None,
@@ -81,8 +138,11 @@ def test_no_episode_files_is_refused(tmp_path: Path) -> None:
 
 
 def test_all_filtered_out_says_why(labelled: dict[str, Path]) -> None:
-    with pytest.raises(DatasetError, match=r"no episode left of 3: .*1 never validated \(run `tg validate"):
-        episodes.select_episodes(labelled["good"].parent, EpisodeFilter(qa_passed=True, task="wipe"))
+    root = labelled["good"].parent
+    with pytest.raises(
+        DatasetError, match=rf"no episode left of 3: .*1 never validated.*; run `tg validate {root} --write`"
+    ):
+        episodes.select_episodes(root, EpisodeFilter(task="wipe"))
 
 
 def test_corrupt_file_is_skipped_with_a_warning_naming_it(tmp_path: Path) -> None:
@@ -191,3 +251,69 @@ def test_active_only_trims_to_the_annotated_range(tmp_path: Path) -> None:
     data = episodes.load_aligned(episodes.scan_episode(path), layout, active_only=True)
     assert (data.first_frame, len(data)) == (2, 5)
     assert data.state[0, 1] == 4.0  # joint_position runs at twice the aligned rate: sample 4 at tick 2
+
+
+def _humanoid_like() -> list[episodes.StreamSpec]:
+    """A state stream with a joint no action commands (a locked leg), velocities and an IMU."""
+    joints = ("shoulder", "elbow", "wrist", "knee")
+    observed = [
+        ArrayStreamSpec("joint_position", StreamKind.JOINT_POSITION, joints, ("rad",), rate_hz=10),
+        ArrayStreamSpec("joint_velocity", StreamKind.JOINT_VELOCITY, joints, ("rad/s",), rate_hz=10),
+        ArrayStreamSpec("imu", StreamKind.IMU, ("qx", "qy", "qz", "qw"), ("",), rate_hz=10),
+    ]
+    return observed + [s for s in specs() if s.name in ("gripper_state", "action_arm", "action_gripper")]
+
+
+def test_default_state_is_the_commanded_joints_and_the_grippers(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=5, streams=_humanoid_like())
+    entry = episodes.scan_episode(path)
+    layout = episodes.sample_layout(entry)
+    assert layout.state_names == (
+        "gripper_state.left",
+        "joint_position.shoulder",
+        "joint_position.elbow",
+        "joint_position.wrist",
+    )
+    assert layout.action_streams == ("action_arm", "action_gripper")
+    data = episodes.load_aligned(entry, layout)
+    raw = np.concatenate([raw_rows(path, "gripper_state"), raw_rows(path, "joint_position")[:, :3]], axis=1)
+    np.testing.assert_array_equal(data.state, raw.astype(np.float32))
+
+
+def test_columns_are_chosen_by_name_or_pattern(tmp_path: Path) -> None:
+    path = make_episode(tmp_path, frames=5, streams=_humanoid_like())
+    entry = episodes.scan_episode(path)
+    layout = episodes.sample_layout(
+        entry,
+        state_streams=["joint_position:knee,*w*", episodes.StreamColumns("imu", ("qw",))],
+        action_streams=["action_arm:elbow"],
+    )
+    assert layout.state_names == (
+        "joint_position.knee",
+        "joint_position.elbow",
+        "joint_position.wrist",
+        "imu.qw",
+    )
+    assert layout.action_names == ("action_arm.elbow",)
+    assert layout.columns("imu") == slice(3, 4)
+    data = episodes.load_aligned(entry, layout)
+    q, imu = raw_rows(path, "joint_position"), raw_rows(path, "imu")
+    np.testing.assert_array_equal(data.state, np.c_[q[:, [3, 1, 2]], imu[:, 3:]].astype(np.float32))
+    np.testing.assert_array_equal(data.action[:, 0], raw_rows(path, "action_arm")[:, 1].astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("state", "error", "message"),
+    [
+        (["joint_position:ankle"], UnknownStreamError, r"stream 'joint_position' has no column 'ankle'; col"),
+        (["joint_position:"], DatasetError, r"'joint_position:' is not STREAM or STREAM:COLUMN,COLUMN"),
+        (["legs:knee"], UnknownStreamError, r"no array stream 'legs'; array streams: "),
+        (["imu:qx", "imu:qy"], DatasetError, r"stream 'imu' named twice: list its columns once"),
+    ],
+)
+def test_a_bad_column_selection_names_the_stream_or_column(
+    tmp_path: Path, state: list[str], error: type[Exception], message: str
+) -> None:
+    entry = episodes.scan_episode(make_episode(tmp_path, frames=3, streams=_humanoid_like()))
+    with pytest.raises(error, match=message):
+        episodes.sample_layout(entry, state_streams=state)

@@ -44,9 +44,12 @@ def prepare(work: Path) -> None:
     ]
     # The split EpisodeDataset would write, with a large validation share so that mask/valid is used.
     episodes.update_splits(dataset, ids, valid_fraction=0.5)
-    lerobot = episodes.export_lerobot(dataset, work / "lerobot")
-    robomimic = episodes.export_robomimic(dataset, work / "demos.hdf5")
-    selection = episodes.select_episodes(dataset)
+    # Synthetic episodes are never validated: this check is about the formats, not the QA gate.
+    unchecked = episodes.EpisodeFilter(qa="any")
+    options = episodes.ExportOptions(filter=unchecked)
+    lerobot = episodes.export_lerobot(dataset, work / "lerobot", options)
+    robomimic = episodes.export_robomimic(dataset, work / "demos.hdf5", options)
+    selection = episodes.select_episodes(dataset, unchecked)
     layout = episodes.sample_layout(selection.episodes[0])
     expected: dict[str, Any] = {}
     meta: dict[str, Any] = {

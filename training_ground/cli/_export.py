@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -23,7 +23,15 @@ def _format(value: str) -> str:
 
 def _size(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", value):
-        raise typer.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 224x224")
+        raise typer.BadParameter(
+            f"{value!r} is not HEIGHTxWIDTH (two positive whole numbers, height first), e.g. 240x320"
+        )
+    return value
+
+
+def _qa(value: str) -> str:
+    if value not in episodes.QA_RULES:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(episodes.QA_RULES)}")
     return value
 
 
@@ -40,6 +48,24 @@ FormatOption = Annotated[
         "--format", callback=_format, help=f"Target format: {', '.join(sorted(episodes.EXPORTERS))}."
     ),
 ]
+StateOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--state",
+        metavar="STREAM[:COLUMNS]",
+        help="A stream (and some of its columns, comma-separated, * patterns allowed) of "
+        "observation.state, e.g. joint_position:l_arm_*,r_arm_*; repeat for several. Default: "
+        "the positions of the joints the actions command, and the grippers.",
+    ),
+]
+ActionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--action",
+        metavar="STREAM[:COLUMNS]",
+        help="As --state, for the action vector. Default: every action stream of the episodes.",
+    ),
+]
 CameraOption = Annotated[
     list[str] | None,
     typer.Option("--camera", help="Export this RGB camera (repeat for several; default: all of them)."),
@@ -47,15 +73,26 @@ CameraOption = Annotated[
 ImageSizeOption = Annotated[
     str | None,
     typer.Option(
-        "--image-size", callback=_size, metavar="WxH", help="Resize every camera's frames, e.g. 224x224."
+        "--image-size",
+        callback=_size,
+        metavar="HxW",
+        help="Resize every camera's frames to HEIGHTxWIDTH (height first, as image_size in Python), "
+        "e.g. 240x320.",
     ),
 ]
 ActiveRangeOption = Annotated[
     bool,
     typer.Option("--active-range", help="Only the annotated active range of each episode (tg annotate)."),
 ]
-QaPassedOption = Annotated[
-    bool, typer.Option("--qa-passed", help="Only episodes that passed tg validate --write.")
+QaOption = Annotated[
+    str,
+    typer.Option(
+        "--qa",
+        callback=_qa,
+        metavar="passed|any",
+        help="passed: only episodes that passed tg validate --write (never-validated ones are left out "
+        "with a warning); any: every episode, checked or not.",
+    ),
 ]
 SuccessOption = Annotated[
     bool | None, typer.Option("--success/--failure", help="Only successful (or only failed) episodes.")
@@ -75,10 +112,12 @@ def export(
     directory: DirectoryArg,
     out: OutOption,
     format_: FormatOption = "lerobot",
+    state: StateOption = None,
+    action: ActionOption = None,
     cameras: CameraOption = None,
     image_size: ImageSizeOption = None,
     active_range: ActiveRangeOption = False,
-    qa_passed: QaPassedOption = False,
+    qa: QaOption = "passed",
     success: SuccessOption = None,
     task: TaskOption = None,
     robot: RobotOption = None,
@@ -87,13 +126,15 @@ def export(
 ) -> None:
     """Export a dataset to LeRobot (v3.0: Parquet, MP4 per camera, meta/) or robomimic (one HDF5).
 
-    Every episode must come from one robot with the same streams and aligned rate;
-    an unreadable episode is skipped with a warning naming it.
+    Only episodes that passed tg validate --write are exported unless --qa any. Every
+    episode must come from one robot with the same streams and aligned rate; an
+    unreadable episode, or a second file of the same episode, is skipped with a warning
+    naming it.
 
     Example: tg export datasets/demo --format lerobot --out exports/demo_lerobot
     """
     episode_filter = episodes.EpisodeFilter(
-        qa_passed=qa_passed, success=success, task=task, robot=robot, operator=operator
+        qa=cast(episodes.QaRule, qa), success=success, task=task, robot=robot, operator=operator
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -103,6 +144,8 @@ def export(
             )
             with progress(len(selection.episodes), f"exporting ({format_})") as advance:
                 options = episodes.ExportOptions(
+                    state=state,
+                    action=action,
                     cameras=cameras,
                     image_size=_height_width(image_size),
                     active_range=active_range,
@@ -112,23 +155,24 @@ def export(
         finally:
             for warning in caught:
                 err_console.print(f"[bold yellow]warning:[/] {warning.message}", highlight=False)
-    _print_summary(result, selection)
+    _print_summary(result)
 
 
 def _height_width(image_size: str | None) -> tuple[int, int] | None:
-    """``WxH`` as the ``(height, width)`` the exporters take."""
+    """``HxW`` as the ``(height, width)`` the exporters take."""
     if image_size is None:
         return None
-    width, height = (int(v) for v in image_size.split("x"))
+    height, width = (int(v) for v in image_size.split("x"))
     return height, width
 
 
-def _print_summary(result: episodes.ExportResult, selection: episodes.Selection) -> None:
-    left_out = sum(selection.excluded.values())
+def _print_summary(result: episodes.ExportResult) -> None:
+    left_out = sum(result.left_out.values())
+    why = episodes.describe_left_out(result.left_out)
     cams = f", cameras: {', '.join(result.cameras)}" if result.cameras else ""
     console.print(
         f"{result.format}: {result.episodes} episode(s), {result.frames} frames{cams}"
-        + (f" ({left_out} left out by the filters)" if left_out else "")
+        + (f" ({left_out} left out: {why})" if left_out else "")
         + f" -> {result.out}",
         highlight=False,
     )
