@@ -69,15 +69,21 @@ from episodes._qa._stats import (
 from episodes._qa._validate import Configure, read_qa, validate_episode, validate_episodes
 from episodes._reader import (
     AlignedFrame,
+    AlignedInfo,
     AlignedView,
+    AnnotationGroup,
     ArraySamples,
     EncodedImage,
     EpisodeMetadata,
     EpisodeReader,
+    FrameBytes,
+    FrameIndex,
     ImageSamples,
+    Provenance,
     StreamInfo,
 )
 from episodes._reader import open_episode as open
+from episodes._schema_digest import content_digest
 from episodes._spec import (
     ArrayStreamSpec,
     CameraCalibration,
@@ -104,7 +110,7 @@ from episodes._training import (
     select_episodes,
     usable_range,
 )
-from episodes._writer import EpisodeWriter
+from episodes._writer import EpisodeWriter, WriterOptions
 
 __all__ = [
     "CHECKS",
@@ -115,8 +121,10 @@ __all__ = [
     "SPLITS_FILE",
     "AlignedEpisode",
     "AlignedFrame",
+    "AlignedInfo",
     "AlignedView",
     "Alignment",
+    "AnnotationGroup",
     "AnnotationResult",
     "ArraySamples",
     "ArrayStreamSpec",
@@ -146,6 +154,8 @@ __all__ = [
     "ExportError",
     "ExportResult",
     "Finding",
+    "FrameBytes",
+    "FrameIndex",
     "GripperEvent",
     "ImageEncoding",
     "ImageSamples",
@@ -154,6 +164,7 @@ __all__ = [
     "JsonValue",
     "Normalizer",
     "NotAnEpisodeError",
+    "Provenance",
     "QaConfig",
     "QaConfigError",
     "RobotInfo",
@@ -178,10 +189,12 @@ __all__ = [
     "UnknownStreamError",
     "UnsupportedFormatVersionError",
     "WriterClosedError",
+    "WriterOptions",
     "annotate_episode",
     "annotate_episodes",
     "atomic_update",
     "compute_alignment",
+    "content_digest",
     "export_lerobot",
     "export_robomimic",
     "has_pending_update",

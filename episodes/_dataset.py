@@ -40,7 +40,6 @@ from episodes import _layout as fmt
 from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, EpisodeSkippedWarning
 from episodes._images import decode_frame
 from episodes._maintenance import list_episodes
-from episodes._qa._access import chunk_offsets
 from episodes._qa._errors import StaleStatisticsError
 from episodes._qa._stats import load_dataset_stats
 from episodes._reader import EpisodeReader
@@ -499,18 +498,13 @@ class EpisodeDataset:
         path = self.episodes[e].path
         reader = EpisodeReader(path)
         try:
-            groups = reader._file[fmt.STREAMS]
             cams = {}
             for spec in self.layout.cameras:
-                g = groups[spec.name]
-                frames = g["frames"]
                 # Read once per file: an h5py call per frame would cost more than the read itself.
-                cams[spec.name] = _Camera(
-                    frames,
-                    chunk_offsets(frames),
-                    np.asarray(g["frame_offset"][()], dtype=np.int64),
-                    np.asarray(g["frame_size"][()], dtype=np.int64),
-                )
+                # Frame bytes come through the reader's FrameBytes (no chunk table here: `_read_bytes`
+                # then slices it, which is FrameBytes.read, the one path to frame bytes).
+                index = reader.frame_index(spec.name)
+                cams[spec.name] = _Camera(reader.frame_bytes(spec.name), None, index.offsets, index.sizes)
             fd = os.open(path, os.O_RDONLY)
         except BaseException:
             reader.close()

@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
-from episodes._errors import EpisodeError
+from episodes import _schema as schema
+from episodes._errors import CorruptEpisodeError, EpisodeError
 from episodes._maintenance import update_in_place
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import motion_reference
@@ -41,7 +42,13 @@ __all__ = [
     "read_annotations",
 ]
 
-_GROUPS = ("active_range", "gripper_events", "segments", "labels", "stats")
+_GROUPS = (
+    schema.ANNOTATION_ACTIVE_RANGE,
+    schema.ANNOTATION_GRIPPER_EVENTS,
+    schema.ANNOTATION_SEGMENTS,
+    schema.ANNOTATION_LABELS,
+    schema.ANNOTATION_STATS,
+)
 _TOOL = "tg annotate"
 _STAT_KEYS = ("min", "max", "mean", "std", "q01", "q10", "q50", "q90", "q99")
 
@@ -257,27 +264,27 @@ def _stats(data: EpisodeData, view: AlignedView, span: tuple[int, int]) -> list[
 
 
 def _store(f: Any, a: EpisodeAnnotations) -> None:
-    g = new_group(f, "active_range", _TOOL)
+    g = new_group(f, schema.ANNOTATION_ACTIVE_RANGE, _TOOL)
     g.attrs["start_ns"] = np.int64(a.active_start_ns)
     g.attrs["stop_ns"] = np.int64(a.active_stop_ns)
     g.attrs["motion_detected"] = a.motion_detected
-    g = new_group(f, "gripper_events", _TOOL)
+    g = new_group(f, schema.ANNOTATION_GRIPPER_EVENTS, _TOOL)
     put_strings(g, "gripper", [e.gripper for e in a.gripper_events])
     put_strings(g, "event", [e.event for e in a.gripper_events])
     g.create_dataset("start_ns", data=np.array([e.start_ns for e in a.gripper_events], dtype=np.int64))
     g.create_dataset("stop_ns", data=np.array([e.stop_ns for e in a.gripper_events], dtype=np.int64))
-    g = new_group(f, "segments", _TOOL)
+    g = new_group(f, schema.ANNOTATION_SEGMENTS, _TOOL)
     g.create_dataset("start_ns", data=np.array([s.start_ns for s in a.segments], dtype=np.int64))
     g.create_dataset("stop_ns", data=np.array([s.stop_ns for s in a.segments], dtype=np.int64))
     put_strings(g, "kind", [s.kind for s in a.segments])
     put_strings(g, "label", [s.label for s in a.segments])
-    g = new_group(f, "labels", _TOOL)
+    g = new_group(f, schema.ANNOTATION_LABELS, _TOOL)
     g.attrs["task"] = a.task
     g.attrs["instruction"] = a.instruction
     g.attrs["instruction_source"] = a.instruction_source
-    g.attrs["success"] = "unknown" if a.success is None else ("true" if a.success else "false")
+    g.attrs[fmt.ATTR_SUCCESS] = fmt.success_text(a.success)
     g.attrs["success_source"] = a.success_source
-    g = new_group(f, "stats", _TOOL)
+    g = new_group(f, schema.ANNOTATION_STATS, _TOOL)
     g.attrs["digest"] = episode_digest(a.stats)
     for s in a.stats:
         # Attributes, not datasets: a dataset is an HDF5 object of its own, and creating ~100 of
@@ -309,7 +316,8 @@ def _unchanged(reader: EpisodeReader, found: EpisodeAnnotations) -> bool:
     stored = _stored(reader, stats=False)
     if stored is None:
         return False
-    digest = reader._file[fmt.ANNOTATIONS]["stats"].attrs.get("digest")
+    stats = reader.annotation(schema.ANNOTATION_STATS)
+    digest = stats.attrs.get("digest") if stats is not None else None
     # Compared in JSON form, where a NaN statistic equals itself.
     return (
         digest is not None
@@ -319,11 +327,11 @@ def _unchanged(reader: EpisodeReader, found: EpisodeAnnotations) -> bool:
 
 
 def _stored(reader: EpisodeReader, *, stats: bool = True) -> EpisodeAnnotations | None:
-    root = reader._file.get(fmt.ANNOTATIONS)
-    if root is None or any(name not in root for name in _GROUPS):
+    groups = [reader.annotation(name) for name in _GROUPS]
+    if any(g is None for g in groups):
         return None
-    active, ev, seg, labels, stats_group = (root[name] for name in _GROUPS)
-    success = text(labels.attrs["success"])
+    active, ev, seg, labels, stats_group = (g for g in groups if g is not None)
+    success = text(labels.attrs[fmt.ATTR_SUCCESS])
     return EpisodeAnnotations(
         active_start_ns=int(active.attrs["start_ns"]),
         active_stop_ns=int(active.attrs["stop_ns"]),
@@ -351,13 +359,17 @@ def _stored(reader: EpisodeReader, *, stats: bool = True) -> EpisodeAnnotations 
         task=text(labels.attrs["task"]),
         instruction=text(labels.attrs["instruction"]),
         instruction_source=text(labels.attrs["instruction_source"]),
-        success=None if success == "unknown" else success == "true",
+        success=fmt.parse_success(success),
         success_source=text(labels.attrs["success_source"]),
-        stats=tuple(_read_stats(name, group) for name, group in stats_group.items()) if stats else (),
+        stats=tuple(_read_stats(reader, name) for name in stats_group.groups) if stats else (),
     )
 
 
-def _read_stats(name: str, g: Any) -> StreamStats:
+def _read_stats(reader: EpisodeReader, name: str) -> StreamStats:
+    g = reader.annotation(f"{schema.ANNOTATION_STATS}/{name}")
+    if g is None:
+        raise CorruptEpisodeError(f"{reader.path}: statistics of {name!r} vanished while being read")
+
     # Attributes; episodes annotated by earlier versions hold datasets of the same names.
     def field(key: str) -> Any:
         return g.attrs[key] if key in g.attrs else g[key][()]

@@ -12,6 +12,7 @@ from typing import Union
 import numpy as np
 
 from episodes import _layout as fmt
+from episodes import _schema as schema
 from episodes._errors import EpisodeError
 from episodes._maintenance import update_in_place
 from episodes._qa._access import EpisodeData
@@ -26,7 +27,7 @@ from tg_base import TgError
 
 __all__ = ["Configure", "read_qa", "validate_episode", "validate_episodes"]
 
-QA_GROUP = "qa"
+QA_GROUP = schema.ANNOTATION_QA
 Configure = Callable[[EpisodeMetadata], QaConfig]
 """Picks the config from an episode's metadata (its robot profile); may raise a TgError."""
 ConfigSource = Union[QaConfig, Configure, None]  # noqa: UP007 - runtime alias, 3.10
@@ -140,7 +141,7 @@ def read_qa(path: str | os.PathLike[str]) -> tuple[Finding, ...] | None:
     ()
     """
     with EpisodeReader(path) as reader:
-        group = reader._file.get(f"{fmt.ANNOTATIONS}/{QA_GROUP}")
+        group = reader.annotation(QA_GROUP)
         if group is None:
             return None
         starts = np.asarray(group["start_ns"][()], dtype=np.int64)
