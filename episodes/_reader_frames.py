@@ -66,7 +66,12 @@ class FrameBytes:
         return self._located is not None
 
     def read(self, start: int, length: int) -> npt.NDArray[np.uint8]:
-        """Bytes ``[start, start + length)``; CorruptEpisodeError if they lie beyond the file's end."""
+        """Bytes ``[start, start + length)``; CorruptEpisodeError if they lie beyond what is stored."""
+        if start < 0 or start + length > self.size:
+            raise CorruptEpisodeError(
+                f"{self.path}: frame bytes [{start}, {start + length}) lie beyond the end of "
+                f"the stored frames ({self.size} bytes)"
+            )
         if self._located is None:
             return np.asarray(self._dataset[start : start + length], dtype=np.uint8)
         chunk, bases = self._located
@@ -78,7 +83,9 @@ class FrameBytes:
             pieces.append(os.pread(fd, hi - lo, int(bases[k]) + lo - k * chunk))
         data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         if len(data) != length:
-            raise CorruptEpisodeError(f"frame bytes [{start}, {stop}) lie beyond the end of the file")
+            raise CorruptEpisodeError(
+                f"{self.path}: frame bytes [{start}, {stop}) lie beyond the end of the file"
+            )
         return np.frombuffer(data, dtype=np.uint8)
 
     def __getitem__(self, span: slice) -> npt.NDArray[np.uint8]:

@@ -101,6 +101,7 @@ def _print_episode(s: episodes.EpisodeSummary) -> None:
         ),
         ("annotations", ", ".join(s.annotations) or "none"),
         ("notes", m.notes or "-"),
+        ("content digest", m.content_digest or "-"),
     ]
     for key, value in rows:
         head.add_row(key, value)
@@ -217,4 +218,5 @@ def recover(
             s = episodes.summarize(final)
             counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
             console.print(f"{path} -> {final}: {s.metadata.duration_s:.1f} s ({counts})")
+            console.print(f"  content digest {s.metadata.content_digest}")
             advance(path)
