@@ -271,6 +271,7 @@ class EpisodeReader:
 
     The only way into an episode's HDF5 objects besides the writer: other modules
     use its public methods (metadata, streams, samples, frame bytes, annotations).
+    Being that one gateway, it is a little over 300 lines; the work is in module functions.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -463,24 +464,7 @@ class EpisodeReader:
 
     @property
     def aligned(self) -> AlignedView:
-        info = self.aligned_info
-        g = self._file[fmt.ALIGNED]
-        n = info.num_frames
-        index: dict[str, Int64Array] = {}
-        error: dict[str, Int64Array] = {}
-        for name, sg in g[fmt.ALIGNED_STREAMS].items():
-            index[name] = np.asarray(sg[fmt.INDEX][:n], dtype=np.int64)
-            error[name] = np.asarray(sg[fmt.ERROR_NS][:n], dtype=np.int64)
-        return AlignedView(
-            rate_hz=info.rate_hz,
-            t0_ns=info.t0_ns,
-            clock=info.clock,
-            required=info.required,
-            time_ns=np.asarray(g[fmt.TIME_NS][:n], dtype=np.int64),
-            index=index,
-            error_ns=error,
-            reason=info.reason,
-        )
+        return _read_aligned(self._file[fmt.ALIGNED], self.aligned_info)
 
     def iter_aligned(
         self,
@@ -525,13 +509,7 @@ class EpisodeReader:
         group = self._file.get(f"{fmt.ANNOTATIONS}/{name}")
         if group is None:
             return None
-        kinds = {key: group.get(key, getclass=True) for key in group}
-        return AnnotationGroup(
-            name=name,
-            attrs=dict(group.attrs.items()),
-            datasets={key: group[key][()] for key, cls in kinds.items() if cls is h5py.Dataset},
-            groups=tuple(key for key, cls in kinds.items() if cls is h5py.Group),
-        )
+        return _annotation_group(group, name)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -597,22 +575,57 @@ class EpisodeReader:
         arrivals = np.asarray(g[fmt.ARRIVAL_NS][first:stop], dtype=np.int64)
         if fmt.DATA in g:
             return ArraySamples(name, stamps, arrivals, g[fmt.DATA][first:stop], first)
-        offsets = g[fmt.FRAME_OFFSET][first:stop]
-        sizes = g[fmt.FRAME_SIZE][first:stop]
-        channels = int(g.attrs[fmt.ATTR_CHANNELS])
-        images: tuple[EncodedImage, ...] = ()
-        if stop > first:
-            base = int(offsets[0])
-            blob = self.frame_bytes(name).read(base, int(offsets[-1] + sizes[-1]) - base).tobytes()
-            images = tuple(
-                EncodedImage(
-                    blob[int(o) - base : int(o) - base + int(s)],
-                    channels,
-                    f"{self.path}: stream {name!r} frame {first + j}",
-                )
-                for j, (o, s) in enumerate(zip(offsets, sizes, strict=False))
-            )
+        images = _images_of(self.frame_bytes(name), g, name, first, stop) if stop > first else ()
         return ImageSamples(name, stamps, arrivals, images, first)
+
+
+def _images_of(frames: FrameBytes, g: Any, name: str, first: int, stop: int) -> tuple[EncodedImage, ...]:
+    """Frames ``[first, stop)`` of a camera stream, read in one piece."""
+    if stop <= first:
+        return ()
+    offsets = g[fmt.FRAME_OFFSET][first:stop]
+    sizes = g[fmt.FRAME_SIZE][first:stop]
+    channels = int(g.attrs[fmt.ATTR_CHANNELS])
+    base = int(offsets[0])
+    blob = frames.read(base, int(offsets[-1] + sizes[-1]) - base).tobytes()
+    return tuple(
+        EncodedImage(
+            blob[int(o) - base : int(o) - base + int(s)],
+            channels,
+            f"{frames.path}: stream {name!r} frame {first + j}",
+        )
+        for j, (o, s) in enumerate(zip(offsets, sizes, strict=False))
+    )
+
+
+def _read_aligned(g: Any, info: AlignedInfo) -> AlignedView:
+    n = info.num_frames
+    index: dict[str, Int64Array] = {}
+    error: dict[str, Int64Array] = {}
+    for name, sg in g[fmt.ALIGNED_STREAMS].items():
+        index[name] = np.asarray(sg[fmt.INDEX][:n], dtype=np.int64)
+        error[name] = np.asarray(sg[fmt.ERROR_NS][:n], dtype=np.int64)
+    return AlignedView(
+        rate_hz=info.rate_hz,
+        t0_ns=info.t0_ns,
+        clock=info.clock,
+        required=info.required,
+        time_ns=np.asarray(g[fmt.TIME_NS][:n], dtype=np.int64),
+        index=index,
+        error_ns=error,
+        reason=info.reason,
+    )
+
+
+def _annotation_group(group: Any, name: str) -> AnnotationGroup:
+    # getclass: the kind of each member without opening it (stats has one subgroup per stream).
+    kinds = {key: group.get(key, getclass=True) for key in group}
+    return AnnotationGroup(
+        name=name,
+        attrs=dict(group.attrs.items()),
+        datasets={key: group[key][()] for key, cls in kinds.items() if cls is h5py.Dataset},
+        groups=tuple(key for key, cls in kinds.items() if cls is h5py.Group),
+    )
 
 
 def _aligned_frame(

@@ -180,7 +180,7 @@ class EpisodeWriter:
             calibrations=opts.calibrations or {},
             provenance=opts.provenance,
         )
-        self._file, groups = self._create_file(plan)
+        self._file, groups = _create_file(self.path, plan)
         self._streams = {
             spec.name: WriterStream(
                 spec=spec,
@@ -198,34 +198,6 @@ class EpisodeWriter:
             frames_in_flight=opts.frames_in_flight,
             encoder_nice=opts.encoder_nice,
         )
-
-    def _create_file(self, plan: schema.LayoutPlan) -> tuple[Any, dict[str, Any]]:
-        try:
-            # "w-" creates exclusively, should another writer have won a race for the name.
-            # Disk-full fix: no raw-data chunk cache (rdcc_nbytes=0). Every block then goes to the
-            # OS when it is written, so ENOSPC/EFBIG surfaces at that write; with a cache, HDF5
-            # (2.0) keeps the unwritable dirty chunk and segfaults when it later closes the
-            # dataset (File.close, garbage collection or interpreter exit). No measurable cost in
-            # benchmarks/bench_writer.py: the writer writes whole blocks, not single samples.
-            f = h5py.File(self.path, "w-", libver="latest", rdcc_nbytes=0)
-        except OSError as exc:
-            raise _write_error(exc, self.path, "creating the episode file") from exc
-        try:
-            groups = schema.create_layout(f, plan)
-            f.swmr_mode = True
-            f.flush()
-        # Disk-full fix: h5py raises RuntimeError, not OSError, when starting SWMR or flushing
-        # fails (e.g. "Unable to start swmr writing (... errno = 28 ...)").
-        except (OSError, RuntimeError) as exc:
-            with contextlib.suppress(Exception):
-                f.close()
-            raise _write_error(exc, self.path, "creating the episode layout") from exc
-        except BaseException:
-            with contextlib.suppress(Exception):
-                f.close()
-            self.path.unlink(missing_ok=True)
-            raise
-        return f, groups
 
     # ------------------------------------------------------------------ recording
 
@@ -252,39 +224,10 @@ class EpisodeWriter:
         stamp, arrival = self._stamps(st, stamp_ns, arrival_ns)
         spec = st.spec
         if isinstance(spec, ImageStreamSpec):
-            frame = np.asarray(value)
-            if frame.shape != spec.frame_shape or frame.dtype != np.dtype(spec.dtype):
-                raise SampleError(
-                    f"stream {stream!r}: expected a {spec.dtype} frame of shape {spec.frame_shape}, "
-                    f"got {frame.dtype} {frame.shape}"
-                )
-            if frame.flags.writeable:
-                frame = frame.copy()
-            encode = functools.partial(encode_frame, frame, spec)
+            encode = functools.partial(encode_frame, _frame_of(spec, value), spec)
             self._io.submit_frame(st, stamp, arrival, encode, self._closed_error)
             return
-        try:
-            row = np.asarray(value, dtype=spec.dtype)
-        except (TypeError, ValueError) as exc:
-            raise SampleError(f"stream {stream!r}: value is not numeric ({exc})") from exc
-        if row.shape != (spec.dim,) and not (row.ndim == 0 and spec.dim == 1):
-            raise SampleError(
-                f"stream {stream!r}: expected {spec.dim} values ({', '.join(spec.names[:4])}"
-                f"{', ...' if spec.dim > 4 else ''}), got shape {row.shape}"
-            )
-        with self._io.lock:
-            block = st.block
-            if block is None:
-                raise self._closed_error()
-            block.stamps[block.count] = stamp
-            block.arrivals[block.count] = arrival
-            block.data[block.count] = row
-            block.count += 1
-            if block.count == st.block_rows:
-                st.ready_blocks.append(block)
-                st.block = st.fresh_block()
-                self._io.wake()
-        st.last_stamp = stamp
+        self._io.add_row(st, stamp, arrival, _rows_of(spec, value, 1)[0], self._closed_error)
 
     def append_encoded(
         self, stream: str, stamp_ns: int, data: bytes, *, arrival_ns: int | None = None
@@ -297,16 +240,7 @@ class EpisodeWriter:
         spec = st.spec
         if not isinstance(spec, ImageStreamSpec):
             raise SampleError(f"stream {stream!r} is not a camera stream; use append()")
-        header = read_header(data)
-        if header is None:
-            raise SampleError(f"stream {stream!r}: data is neither JPEG nor PNG ({len(data)} bytes)")
-        expected = (spec.encoding, spec.width, spec.height, spec.channels)
-        if (header.encoding, header.width, header.height, header.channels) != expected:
-            raise SampleError(
-                f"stream {stream!r}: expected {spec.encoding.value} "
-                f"{spec.width}x{spec.height}x{spec.channels}, got {header.encoding.value} "
-                f"{header.width}x{header.height}x{header.channels}"
-            )
+        _check_encoded(spec, data)
         stamp, arrival = self._stamps(st, stamp_ns, arrival_ns)
         frame = np.frombuffer(data, dtype=np.uint8)
         self._io.queue_frame(st, stamp, arrival, frame, self._closed_error)
@@ -326,36 +260,11 @@ class EpisodeWriter:
             raise SampleError(f"stream {stream!r} is a camera stream; append its frames one by one")
         stamps = np.asarray(stamps_ns, dtype=np.int64).reshape(-1)
         arrivals = stamps if arrivals_ns is None else np.asarray(arrivals_ns, dtype=np.int64).reshape(-1)
-        try:
-            rows = np.asarray(values, dtype=spec.dtype)
-        except (TypeError, ValueError) as exc:
-            raise SampleError(f"stream {stream!r}: values are not numeric ({exc})") from exc
-        if rows.shape != (stamps.shape[0], spec.dim) or arrivals.shape != stamps.shape:
-            raise SampleError(
-                f"stream {stream!r}: expected {stamps.shape[0]} rows of {spec.dim} values and "
-                f"{stamps.shape[0]} arrival stamps, got values {rows.shape}, arrivals {arrivals.shape}"
-            )
+        rows = _rows_of(spec, values, stamps.shape[0], arrivals.shape)
         if stamps.shape[0] == 0:
             return
         _check_block_order(stream, stamps, st.last_stamp)
-        with self._io.lock:
-            if st.block is None:
-                raise self._closed_error()
-            start = 0
-            while start < stamps.shape[0]:
-                block = st.block
-                take = min(st.block_rows - block.count, stamps.shape[0] - start)
-                sl = slice(block.count, block.count + take)
-                block.stamps[sl] = stamps[start : start + take]
-                block.arrivals[sl] = arrivals[start : start + take]
-                block.data[sl] = rows[start : start + take]
-                block.count += take
-                start += take
-                if block.count == st.block_rows:
-                    st.ready_blocks.append(block)
-                    st.block = st.fresh_block()
-            self._io.wake()
-        st.last_stamp = int(stamps[-1])
+        self._io.add_rows(st, stamps, arrivals, rows, self._closed_error, wake=True)
 
     def set_calibration(self, camera: str, calibration: CameraCalibration) -> None:
         """Store a camera's intrinsics and mount, e.g. once its CameraInfo arrives."""
@@ -490,40 +399,73 @@ class EpisodeWriter:
         return self.final_path
 
     def _write_final_attrs(self, status: str, reason: str) -> None:
-        write_alignment(self._file, self._alignment())
+        streams = self._streams
+        alignment = _alignment(streams, self._options.align_clock, self._rate_hz, self._required)
+        write_alignment(self._file, alignment)
         attrs = self._file.attrs
-        recorded = [s for s in self._streams.values() if s.written]
+        recorded = [s for s in streams.values() if s.written]
         attrs.modify("start_time_ns", np.int64(min((s.min_arrival for s in recorded), default=-1)))
         attrs.modify("end_time_ns", np.int64(max((s.max_arrival for s in recorded), default=-1)))
         attrs.modify(fmt.ATTR_SUCCESS, fmt.success_text(self._success))
         attrs.modify(fmt.ATTR_NOTES, self._notes)
         attrs.modify(fmt.ATTR_EXTRA, fmt.json_attr(self._extra))
         attrs.modify(fmt.ATTR_ABORT_REASON, reason)
-        attrs.modify(fmt.ATTR_CONTENT_DIGEST, self._content_digest())
+        attrs.modify(fmt.ATTR_CONTENT_DIGEST, _content_digest(self._file, streams))
         # The status goes last: a file that says "complete" has everything before it.
         attrs.modify(fmt.ATTR_STATUS, status)
 
-    def _content_digest(self) -> str:
-        """From what the I/O thread hashed and the attributes as they are now (datasets/FORMAT.md)."""
-        root = schema.read_attrs(self._file.attrs, schema.ROOT_ATTRS, f"{self.path}: root")
-        urdf = schema.text(self._file[fmt.EMBODIMENT][fmt.URDF][()])
-        streams = {
-            name: (
-                schema.read_attrs(st.group.attrs, schema.stream_attr_decls(st.is_image), name),
-                st.hasher,
-            )
-            for name, st in self._streams.items()
-        }
-        return combine_digest(root, urdf, streams)
 
-    def _alignment(self) -> Alignment:
-        # Read back rather than kept in RAM: memory stays flat however long the episode.
-        dataset = fmt.STAMP_NS if self._options.align_clock == fmt.CLOCK_STAMP else fmt.ARRIVAL_NS
-        stamps = {
-            name: sortable_times(np.asarray(st.group[dataset][: st.written], dtype=np.int64))
-            for name, st in self._streams.items()
-        }
-        return compute_alignment(stamps, rate_hz=self._rate_hz, required=self._required)
+def _content_digest(f: Any, streams: Mapping[str, WriterStream]) -> str:
+    """From what the I/O thread hashed and the attributes as they are now (datasets/FORMAT.md)."""
+    root = schema.read_attrs(f.attrs, schema.ROOT_ATTRS, f"{f.filename}: root")
+    urdf = schema.text(f[fmt.EMBODIMENT][fmt.URDF][()])
+    per_stream = {
+        name: (schema.read_attrs(st.group.attrs, schema.stream_attr_decls(st.is_image), name), st.hasher)
+        for name, st in streams.items()
+    }
+    return combine_digest(root, urdf, per_stream)
+
+
+def _alignment(
+    streams: Mapping[str, WriterStream], clock: str, rate_hz: float, required: Sequence[str]
+) -> Alignment:
+    # Read back rather than kept in RAM: memory stays flat however long the episode.
+    dataset = fmt.STAMP_NS if clock == fmt.CLOCK_STAMP else fmt.ARRIVAL_NS
+    stamps = {
+        name: sortable_times(np.asarray(st.group[dataset][: st.written], dtype=np.int64))
+        for name, st in streams.items()
+    }
+    return compute_alignment(stamps, rate_hz=rate_hz, required=required)
+
+
+def _create_file(path: Path, plan: schema.LayoutPlan) -> tuple[Any, dict[str, Any]]:
+    """The new partial file with its whole layout, in SWMR mode."""
+    try:
+        # "w-" creates exclusively, should another writer have won a race for the name.
+        # Disk-full fix: no raw-data chunk cache (rdcc_nbytes=0). Every block then goes to the
+        # OS when it is written, so ENOSPC/EFBIG surfaces at that write; with a cache, HDF5
+        # (2.0) keeps the unwritable dirty chunk and segfaults when it later closes the
+        # dataset (File.close, garbage collection or interpreter exit). No measurable cost in
+        # benchmarks/bench_writer.py: the writer writes whole blocks, not single samples.
+        f = h5py.File(path, "w-", libver="latest", rdcc_nbytes=0)
+    except OSError as exc:
+        raise _write_error(exc, path, "creating the episode file") from exc
+    try:
+        groups = schema.create_layout(f, plan)
+        f.swmr_mode = True
+        f.flush()
+    # Disk-full fix: h5py raises RuntimeError, not OSError, when starting SWMR or flushing
+    # fails (e.g. "Unable to start swmr writing (... errno = 28 ...)").
+    except (OSError, RuntimeError) as exc:
+        with contextlib.suppress(Exception):
+            f.close()
+        raise _write_error(exc, path, "creating the episode layout") from exc
+    except BaseException:
+        with contextlib.suppress(Exception):
+            f.close()
+        path.unlink(missing_ok=True)
+        raise
+    return f, groups
 
 
 def _check_declaration(streams: Sequence[StreamSpec], rate_hz: float, opts: WriterOptions) -> tuple[str, ...]:
@@ -551,6 +493,54 @@ def _check_declaration(streams: Sequence[StreamSpec], rate_hz: float, opts: Writ
     if opts.frames_in_flight is not None and opts.frames_in_flight < 1:
         raise StreamSpecError(f"frames_in_flight must be at least 1, got {opts.frames_in_flight}")
     return wanted
+
+
+def _frame_of(spec: ImageStreamSpec, value: npt.ArrayLike) -> npt.NDArray[Any]:
+    frame = np.asarray(value)
+    if frame.shape != spec.frame_shape or frame.dtype != np.dtype(spec.dtype):
+        raise SampleError(
+            f"stream {spec.name!r}: expected a {spec.dtype} frame of shape {spec.frame_shape}, "
+            f"got {frame.dtype} {frame.shape}"
+        )
+    # Encoding happens later, on another thread: a frame the caller may still change is copied.
+    return frame.copy() if frame.flags.writeable else frame
+
+
+def _rows_of(
+    spec: ArrayStreamSpec, values: npt.ArrayLike, count: int, arrivals: tuple[int, ...] | None = None
+) -> npt.NDArray[Any]:
+    """``values`` as ``count`` rows of the stream's dtype (``arrivals``: a block's arrival stamps' shape)."""
+    what = "value is" if arrivals is None else "values are"
+    try:
+        rows = np.asarray(values, dtype=spec.dtype)
+    except (TypeError, ValueError) as exc:
+        raise SampleError(f"stream {spec.name!r}: {what} not numeric ({exc})") from exc
+    if arrivals is None:  # one sample (append)
+        if rows.shape != (spec.dim,) and not (rows.ndim == 0 and spec.dim == 1):
+            raise SampleError(
+                f"stream {spec.name!r}: expected {spec.dim} values ({', '.join(spec.names[:4])}"
+                f"{', ...' if spec.dim > 4 else ''}), got shape {rows.shape}"
+            )
+        return rows.reshape(1, spec.dim)
+    if rows.shape != (count, spec.dim) or arrivals != (count,):
+        raise SampleError(
+            f"stream {spec.name!r}: expected {count} rows of {spec.dim} values and "
+            f"{count} arrival stamps, got values {rows.shape}, arrivals {arrivals}"
+        )
+    return rows
+
+
+def _check_encoded(spec: ImageStreamSpec, data: bytes) -> None:
+    header = read_header(data)
+    if header is None:
+        raise SampleError(f"stream {spec.name!r}: data is neither JPEG nor PNG ({len(data)} bytes)")
+    expected = (spec.encoding, spec.width, spec.height, spec.channels)
+    if (header.encoding, header.width, header.height, header.channels) != expected:
+        raise SampleError(
+            f"stream {spec.name!r}: expected {spec.encoding.value} "
+            f"{spec.width}x{spec.height}x{spec.channels}, got {header.encoding.value} "
+            f"{header.width}x{header.height}x{header.channels}"
+        )
 
 
 def _check_block_order(stream: str, stamps: npt.NDArray[np.int64], last_stamp: int) -> None:

@@ -88,6 +88,24 @@ class WriterStream:
             raise StreamSpecError(f"stream {self.spec.name!r}: camera streams are not buffered in blocks")
         return ArrayBlock.empty(self.block_rows, self.spec)
 
+    def buffer_rows(
+        self, stamps: npt.NDArray[np.int64], arrivals: npt.NDArray[np.int64], rows: npt.NDArray[Any]
+    ) -> None:
+        """Copy rows into blocks; the caller holds the I/O lock and saw the stream open (``block``)."""
+        start = 0
+        while start < stamps.shape[0] and self.block is not None:
+            block = self.block
+            take = min(self.block_rows - block.count, stamps.shape[0] - start)
+            sl = slice(block.count, block.count + take)
+            block.stamps[sl] = stamps[start : start + take]
+            block.arrivals[sl] = arrivals[start : start + take]
+            block.data[sl] = rows[start : start + take]
+            block.count += take
+            start += take
+            if block.count == self.block_rows:
+                self.ready_blocks.append(block)
+                self.block = self.fresh_block()
+
 
 _Work = list[tuple[WriterStream, list[ArrayBlock], list[PendingFrame]]]
 
@@ -169,6 +187,49 @@ class WriterIO:
             if len(st.pending_frames) >= _WAKE_AFTER_FRAMES:
                 self._wake.set()
         st.last_stamp = stamp
+
+    def add_row(
+        self,
+        st: WriterStream,
+        stamp: int,
+        arrival: int,
+        row: npt.NDArray[Any],
+        closed_error: Callable[[], BaseException],
+    ) -> None:
+        """Buffer one array-stream sample (the per-sample path: no temporary arrays)."""
+        with self.lock:
+            block = st.block
+            if block is None:
+                raise closed_error()
+            block.stamps[block.count] = stamp
+            block.arrivals[block.count] = arrival
+            block.data[block.count] = row
+            block.count += 1
+            if block.count == st.block_rows:
+                st.ready_blocks.append(block)
+                st.block = st.fresh_block()
+                self._wake.set()
+        st.last_stamp = stamp
+
+    def add_rows(
+        self,
+        st: WriterStream,
+        stamps: npt.NDArray[np.int64],
+        arrivals: npt.NDArray[np.int64],
+        rows: npt.NDArray[Any],
+        closed_error: Callable[[], BaseException],
+        *,
+        wake: bool = False,
+    ) -> None:
+        """Buffer an array stream's rows; the I/O thread is woken once a block is full (or if ``wake``)."""
+        with self.lock:
+            if st.block is None:
+                raise closed_error()
+            ready = len(st.ready_blocks)
+            st.buffer_rows(stamps, arrivals, rows)
+            if wake or len(st.ready_blocks) > ready:
+                self._wake.set()
+        st.last_stamp = int(stamps[-1])
 
     def queue_calibration(self, camera: str, calibration: CameraCalibration) -> None:
         with self.lock:
