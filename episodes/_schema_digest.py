@@ -21,7 +21,7 @@ import numpy.typing as npt
 from episodes import _schema as schema
 from episodes._reader import ArraySamples, EpisodeReader
 
-__all__ = ["DIGEST_PREFIX", "StreamHasher", "combine_digest", "content_digest"]
+__all__ = ["DIGEST_PREFIX", "StreamHasher", "combine_digest", "content_digest", "identity"]
 
 DIGEST_PREFIX = b"tg-episode-content-1\n"
 _IMAGE_ROWS = 256  # frames per read when computing from a file: bounded memory
@@ -91,6 +91,11 @@ def combine_digest(
     for name in sorted(streams):
         top.update(streams[name][1].digest())
     return top.hexdigest()
+
+
+def identity(decls: Iterable[schema.AttrDecl]) -> tuple[schema.AttrDecl, ...]:
+    """The declarations the digest covers."""
+    return tuple(d for d in decls if d.identity)
 
 
 def _identity(values: Mapping[str, Any], decls: Iterable[schema.AttrDecl]) -> dict[str, Any]:
