@@ -6,6 +6,7 @@ died, always read-only and in SWMR mode, so it never takes a live file over.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -657,33 +658,21 @@ def _aligned_frame(
 
 
 def _metadata_of(a: Mapping[str, Any]) -> EpisodeMetadata:
-    """Root attributes (decoded through the schema) as the typed metadata."""
-    plain = (
-        "format_version",
-        "episode_id",
-        "dataset",
-        "task",
-        "instruction",
-        "operator",
-        "station",
-        "source",
-    )
-    return EpisodeMetadata(
-        **{key: a[key] for key in plain},
-        software_version=a["software_version"],
+    """Root attributes (decoded through the schema) as the typed metadata.
+
+    Fields named as an attribute take its value; the others are built from attributes here.
+    """
+    names = {f.name for f in dataclasses.fields(EpisodeMetadata)}
+    values = {name: value for name, value in a.items() if name in names}
+    values.update(
         robot=RobotInfo(
             profile=a["robot_profile"], model=a["robot_model"], joint_names=a["robot_joint_names"]
         ),
-        recorded_at=a[fmt.ATTR_RECORDED_AT],
-        start_time_ns=a["start_time_ns"],
-        end_time_ns=a["end_time_ns"],
-        status=a[fmt.ATTR_STATUS],
         success=fmt.parse_success(a[fmt.ATTR_SUCCESS]),
-        notes=a[fmt.ATTR_NOTES],
-        abort_reason=a[fmt.ATTR_ABORT_REASON],
         extra=fmt.parse_json_attr(a[fmt.ATTR_EXTRA]) or {},
         content_digest=a[fmt.ATTR_CONTENT_DIGEST] or None,
     )
+    return EpisodeMetadata(**values)
 
 
 def _clock_dataset(clock: str) -> str:
