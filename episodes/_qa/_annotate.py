@@ -14,24 +14,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
 from episodes import _schema as schema
 from episodes._errors import CorruptEpisodeError, EpisodeError
-from episodes._maintenance import update_in_place
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import motion_reference
 from episodes._qa._config import QaConfig
 from episodes._qa._motion import GripperEvent, Segment, active_span, gripper_events, segments
 from episodes._qa._parallel import run_parallel
 from episodes._qa._stats import StreamStats, episode_digest, stream_stats
-from episodes._qa._store import new_group, put_strings, strings, text
+from episodes._qa._store import strings, text
 from episodes._qa._validate import ConfigSource
 from episodes._reader import AlignedView, EpisodeReader
 from episodes._spec import ArrayStreamSpec, Role, StreamKind
+from episodes._writer_annotations import AnnotationUpdate, write_annotations
 from tg_base import TgError
 
 __all__ = [
@@ -131,8 +130,7 @@ def annotate_episode(
             )
         changed = not unchanged
         if changed:
-            with update_in_place(p) as f:
-                _store(f, found)
+            write_annotations(p, _updates(found))
     return AnnotationResult(str(p), episode_id, found, changed)
 
 
@@ -263,38 +261,60 @@ def _stats(data: EpisodeData, view: AlignedView, span: tuple[int, int]) -> list[
 # ---------------------------------------------------------------- storage
 
 
-def _store(f: Any, a: EpisodeAnnotations) -> None:
-    g = new_group(f, schema.ANNOTATION_ACTIVE_RANGE, _TOOL)
-    g.attrs["start_ns"] = np.int64(a.active_start_ns)
-    g.attrs["stop_ns"] = np.int64(a.active_stop_ns)
-    g.attrs["motion_detected"] = a.motion_detected
-    g = new_group(f, schema.ANNOTATION_GRIPPER_EVENTS, _TOOL)
-    put_strings(g, "gripper", [e.gripper for e in a.gripper_events])
-    put_strings(g, "event", [e.event for e in a.gripper_events])
-    g.create_dataset("start_ns", data=np.array([e.start_ns for e in a.gripper_events], dtype=np.int64))
-    g.create_dataset("stop_ns", data=np.array([e.stop_ns for e in a.gripper_events], dtype=np.int64))
-    g = new_group(f, schema.ANNOTATION_SEGMENTS, _TOOL)
-    g.create_dataset("start_ns", data=np.array([s.start_ns for s in a.segments], dtype=np.int64))
-    g.create_dataset("stop_ns", data=np.array([s.stop_ns for s in a.segments], dtype=np.int64))
-    put_strings(g, "kind", [s.kind for s in a.segments])
-    put_strings(g, "label", [s.label for s in a.segments])
-    g = new_group(f, schema.ANNOTATION_LABELS, _TOOL)
-    g.attrs["task"] = a.task
-    g.attrs["instruction"] = a.instruction
-    g.attrs["instruction_source"] = a.instruction_source
-    g.attrs[fmt.ATTR_SUCCESS] = fmt.success_text(a.success)
-    g.attrs["success_source"] = a.success_source
-    g = new_group(f, schema.ANNOTATION_STATS, _TOOL)
-    g.attrs["digest"] = episode_digest(a.stats)
-    for s in a.stats:
+def _updates(a: EpisodeAnnotations) -> list[AnnotationUpdate]:
+    """The annotation groups that store ``a`` (layout in episodes/QA.md)."""
+    i64 = np.int64
+    return [
+        AnnotationUpdate(
+            schema.ANNOTATION_ACTIVE_RANGE,
+            _TOOL,
+            attrs={"start_ns": i64(a.active_start_ns), "stop_ns": i64(a.active_stop_ns)}
+            | {"motion_detected": a.motion_detected},
+        ),
+        AnnotationUpdate(
+            schema.ANNOTATION_GRIPPER_EVENTS,
+            _TOOL,
+            strings={
+                "gripper": [e.gripper for e in a.gripper_events],
+                "event": [e.event for e in a.gripper_events],
+            },
+            arrays={
+                "start_ns": np.array([e.start_ns for e in a.gripper_events], dtype=i64),
+                "stop_ns": np.array([e.stop_ns for e in a.gripper_events], dtype=i64),
+            },
+        ),
+        AnnotationUpdate(
+            schema.ANNOTATION_SEGMENTS,
+            _TOOL,
+            strings={"kind": [s.kind for s in a.segments], "label": [s.label for s in a.segments]},
+            arrays={
+                "start_ns": np.array([s.start_ns for s in a.segments], dtype=i64),
+                "stop_ns": np.array([s.stop_ns for s in a.segments], dtype=i64),
+            },
+        ),
+        AnnotationUpdate(
+            schema.ANNOTATION_LABELS,
+            _TOOL,
+            attrs={
+                "task": a.task,
+                "instruction": a.instruction,
+                "instruction_source": a.instruction_source,
+                fmt.ATTR_SUCCESS: fmt.success_text(a.success),
+                "success_source": a.success_source,
+            },
+        ),
+        AnnotationUpdate(schema.ANNOTATION_STATS, _TOOL, attrs={"digest": episode_digest(a.stats)}),
         # Attributes, not datasets: a dataset is an HDF5 object of its own, and creating ~100 of
         # them was most of the cost of writing an episode's annotations (episodes/QA.md).
-        sg = g.create_group(s.stream)
-        sg.attrs.create("names", np.array(s.names, dtype=object), dtype=h5py.string_dtype())
-        sg.attrs.create("units", np.array(s.units, dtype=object), dtype=h5py.string_dtype())
-        sg.attrs["count"] = np.int64(s.count)
-        for key in _STAT_KEYS:
-            sg.attrs[key] = s.array(key)
+        *(
+            AnnotationUpdate(
+                f"{schema.ANNOTATION_STATS}/{s.stream}",
+                string_attrs={"names": s.names, "units": s.units},
+                attrs={"count": i64(s.count)} | {key: s.array(key) for key in _STAT_KEYS},
+            )
+            for s in a.stats
+        ),
+    ]
 
 
 def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
