@@ -271,26 +271,17 @@ def _updates(a: EpisodeAnnotations) -> list[AnnotationUpdate]:
             attrs={"start_ns": i64(a.active_start_ns), "stop_ns": i64(a.active_stop_ns)}
             | {"motion_detected": a.motion_detected},
         ),
-        AnnotationUpdate(
+        _spans(
             schema.ANNOTATION_GRIPPER_EVENTS,
-            _TOOL,
-            strings={
-                "gripper": [e.gripper for e in a.gripper_events],
-                "event": [e.event for e in a.gripper_events],
-            },
-            arrays={
-                "start_ns": np.array([e.start_ns for e in a.gripper_events], dtype=i64),
-                "stop_ns": np.array([e.stop_ns for e in a.gripper_events], dtype=i64),
-            },
+            [(e.start_ns, e.stop_ns) for e in a.gripper_events],
+            gripper=[e.gripper for e in a.gripper_events],
+            event=[e.event for e in a.gripper_events],
         ),
-        AnnotationUpdate(
+        _spans(
             schema.ANNOTATION_SEGMENTS,
-            _TOOL,
-            strings={"kind": [s.kind for s in a.segments], "label": [s.label for s in a.segments]},
-            arrays={
-                "start_ns": np.array([s.start_ns for s in a.segments], dtype=i64),
-                "stop_ns": np.array([s.stop_ns for s in a.segments], dtype=i64),
-            },
+            [(s.start_ns, s.stop_ns) for s in a.segments],
+            kind=[s.kind for s in a.segments],
+            label=[s.label for s in a.segments],
         ),
         AnnotationUpdate(
             schema.ANNOTATION_LABELS,
@@ -315,6 +306,14 @@ def _updates(a: EpisodeAnnotations) -> list[AnnotationUpdate]:
             for s in a.stats
         ),
     ]
+
+
+def _spans(name: str, spans: Sequence[tuple[int, int]], **texts: Sequence[str]) -> AnnotationUpdate:
+    """A group of time spans (``start_ns``, ``stop_ns``) with a text column per keyword."""
+    bounds = np.array(spans, dtype=np.int64).reshape(-1, 2)
+    return AnnotationUpdate(
+        name, _TOOL, strings=texts, arrays={"start_ns": bounds[:, 0], "stop_ns": bounds[:, 1]}
+    )
 
 
 def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 import episodes
 from episodes import EpisodeWriter
 from episodes import _layout as fmt
-from tests.episodes.conftest import textured_frame, write_episode
+from tests.episodes.conftest import write_episode
+from tests.episodes.test_maintenance import _interrupted
 from training_ground.cli import app
 
 
@@ -81,12 +82,7 @@ def test_one_changed_stamp_or_metadata_changes_the_digest(tmp_path, info, joint_
 
 
 def test_recovered_partial_has_the_digest_of_what_it_holds(tmp_path, info, joint_spec, camera_spec):
-    w = EpisodeWriter(tmp_path, streams=[joint_spec, camera_spec], info=info, aligned_rate_hz=10)
-    for k in range(40):
-        w.append("joint_position", k * 10_000_000, [k, 0, 0])
-        if k % 3 == 0:
-            w.append("head", k * 10_000_000, textured_frame(k))
-    w._stop_io()  # flushed, never finalised: as after a crash
+    w = _interrupted(tmp_path, info, joint_spec, camera_spec)
     w._file.close()
     assert _stored(w.path) is None
     of_partial = episodes.content_digest(w.path)
