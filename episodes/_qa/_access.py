@@ -10,12 +10,9 @@ import numpy.typing as npt
 
 from episodes._reader import EpisodeReader, FrameBytes, StreamInfo
 
-__all__ = ["EpisodeData", "FrameStore"]
+__all__ = ["EpisodeData"]
 
 Int64Array = npt.NDArray[np.int64]
-
-FrameStore = FrameBytes
-"""The checks' name for the reader's frame bytes (memory-mapped gathers: ``rows``, ``span``)."""
 
 
 class EpisodeData:
@@ -44,7 +41,7 @@ class EpisodeData:
         index = self.reader.frame_index(name)
         return index.offsets, index.sizes
 
-    def frame_store(self, name: str) -> FrameStore:
+    def frame_store(self, name: str) -> FrameBytes:
         """The bytes of a camera stream's ``frames``, read without HDF5 where the layout allows."""
         if not self._prefetched:
             self._prefetched = True
