@@ -95,16 +95,22 @@ from episodes._qa._stats import (
 from episodes._qa._validate import Configure, read_qa, validate_episode, validate_episodes
 from episodes._reader import (
     AlignedFrame,
+    AlignedInfo,
     AlignedView,
+    AnnotationGroup,
     ArraySamples,
     EncodedImage,
     EpisodeMetadata,
     EpisodeReader,
+    FrameBytes,
+    FrameIndex,
     ImageSamples,
+    Provenance,
     StreamInfo,
 )
 from episodes._reader import open_episode as open
 from episodes._sample_index import SampleIndex
+from episodes._schema_digest import content_digest
 from episodes._spec import (
     ArrayStreamSpec,
     CameraCalibration,
@@ -135,7 +141,7 @@ from episodes._training import (
     select_episodes,
     usable_range,
 )
-from episodes._writer import EpisodeWriter
+from episodes._writer import EpisodeWriter, WriterOptions
 
 __all__ = [
     "CHECKS",
@@ -149,8 +155,10 @@ __all__ = [
     "THRESHOLD_KINDS",
     "AlignedEpisode",
     "AlignedFrame",
+    "AlignedInfo",
     "AlignedView",
     "Alignment",
+    "AnnotationGroup",
     "AnnotationResult",
     "ArraySamples",
     "ArrayStreamSpec",
@@ -182,6 +190,8 @@ __all__ = [
     "ExportResult",
     "Exporter",
     "Finding",
+    "FrameBytes",
+    "FrameIndex",
     "GripperEvent",
     "ImageEncoding",
     "ImageSamples",
@@ -191,6 +201,7 @@ __all__ = [
     "JsonValue",
     "Normalizer",
     "NotAnEpisodeError",
+    "Provenance",
     "QaConfig",
     "QaConfigError",
     "QaRule",
@@ -220,10 +231,12 @@ __all__ = [
     "UnknownStreamError",
     "UnsupportedFormatVersionError",
     "WriterClosedError",
+    "WriterOptions",
     "annotate_episode",
     "annotate_episodes",
     "atomic_update",
     "compute_alignment",
+    "content_digest",
     "describe_left_out",
     "export_lerobot",
     "export_robomimic",

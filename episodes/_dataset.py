@@ -70,11 +70,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from episodes import _layout as fmt
 from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, EpisodeSkippedWarning
 from episodes._image_transform import ImageDtype, ImageTransform
 from episodes._normalize import ColumnStats, Normalization, SampleNormalizer, column_stats
-from episodes._qa._access import chunk_offsets
 from episodes._reader import EpisodeReader
 from episodes._sample_index import SampleIndex, SplitName, check_split, choose_episodes, index_samples
 from episodes._spec import ImageStreamSpec
@@ -373,18 +371,13 @@ class EpisodeDataset:
         path = self.episodes[e].path
         reader = EpisodeReader(path)
         try:
-            groups = reader._file[fmt.STREAMS]
             cams = {}
             for spec in self.layout.cameras:
-                g = groups[spec.name]
-                frames = g["frames"]
                 # Read once per file: an h5py call per frame would cost more than the read itself.
-                cams[spec.name] = _Camera(
-                    frames,
-                    chunk_offsets(frames),
-                    np.asarray(g["frame_offset"][()], dtype=np.int64),
-                    np.asarray(g["frame_size"][()], dtype=np.int64),
-                )
+                # Frame bytes come through the reader's FrameBytes (no chunk table here: `_read_bytes`
+                # then slices it, which is FrameBytes.read, the one path to frame bytes).
+                index = reader.frame_index(spec.name)
+                cams[spec.name] = _Camera(reader.frame_bytes(spec.name), None, index.offsets, index.sizes)
             fd = os.open(path, os.O_RDONLY)
         except BaseException:
             reader.close()

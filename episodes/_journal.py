@@ -34,7 +34,7 @@ from typing import Any
 import h5py
 
 from episodes._errors import CorruptEpisodeError, EpisodeBusyError, NotAnEpisodeError
-from episodes._writer import _fsync_path
+from episodes._layout import fsync_path
 
 __all__ = [
     "has_pending_update",
@@ -224,7 +224,7 @@ def _replay(base: Any, path: Path) -> bool:
     size, ranges = found
     _apply(base, size, ranges)
     journal.unlink(missing_ok=True)
-    _fsync_path(path.parent)
+    fsync_path(path.parent)
     return True
 
 
@@ -277,7 +277,7 @@ def _write_journal(path: Path, size: int, ranges: list[tuple[int, bytes]]) -> Pa
         os.fsync(out.fileno())
     os.replace(work, journal)
     # The journal's name is the commit: it must be durable before the episode changes.
-    _fsync_path(path.parent)
+    fsync_path(path.parent)
     return journal
 
 

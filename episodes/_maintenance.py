@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import h5py
-import numpy as np
 
 from episodes import _layout as fmt
 from episodes._align import compute_alignment, sortable_times
@@ -29,7 +28,7 @@ from episodes._errors import (
 from episodes._journal import has_pending_update, journaled_update, lock_updates, replay_journal
 from episodes._reader import ArraySamples, EpisodeReader, check_format
 from episodes._spec import EpisodeInfo
-from episodes._writer import EpisodeWriter, _fsync_path, write_alignment
+from episodes._writer import EpisodeWriter, WriterOptions, write_alignment
 
 __all__ = ["atomic_update", "has_pending_update", "list_episodes", "realign", "recover", "update_in_place"]
 
@@ -97,19 +96,15 @@ def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
     os.replace(recovered, final)
-    # Durability fix: _copy_into rewrote provenance attributes after the writer's fsync; make
-    # the recovered file and its rename durable before the only other copy (the partial) goes.
-    _fsync_path(final)
-    _fsync_path(final.parent)
+    # Durability: the rename must be on disk before the only other copy (the partial) goes.
+    fmt.fsync_path(final.parent)
     work_dir.rmdir()
     partial.unlink()
     return final
 
 
 def _refuse_if_live(source: EpisodeReader) -> None:
-    attrs = source._file.attrs
-    host = str(attrs.get("writer_host", ""))
-    pid = int(attrs.get("writer_pid", -1))
+    host, pid = source.provenance.writer_host, source.provenance.writer_pid
     if host == socket.gethostname() and pid > 0 and _pid_alive(pid) and pid != os.getpid():
         raise EpisodeBusyError(
             f"{source.path}: still being recorded by process {pid} on this host; "
@@ -136,10 +131,10 @@ def _pid_alive(pid: int) -> bool:
 def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
     meta = source.metadata
     infos = source.streams
-    aligned_attrs = source._file[fmt.ALIGNED].attrs
-    required = [str(v) for v in np.atleast_1d(aligned_attrs["required"])]
+    aligned = source.aligned_info
     # A stream with no sample cannot start the grid; keeping it required would empty the view.
-    required = [r for r in required if infos[r].count > 0] or [n for n, i in infos.items() if i.count > 0][:1]
+    required = [r for r in aligned.required if infos[r].count > 0]
+    required = required or [n for n, i in infos.items() if i.count > 0][:1]
     if not required:
         raise CorruptEpisodeError(f"{source.path}: no stream has any sample on disk; nothing to recover")
     info = EpisodeInfo(
@@ -153,38 +148,41 @@ def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
         notes=meta.notes,
         extra=dict(meta.extra),
     )
-    calibrations = {n: i.calibration for n, i in infos.items() if i.calibration is not None}
+    options = WriterOptions(
+        align_clock=aligned.clock,
+        required=required,
+        episode_id=meta.episode_id,
+        urdf=source.urdf,
+        calibrations={n: i.calibration for n, i in infos.items() if i.calibration is not None},
+        # Provenance describes the original recording, not this copy of it.
+        provenance=source.provenance,
+    )
     writer = EpisodeWriter(
         work_dir,
         streams=[i.spec for i in infos.values()],
         info=info,
-        aligned_rate_hz=float(aligned_attrs["rate_hz"]),
-        align_clock=str(aligned_attrs["clock"]),
-        required=required,
-        episode_id=meta.episode_id,
-        urdf=source.urdf,
-        calibrations=calibrations,
+        aligned_rate_hz=aligned.rate_hz,
+        options=options,
     )
     try:
         for name in infos:
-            for block in source.iter_samples(name):
-                if isinstance(block, ArraySamples):
-                    writer.append_block(name, block.stamp_ns, block.data, arrivals_ns=block.arrival_ns)
-                else:
-                    rows = zip(block.stamp_ns, block.arrival_ns, block.images, strict=True)
-                    for stamp, arrival, image in rows:
-                        writer.append_encoded(name, int(stamp), image.data, arrival_ns=int(arrival))
+            _copy_stream(source, writer, name)
         if meta.success is not None:
             writer.set_labels(success=meta.success)
-        recovered = writer._finish(fmt.STATUS_RECOVERED, "")
+        return writer._finish(fmt.STATUS_RECOVERED, "")
     except BaseException:
         writer.discard()
         raise
-    with h5py.File(recovered, "r+") as f:
-        # Provenance describes the original recording, not this copy of it.
-        for key in ("recorded_at", "writer_host", "writer_pid"):
-            f.attrs[key] = source._file.attrs[key]
-    return recovered
+
+
+def _copy_stream(source: EpisodeReader, writer: EpisodeWriter, name: str) -> None:
+    for block in source.iter_samples(name):
+        if isinstance(block, ArraySamples):
+            writer.append_block(name, block.stamp_ns, block.data, arrivals_ns=block.arrival_ns)
+        else:
+            rows = zip(block.stamp_ns, block.arrival_ns, block.images, strict=True)
+            for stamp, arrival, image in rows:
+                writer.append_encoded(name, int(stamp), image.data, arrival_ns=int(arrival))
 
 
 @contextlib.contextmanager
@@ -250,26 +248,19 @@ def realign(
     Raw streams are not touched. ``clock`` (``stamp`` or ``arrival``) and the
     ``required`` streams default to what the episode used before.
     """
-    with atomic_update(path) as f:
-        group = f[fmt.ALIGNED]
-        use_clock = clock or str(group.attrs["clock"])
+    with EpisodeReader(path) as ep:
+        before = ep.aligned_info
+        use_clock = clock or before.clock
         if use_clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
             raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {use_clock!r}")
-        names = list(f[fmt.STREAMS].keys())
-        want = (
-            list(required)
-            if required is not None
-            else [str(v) for v in np.atleast_1d(group.attrs["required"])]
-        )
+        names = list(ep.stream_names)
+        want = list(required) if required is not None else list(before.required)
         unknown = sorted(set(want) - set(names))
         if unknown:
             raise StreamSpecError(f"{path}: required streams {unknown} are not in the episode ({names})")
-        dataset = "stamp_ns" if use_clock == fmt.CLOCK_STAMP else "arrival_ns"
-        stamps = {}
-        for name in names:
-            stamps[name] = sortable_times(np.asarray(f[fmt.STREAMS][name][dataset][:], dtype=np.int64))
-        alignment = compute_alignment(stamps, rate_hz=rate_hz, required=want)
-        write_alignment(group, alignment)
-        group.attrs["clock"] = use_clock
-        group.attrs["required"] = want
-        return alignment.num_frames
+        # Raw stamps never change, not even through an in-place update: read before taking the copy.
+        stamps = {name: sortable_times(ep.times(name, use_clock)) for name in names}
+    alignment = compute_alignment(stamps, rate_hz=rate_hz, required=want)
+    with atomic_update(path) as f:
+        write_alignment(f, alignment, clock=use_clock, required=want)
+    return alignment.num_frames

@@ -6,6 +6,7 @@ died, always read-only and in SWMR mode, so it never takes a live file over.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
+from episodes import _schema as schema
 from episodes._errors import (
     CorruptEpisodeError,
     EpisodeError,
@@ -29,8 +31,9 @@ from episodes._errors import (
 )
 from episodes._images import decode_frame
 from episodes._journal import open_overlaid
+from episodes._reader_frames import FrameBytes
+from episodes._schema import Provenance
 from episodes._spec import (
-    IMAGE_KINDS,
     ArrayStreamSpec,
     CameraCalibration,
     ImageEncoding,
@@ -44,12 +47,17 @@ from episodes._spec import (
 
 __all__ = [
     "AlignedFrame",
+    "AlignedInfo",
     "AlignedView",
+    "AnnotationGroup",
     "ArraySamples",
     "EncodedImage",
     "EpisodeMetadata",
     "EpisodeReader",
+    "FrameBytes",
+    "FrameIndex",
     "ImageSamples",
+    "Provenance",
     "StreamInfo",
     "check_format",
     "open_episode",
@@ -58,28 +66,6 @@ __all__ = [
 Int64Array = npt.NDArray[np.int64]
 _OPEN_ATTEMPTS = 3
 _OPEN_RETRY_S = 0.05
-_METADATA_KEYS = (
-    "format_version",
-    "episode_id",
-    "dataset",
-    "task",
-    "instruction",
-    "operator",
-    "station",
-    "source",
-    "software_version",
-    "robot_profile",
-    "robot_model",
-    "robot_joint_names",
-    "recorded_at",
-    "start_time_ns",
-    "end_time_ns",
-    "status",
-    "success",
-    "notes",
-    "abort_reason",
-    "extra_json",
-)
 
 
 @dataclass(frozen=True)
@@ -104,6 +90,9 @@ class EpisodeMetadata:
     notes: str
     abort_reason: str
     extra: Mapping[str, JsonValue]
+    content_digest: str | None = None
+    """SHA-256 (hex) of the recorded content (datasets/FORMAT.md, "Content identity"); None for
+    files still recording and files written before digests existed (``episodes.content_digest``)."""
 
     @property
     def duration_s(self) -> float:
@@ -224,6 +213,50 @@ class AlignedFrame:
     images: Mapping[str, EncodedImage] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AlignedInfo:
+    """The aligned view's attributes (no arrays): what it was computed from and how long it is."""
+
+    rate_hz: float
+    t0_ns: int
+    clock: str
+    required: tuple[str, ...]
+    num_frames: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class FrameIndex:
+    """Where a camera stream's frames lie in its ``frames`` bytes: frame i is ``[offsets[i], +sizes[i])``."""
+
+    offsets: Int64Array
+    sizes: Int64Array
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0])
+
+
+@dataclass(frozen=True)
+class AnnotationGroup:
+    """One group under ``/annotations``, read whole (annotations are small): attributes and datasets.
+
+    ``group["name"]`` is a dataset's values; ``groups`` names the subgroups, read
+    with ``EpisodeReader.annotation("<this>/<sub>")``. Attribute values are as HDF5
+    stores them (str, numpy scalars and arrays).
+    """
+
+    name: str
+    attrs: Mapping[str, Any]
+    datasets: Mapping[str, npt.NDArray[Any]]
+    groups: tuple[str, ...]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.datasets or key in self.groups
+
+    def __getitem__(self, key: str) -> npt.NDArray[Any]:
+        return self.datasets[key]
+
+
 def open_episode(path: str | os.PathLike[str]) -> EpisodeReader:
     """Open an episode file for reading (also one being recorded, or interrupted).
 
@@ -235,19 +268,26 @@ def open_episode(path: str | os.PathLike[str]) -> EpisodeReader:
 
 
 class EpisodeReader:
-    """Read-only access to one episode file. Use as a context manager."""
+    """Read-only access to one episode file. Use as a context manager.
+
+    The only way into an episode's HDF5 objects besides the writer: other modules
+    use its public methods (metadata, streams, samples, frame bytes, annotations).
+    Being that one gateway, it is a little over 300 lines; the work is in module functions.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._counts: dict[str, int] = {}
+        self._frame_bytes: dict[str, FrameBytes] = {}
+        self._fd: int | None = None
         # SWMR does not cover attribute rewrites: a reader that opens a file while its writer
         # finalises it (rewriting status, notes... in the global heap) can read a heap entry
         # mid-update and get h5py's "bad heap index". The writer is done within milliseconds.
         for attempt in range(_OPEN_ATTEMPTS):
             self._file = _open_h5(self.path)
             try:
-                self._check_format()
-                self._metadata = self._read_metadata()
+                check_format(self._file, self.path)
+                self._metadata = _metadata_of(self.root_attrs())
                 return
             except OSError as exc:
                 self._file.close()
@@ -263,44 +303,7 @@ class EpisodeReader:
                 self._file.close()
                 raise
 
-    # ------------------------------------------------------------------ opening
-
-    def _check_format(self) -> None:
-        check_format(self._file, self.path)
-
-    def _read_metadata(self) -> EpisodeMetadata:
-        a = self._file.attrs
-        missing = [key for key in _METADATA_KEYS if key not in a]
-        if missing:
-            raise CorruptEpisodeError(f"{self.path}: root attributes {missing} are missing")
-        success_text = _text(a["success"])
-        extra = fmt.parse_json_attr(a["extra_json"]) or {}
-        return EpisodeMetadata(
-            format_version=int(a["format_version"]),
-            episode_id=_text(a["episode_id"]),
-            dataset=_text(a["dataset"]),
-            task=_text(a["task"]),
-            instruction=_text(a["instruction"]),
-            operator=_text(a["operator"]),
-            station=_text(a["station"]),
-            source=_text(a["source"]),
-            software_version=_text(a["software_version"]),
-            robot=RobotInfo(
-                profile=_text(a["robot_profile"]),
-                model=_text(a["robot_model"]),
-                joint_names=_texts(a["robot_joint_names"]),
-            ),
-            recorded_at=_text(a["recorded_at"]),
-            start_time_ns=int(a["start_time_ns"]),
-            end_time_ns=int(a["end_time_ns"]),
-            status=_text(a["status"]),
-            success=None if success_text == "unknown" else success_text == "true",
-            notes=_text(a["notes"]),
-            abort_reason=_text(a["abort_reason"]),
-            extra=extra,
-        )
-
-    # ------------------------------------------------------------------ properties
+    # ------------------------------------------------------------------ metadata
 
     @property
     def metadata(self) -> EpisodeMetadata:
@@ -312,6 +315,29 @@ class EpisodeReader:
         return self.path.name.endswith(fmt.PARTIAL_SUFFIX)
 
     @property
+    def provenance(self) -> Provenance:
+        """Which process recorded the episode (recovery checks it is no longer running)."""
+        a = self.root_attrs()
+        return Provenance(a[fmt.ATTR_RECORDED_AT], a[fmt.ATTR_WRITER_HOST], a[fmt.ATTR_WRITER_PID])
+
+    def root_attrs(self) -> dict[str, Any]:
+        """Every root attribute datasets/FORMAT.md declares, decoded (``episodes._schema.ROOT_ATTRS``)."""
+        return schema.read_attrs(self._file.attrs, schema.ROOT_ATTRS, f"{self.path}: root")
+
+    def stream_attrs(self, name: str) -> dict[str, Any]:
+        """A stream's declared attributes, decoded (``episodes._schema.STREAM_ATTRS``)."""
+        g = self._group(name)
+        return schema.read_attrs(
+            g.attrs, schema.stream_attr_decls(fmt.FRAMES in g), f"{self.path}: stream {name!r}"
+        )
+
+    @property
+    def urdf(self) -> str:
+        return schema.text(self._file[fmt.EMBODIMENT][fmt.URDF][()])
+
+    # ------------------------------------------------------------------ streams
+
+    @property
     def stream_names(self) -> tuple[str, ...]:
         return tuple(self._file[fmt.STREAMS].keys())
 
@@ -319,24 +345,19 @@ class EpisodeReader:
     def streams(self) -> dict[str, StreamInfo]:
         return {name: self.stream(name) for name in self.stream_names}
 
-    @property
-    def urdf(self) -> str:
-        return _text(self._file[fmt.EMBODIMENT]["urdf"][()])
-
-    @property
-    def annotations(self) -> tuple[str, ...]:
-        group = self._file.get(fmt.ANNOTATIONS)
-        return tuple(group.keys()) if group is not None else ()
+    def spec(self, name: str) -> StreamSpec:
+        """A stream's declaration, from attributes only (no sample is read)."""
+        return _spec_from_group(name, self._group(name), self.path)
 
     def stream(self, name: str) -> StreamInfo:
         g = self._group(name)
         count = self._count(g)
-        stamps = g["stamp_ns"]
+        stamps = g[fmt.STAMP_NS]
         first = int(stamps[0]) if count else 0
         last = int(stamps[count - 1]) if count else 0
         calibration = None
-        if "calibration_json" in g.attrs:
-            value = fmt.parse_json_attr(g.attrs["calibration_json"])
+        if fmt.ATTR_CALIBRATION in g.attrs:
+            value = fmt.parse_json_attr(g.attrs[fmt.ATTR_CALIBRATION])
             calibration = CameraCalibration.from_json(value) if value else None
         return StreamInfo(
             spec=_spec_from_group(name, g, self.path),
@@ -349,12 +370,45 @@ class EpisodeReader:
     def refresh(self) -> None:
         """See samples a live writer flushed since this reader opened the file."""
         self._counts.clear()
+        self._frame_bytes.clear()
         for name in self.stream_names:
-            g = self._file[fmt.STREAMS][name]
-            for ds in g.values():
+            for ds in self._group(name).values():
                 ds.refresh()
 
     # ------------------------------------------------------------------ raw streams
+
+    def times(self, stream: str, clock: str = fmt.CLOCK_STAMP) -> Int64Array:
+        """Every complete sample's source stamp (``clock="stamp"``) or arrival time, in one read."""
+        g = self._group(stream)
+        return np.asarray(g[_clock_dataset(clock)][: self._count(g)], dtype=np.int64)
+
+    def values(
+        self, stream: str, start: int = 0, stop: int | None = None, *, dtype: npt.DTypeLike | None = None
+    ) -> npt.NDArray[Any]:
+        """An array stream's rows ``[start, stop)`` (default: all complete ones) in one read, as ``dtype``."""
+        g = self._group(stream)
+        if fmt.DATA not in g:
+            raise UnknownStreamError(f"{self.path}: {stream!r} is a camera stream; it has frames, not values")
+        n = self._count(g)
+        stop = n if stop is None else min(stop, n)
+        return np.asarray(g[fmt.DATA][start:stop], dtype=dtype)
+
+    def frame_index(self, stream: str) -> FrameIndex:
+        """A camera stream's frame offsets and sizes in its frame bytes (complete frames only)."""
+        g = self._image_group(stream)
+        n = self._count(g)
+        return FrameIndex(
+            np.asarray(g[fmt.FRAME_OFFSET][:n], dtype=np.int64),
+            np.asarray(g[fmt.FRAME_SIZE][:n], dtype=np.int64),
+        )
+
+    def frame_bytes(self, stream: str) -> FrameBytes:
+        """The one way to a camera stream's encoded frame bytes (see :class:`FrameBytes`)."""
+        found = self._frame_bytes.get(stream)
+        if found is None:
+            g = self._image_group(stream)
+            found = self._frame_bytes[stream] = FrameBytes(self.path, g[fmt.FRAMES], self._descriptor)
+        return found
 
     def read(
         self,
@@ -392,28 +446,26 @@ class EpisodeReader:
             raise UnknownStreamError(f"{self.path}: {stream!r} has no frame {index}")
         return samples.images[0]
 
-    # ------------------------------------------------------------------ aligned view
+    # ------------------------------------------------------------------ aligned view, annotations
+
+    @property
+    def aligned_info(self) -> AlignedInfo:
+        """The aligned view's attributes, without reading its arrays."""
+        a = schema.read_attrs(
+            self._file[fmt.ALIGNED].attrs, schema.ALIGNED_ATTRS, f"{self.path}: aligned view"
+        )
+        return AlignedInfo(
+            rate_hz=a[fmt.ATTR_RATE_HZ],
+            t0_ns=a[fmt.ATTR_T0_NS],
+            clock=a[fmt.ATTR_CLOCK],
+            required=a[fmt.ATTR_REQUIRED],
+            num_frames=a[fmt.ATTR_NUM_FRAMES],
+            reason=a[fmt.ATTR_REASON],
+        )
 
     @property
     def aligned(self) -> AlignedView:
-        g = self._file[fmt.ALIGNED]
-        n = int(g.attrs["num_frames"])
-        time_ns = np.asarray(g["time_ns"][:n], dtype=np.int64)
-        index: dict[str, Int64Array] = {}
-        error: dict[str, Int64Array] = {}
-        for name, sg in g["streams"].items():
-            index[name] = np.asarray(sg["index"][:n], dtype=np.int64)
-            error[name] = np.asarray(sg["error_ns"][:n], dtype=np.int64)
-        return AlignedView(
-            rate_hz=float(g.attrs["rate_hz"]),
-            t0_ns=int(g.attrs["t0_ns"]),
-            clock=_text(g.attrs["clock"]),
-            required=_texts(g.attrs["required"]),
-            time_ns=time_ns,
-            index=index,
-            error_ns=error,
-            reason=_text(g.attrs["reason"]),
-        )
+        return _read_aligned(self._file[fmt.ALIGNED], self.aligned_info)
 
     def iter_aligned(
         self,
@@ -445,34 +497,28 @@ class EpisodeReader:
                     if valid.size
                     else None
                 )
-            for k in range(begin, end):
-                values: dict[str, npt.NDArray[Any]] = {}
-                images: dict[str, EncodedImage] = {}
-                sample_index: dict[str, int] = {}
-                errors: dict[str, int] = {}
-                for name in names:
-                    i = int(view.index[name][k])
-                    sample_index[name] = i
-                    errors[name] = int(view.error_ns[name][k])
-                    got = rows[name]
-                    if i < 0 or got is None:
-                        continue
-                    if isinstance(got, ImageSamples):
-                        images[name] = got.images[i - got.first_index]
-                    else:
-                        values[name] = got.data[i - got.first_index]
-                yield AlignedFrame(
-                    k=k,
-                    time_ns=int(view.time_ns[k]),
-                    sample_index=sample_index,
-                    error_ns=errors,
-                    values=values,
-                    images=images,
-                )
+            yield from (_aligned_frame(view, names, rows, k) for k in range(begin, end))
+
+    @property
+    def annotations(self) -> tuple[str, ...]:
+        """Names of the groups under ``/annotations``."""
+        group = self._file.get(fmt.ANNOTATIONS)
+        return tuple(group.keys()) if group is not None else ()
+
+    def annotation(self, name: str) -> AnnotationGroup | None:
+        """The group ``/annotations/<name>`` (``name`` may hold ``/``), or None if it is not there."""
+        group = self._file.get(f"{fmt.ANNOTATIONS}/{name}")
+        if group is None:
+            return None
+        return _annotation_group(group, name)
 
     # ------------------------------------------------------------------ lifetime
 
     def close(self) -> None:
+        self._frame_bytes.clear()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self._file.close()
 
     def __enter__(self) -> EpisodeReader:
@@ -497,6 +543,17 @@ class EpisodeReader:
             raise UnknownStreamError(f"{self.path}: no stream {name!r}; streams: {', '.join(streams.keys())}")
         return streams[name]
 
+    def _image_group(self, name: str) -> Any:
+        g = self._group(name)
+        if fmt.FRAMES not in g:
+            raise UnknownStreamError(f"{self.path}: {name!r} is not a camera stream; it has no frames")
+        return g
+
+    def _descriptor(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        return self._fd
+
     def _count(self, g: Any) -> int:
         name = g.name
         if name not in self._counts:
@@ -507,9 +564,7 @@ class EpisodeReader:
         n = self._count(g)
         if start_ns is None and stop_ns is None:
             return 0, n
-        if clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
-            raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {clock!r}")
-        times = g["stamp_ns" if clock == fmt.CLOCK_STAMP else "arrival_ns"][:n]
+        times = g[_clock_dataset(clock)][:n]
         first = 0 if start_ns is None else int(np.searchsorted(times, start_ns, side="left"))
         stop = n if stop_ns is None else int(np.searchsorted(times, stop_ns, side="left"))
         return first, max(first, stop)
@@ -517,45 +572,132 @@ class EpisodeReader:
     def _read_rows(self, name: str, g: Any, first: int, stop: int) -> ArraySamples | ImageSamples:
         stop = min(stop, self._count(g))
         first = max(0, min(first, stop))
-        stamps = np.asarray(g["stamp_ns"][first:stop], dtype=np.int64)
-        arrivals = np.asarray(g["arrival_ns"][first:stop], dtype=np.int64)
-        if "data" in g:
-            return ArraySamples(name, stamps, arrivals, g["data"][first:stop], first)
-        offsets = g["frame_offset"][first:stop]
-        sizes = g["frame_size"][first:stop]
-        channels = int(g.attrs["channels"])
-        images: tuple[EncodedImage, ...] = ()
-        if stop > first:
-            base = int(offsets[0])
-            blob = g["frames"][base : int(offsets[-1] + sizes[-1])].tobytes()
-            images = tuple(
-                EncodedImage(
-                    blob[int(o) - base : int(o) - base + int(s)],
-                    channels,
-                    f"{self.path}: stream {name!r} frame {first + j}",
-                )
-                for j, (o, s) in enumerate(zip(offsets, sizes, strict=False))
-            )
+        stamps = np.asarray(g[fmt.STAMP_NS][first:stop], dtype=np.int64)
+        arrivals = np.asarray(g[fmt.ARRIVAL_NS][first:stop], dtype=np.int64)
+        if fmt.DATA in g:
+            return ArraySamples(name, stamps, arrivals, g[fmt.DATA][first:stop], first)
+        images = _images_of(self.frame_bytes(name), g, name, first, stop) if stop > first else ()
         return ImageSamples(name, stamps, arrivals, images, first)
+
+
+def _images_of(frames: FrameBytes, g: Any, name: str, first: int, stop: int) -> tuple[EncodedImage, ...]:
+    """Frames ``[first, stop)`` of a camera stream, read in one piece."""
+    if stop <= first:
+        return ()
+    offsets = g[fmt.FRAME_OFFSET][first:stop]
+    sizes = g[fmt.FRAME_SIZE][first:stop]
+    channels = int(g.attrs[fmt.ATTR_CHANNELS])
+    base = int(offsets[0])
+    blob = frames.read(base, int(offsets[-1] + sizes[-1]) - base).tobytes()
+    return tuple(
+        EncodedImage(
+            blob[int(o) - base : int(o) - base + int(s)],
+            channels,
+            f"{frames.path}: stream {name!r} frame {first + j}",
+        )
+        for j, (o, s) in enumerate(zip(offsets, sizes, strict=False))
+    )
+
+
+def _read_aligned(g: Any, info: AlignedInfo) -> AlignedView:
+    n = info.num_frames
+    index: dict[str, Int64Array] = {}
+    error: dict[str, Int64Array] = {}
+    for name, sg in g[fmt.ALIGNED_STREAMS].items():
+        index[name] = np.asarray(sg[fmt.INDEX][:n], dtype=np.int64)
+        error[name] = np.asarray(sg[fmt.ERROR_NS][:n], dtype=np.int64)
+    return AlignedView(
+        rate_hz=info.rate_hz,
+        t0_ns=info.t0_ns,
+        clock=info.clock,
+        required=info.required,
+        time_ns=np.asarray(g[fmt.TIME_NS][:n], dtype=np.int64),
+        index=index,
+        error_ns=error,
+        reason=info.reason,
+    )
+
+
+def _annotation_group(group: Any, name: str) -> AnnotationGroup:
+    # getclass: the kind of each member without opening it (stats has one subgroup per stream).
+    kinds = {key: group.get(key, getclass=True) for key in group}
+    return AnnotationGroup(
+        name=name,
+        attrs=dict(group.attrs.items()),
+        datasets={key: group[key][()] for key, cls in kinds.items() if cls is h5py.Dataset},
+        groups=tuple(key for key, cls in kinds.items() if cls is h5py.Group),
+    )
+
+
+def _aligned_frame(
+    view: AlignedView, names: Sequence[str], rows: Mapping[str, ArraySamples | ImageSamples | None], k: int
+) -> AlignedFrame:
+    values: dict[str, npt.NDArray[Any]] = {}
+    images: dict[str, EncodedImage] = {}
+    sample_index: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    for name in names:
+        i = int(view.index[name][k])
+        sample_index[name] = i
+        errors[name] = int(view.error_ns[name][k])
+        got = rows[name]
+        if i < 0 or got is None:
+            continue
+        if isinstance(got, ImageSamples):
+            images[name] = got.images[i - got.first_index]
+        else:
+            values[name] = got.data[i - got.first_index]
+    return AlignedFrame(
+        k=k,
+        time_ns=int(view.time_ns[k]),
+        sample_index=sample_index,
+        error_ns=errors,
+        values=values,
+        images=images,
+    )
+
+
+def _metadata_of(a: Mapping[str, Any]) -> EpisodeMetadata:
+    """Root attributes (decoded through the schema) as the typed metadata.
+
+    Fields named as an attribute take its value; the others are built from attributes here.
+    """
+    names = {f.name for f in dataclasses.fields(EpisodeMetadata)}
+    values = {name: value for name, value in a.items() if name in names}
+    values.update(
+        robot=RobotInfo(
+            profile=a["robot_profile"], model=a["robot_model"], joint_names=a["robot_joint_names"]
+        ),
+        success=fmt.parse_success(a[fmt.ATTR_SUCCESS]),
+        extra=fmt.parse_json_attr(a[fmt.ATTR_EXTRA]) or {},
+        content_digest=a[fmt.ATTR_CONTENT_DIGEST] or None,
+    )
+    return EpisodeMetadata(**values)
+
+
+def _clock_dataset(clock: str) -> str:
+    if clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
+        raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {clock!r}")
+    return fmt.STAMP_NS if clock == fmt.CLOCK_STAMP else fmt.ARRIVAL_NS
 
 
 def _count_complete_samples(g: Any) -> int:
     """Samples fully on disk: the shortest of the stream's datasets, as a crash may cut any."""
-    n = min(g["stamp_ns"].shape[0], g["arrival_ns"].shape[0])
-    if "data" in g:
-        return int(min(n, g["data"].shape[0]))
-    n = min(n, g["frame_offset"].shape[0], g["frame_size"].shape[0])
+    n = min(g[fmt.STAMP_NS].shape[0], g[fmt.ARRIVAL_NS].shape[0])
+    if fmt.DATA in g:
+        return int(min(n, g[fmt.DATA].shape[0]))
+    n = min(n, g[fmt.FRAME_OFFSET].shape[0], g[fmt.FRAME_SIZE].shape[0])
     if n == 0:
         return 0
-    stored = g["frames"].shape[0]
-    ends = g["frame_offset"][:n] + g["frame_size"][:n]
+    stored = g[fmt.FRAMES].shape[0]
+    ends = g[fmt.FRAME_OFFSET][:n] + g[fmt.FRAME_SIZE][:n]
     return int(np.searchsorted(ends > stored, True))
 
 
 def check_format(file: Any, path: Path) -> None:
     """Refuse an open HDF5 file that is not a version this reader knows of a Training Ground episode."""
     attrs = file.attrs
-    if _text(attrs.get("format", "")) != fmt.FORMAT_NAME:
+    if schema.text(attrs.get("format", "")) != fmt.FORMAT_NAME:
         raise NotAnEpisodeError(
             f"{path}: HDF5 file but not a Training Ground episode "
             f"(root attribute 'format' is not {fmt.FORMAT_NAME!r})"
@@ -612,48 +754,29 @@ def _open_h5(path: Path) -> Any:
     raise CorruptEpisodeError(f"{path}: HDF5 file is truncated or corrupt ({message})")
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.ndarray) and value.shape == ():
-        return _text(value[()])
-    return str(value)
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    return tuple(_text(v) for v in np.atleast_1d(value))
-
-
 def _spec_from_group(name: str, g: Any, path: Path) -> StreamSpec:
+    is_image = fmt.FRAMES in g
     try:
-        kind = StreamKind(_text(g.attrs["kind"]))
-        role = Role(_text(g.attrs["role"]))
-        rate = float(g.attrs["rate_hz"])
+        a = schema.read_attrs(g.attrs, schema.stream_attr_decls(is_image), f"{path}: stream {name!r}")
+        rate = a[fmt.ATTR_RATE_HZ]
         common: dict[str, Any] = {
-            "role": role,
+            "name": name,
+            "kind": StreamKind(a["kind"]),
+            "role": Role(a["role"]),
             "rate_hz": rate if np.isfinite(rate) else None,
-            "required": bool(g.attrs["required"]),
-            "topic": _text(g.attrs["topic"]),
-            "msg_type": _text(g.attrs["msg_type"]),
+            "required": a[fmt.ATTR_REQUIRED],
+            "topic": a["topic"],
+            "msg_type": a["msg_type"],
         }
-        if kind in IMAGE_KINDS:
+        if is_image:
             return ImageStreamSpec(
-                name=name,
-                kind=kind,
-                width=int(g.attrs["width"]),
-                height=int(g.attrs["height"]),
-                channels=int(g.attrs["channels"]),
-                encoding=ImageEncoding(_text(g.attrs["encoding"])),
-                quality=int(g.attrs["quality"]),
+                width=a["width"],
+                height=a["height"],
+                channels=a[fmt.ATTR_CHANNELS],
+                encoding=ImageEncoding(a["encoding"]),
+                quality=a["quality"],
                 **common,
             )
-        return ArrayStreamSpec(
-            name=name,
-            kind=kind,
-            names=_texts(g.attrs["names"]),
-            units=_texts(g.attrs["units"]),
-            dtype=str(g["data"].dtype),
-            **common,
-        )
+        return ArrayStreamSpec(names=a["names"], units=a["units"], dtype=str(g[fmt.DATA].dtype), **common)
     except (KeyError, ValueError) as exc:
         raise CorruptEpisodeError(f"{path}: stream {name!r} has a bad or missing attribute ({exc})") from exc

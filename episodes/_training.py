@@ -35,10 +35,11 @@ import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
+from episodes import _schema as schema
 from episodes._columns import StreamColumns, default_state, pick_columns
 from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, UnknownStreamError
 from episodes._maintenance import list_episodes
-from episodes._reader import AlignedView, EpisodeReader, _spec_from_group, _text
+from episodes._reader import AlignedView, EpisodeReader
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
 
 __all__ = [
@@ -131,21 +132,20 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
     """An episode's :class:`EpisodeEntry`; raises an :class:`EpisodeError` for an unreadable file."""
     with EpisodeReader(path) as reader:
         meta = reader.metadata
-        f = reader._file
-        groups = f[fmt.STREAMS]
-        streams = tuple(_spec_from_group(name, groups[name], reader.path) for name in groups)
-        annotations = f.get(fmt.ANNOTATIONS)
+        streams = tuple(reader.spec(name) for name in reader.stream_names)
+        aligned = reader.aligned_info
         qa_passed: bool | None = None
         active: tuple[int, int] | None = None
         instruction = meta.instruction
-        if annotations is not None:
-            if "qa" in annotations:
-                qa_passed = bool(annotations["qa"].attrs["passed"])
-            if "active_range" in annotations:
-                a = annotations["active_range"].attrs
-                active = (int(a["start_ns"]), int(a["stop_ns"]))
-            if not instruction and "labels" in annotations:
-                instruction = _text(annotations["labels"].attrs.get("instruction", ""))
+        qa = reader.annotation(schema.ANNOTATION_QA)
+        if qa is not None:
+            qa_passed = bool(qa.attrs["passed"])
+        active_range = reader.annotation(schema.ANNOTATION_ACTIVE_RANGE)
+        if active_range is not None:
+            active = (int(active_range.attrs["start_ns"]), int(active_range.attrs["stop_ns"]))
+        labels = None if instruction else reader.annotation(schema.ANNOTATION_LABELS)
+        if labels is not None:
+            instruction = schema.text(labels.attrs.get("instruction", ""))
         return EpisodeEntry(
             path=reader.path,
             episode_id=meta.episode_id,
@@ -156,9 +156,10 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
             success=meta.success,
             qa_passed=qa_passed,
             active_range_ns=active,
-            num_frames=int(f[fmt.ALIGNED].attrs["num_frames"]),
-            aligned_rate_hz=float(f[fmt.ALIGNED].attrs["rate_hz"]),
+            num_frames=aligned.num_frames,
+            aligned_rate_hz=aligned.rate_hz,
             streams=streams,
+            content_digest=meta.content_digest,
         )
 
 
@@ -592,20 +593,15 @@ def _aligned_streams(
     ep = reader if reader is not None else EpisodeReader(entry.path)
     try:
         view = ep.aligned
-        groups = ep._file[fmt.STREAMS]
         lo, hi = usable_range(entry, layout, view, active_only=active_only)
 
         def rows(streams: Sequence[str]) -> Float32Array:
             parts = []
             for name in streams:
                 idx = view.index[name][lo:hi]
-                data = groups[name]["data"]
-                if idx.size:
-                    first, last = int(idx.min()), int(idx.max()) + 1
-                    block = np.asarray(data[first:last], dtype=np.float32)  # one contiguous read
-                    parts.append(block[idx - first])
-                else:
-                    parts.append(np.empty((0, data.shape[1]), dtype=np.float32))
+                first, last = (int(idx.min()), int(idx.max()) + 1) if idx.size else (0, 0)
+                block = ep.values(name, first, last, dtype=np.float32)  # one contiguous read
+                parts.append(block[idx - first])
             return np.concatenate(parts, axis=1) if parts else np.empty((hi - lo, 0), dtype=np.float32)
 
         return AlignedEpisode(

@@ -14,23 +14,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
-from episodes._errors import EpisodeError
-from episodes._maintenance import update_in_place
+from episodes import _schema as schema
+from episodes._errors import CorruptEpisodeError, EpisodeError
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import motion_reference
 from episodes._qa._config import QaConfig
 from episodes._qa._motion import GripperEvent, Segment, active_span, gripper_events, segments
 from episodes._qa._parallel import run_parallel
 from episodes._qa._stats import StreamStats, episode_digest, stream_stats
-from episodes._qa._store import new_group, put_strings, strings, text
+from episodes._qa._store import strings, text
 from episodes._qa._validate import ConfigSource
 from episodes._reader import AlignedView, EpisodeReader
 from episodes._spec import ArrayStreamSpec, Role, StreamKind
+from episodes._writer_annotations import AnnotationUpdate, write_annotations
 from tg_base import TgError
 
 __all__ = [
@@ -41,7 +41,13 @@ __all__ = [
     "read_annotations",
 ]
 
-_GROUPS = ("active_range", "gripper_events", "segments", "labels", "stats")
+_GROUPS = (
+    schema.ANNOTATION_ACTIVE_RANGE,
+    schema.ANNOTATION_GRIPPER_EVENTS,
+    schema.ANNOTATION_SEGMENTS,
+    schema.ANNOTATION_LABELS,
+    schema.ANNOTATION_STATS,
+)
 _TOOL = "tg annotate"
 _STAT_KEYS = ("min", "max", "mean", "std", "q01", "q10", "q50", "q90", "q99")
 
@@ -124,8 +130,7 @@ def annotate_episode(
             )
         changed = not unchanged
         if changed:
-            with update_in_place(p) as f:
-                _store(f, found)
+            write_annotations(p, _updates(found))
     return AnnotationResult(str(p), episode_id, found, changed)
 
 
@@ -256,38 +261,59 @@ def _stats(data: EpisodeData, view: AlignedView, span: tuple[int, int]) -> list[
 # ---------------------------------------------------------------- storage
 
 
-def _store(f: Any, a: EpisodeAnnotations) -> None:
-    g = new_group(f, "active_range", _TOOL)
-    g.attrs["start_ns"] = np.int64(a.active_start_ns)
-    g.attrs["stop_ns"] = np.int64(a.active_stop_ns)
-    g.attrs["motion_detected"] = a.motion_detected
-    g = new_group(f, "gripper_events", _TOOL)
-    put_strings(g, "gripper", [e.gripper for e in a.gripper_events])
-    put_strings(g, "event", [e.event for e in a.gripper_events])
-    g.create_dataset("start_ns", data=np.array([e.start_ns for e in a.gripper_events], dtype=np.int64))
-    g.create_dataset("stop_ns", data=np.array([e.stop_ns for e in a.gripper_events], dtype=np.int64))
-    g = new_group(f, "segments", _TOOL)
-    g.create_dataset("start_ns", data=np.array([s.start_ns for s in a.segments], dtype=np.int64))
-    g.create_dataset("stop_ns", data=np.array([s.stop_ns for s in a.segments], dtype=np.int64))
-    put_strings(g, "kind", [s.kind for s in a.segments])
-    put_strings(g, "label", [s.label for s in a.segments])
-    g = new_group(f, "labels", _TOOL)
-    g.attrs["task"] = a.task
-    g.attrs["instruction"] = a.instruction
-    g.attrs["instruction_source"] = a.instruction_source
-    g.attrs["success"] = "unknown" if a.success is None else ("true" if a.success else "false")
-    g.attrs["success_source"] = a.success_source
-    g = new_group(f, "stats", _TOOL)
-    g.attrs["digest"] = episode_digest(a.stats)
-    for s in a.stats:
+def _updates(a: EpisodeAnnotations) -> list[AnnotationUpdate]:
+    """The annotation groups that store ``a`` (layout in episodes/QA.md)."""
+    i64 = np.int64
+    return [
+        AnnotationUpdate(
+            schema.ANNOTATION_ACTIVE_RANGE,
+            _TOOL,
+            attrs={"start_ns": i64(a.active_start_ns), "stop_ns": i64(a.active_stop_ns)}
+            | {"motion_detected": a.motion_detected},
+        ),
+        _spans(
+            schema.ANNOTATION_GRIPPER_EVENTS,
+            [(e.start_ns, e.stop_ns) for e in a.gripper_events],
+            gripper=[e.gripper for e in a.gripper_events],
+            event=[e.event for e in a.gripper_events],
+        ),
+        _spans(
+            schema.ANNOTATION_SEGMENTS,
+            [(s.start_ns, s.stop_ns) for s in a.segments],
+            kind=[s.kind for s in a.segments],
+            label=[s.label for s in a.segments],
+        ),
+        AnnotationUpdate(
+            schema.ANNOTATION_LABELS,
+            _TOOL,
+            attrs={
+                "task": a.task,
+                "instruction": a.instruction,
+                "instruction_source": a.instruction_source,
+                fmt.ATTR_SUCCESS: fmt.success_text(a.success),
+                "success_source": a.success_source,
+            },
+        ),
+        AnnotationUpdate(schema.ANNOTATION_STATS, _TOOL, attrs={"digest": episode_digest(a.stats)}),
         # Attributes, not datasets: a dataset is an HDF5 object of its own, and creating ~100 of
         # them was most of the cost of writing an episode's annotations (episodes/QA.md).
-        sg = g.create_group(s.stream)
-        sg.attrs.create("names", np.array(s.names, dtype=object), dtype=h5py.string_dtype())
-        sg.attrs.create("units", np.array(s.units, dtype=object), dtype=h5py.string_dtype())
-        sg.attrs["count"] = np.int64(s.count)
-        for key in _STAT_KEYS:
-            sg.attrs[key] = s.array(key)
+        *(
+            AnnotationUpdate(
+                f"{schema.ANNOTATION_STATS}/{s.stream}",
+                string_attrs={"names": s.names, "units": s.units},
+                attrs={"count": i64(s.count)} | {key: s.array(key) for key in _STAT_KEYS},
+            )
+            for s in a.stats
+        ),
+    ]
+
+
+def _spans(name: str, spans: Sequence[tuple[int, int]], **texts: Sequence[str]) -> AnnotationUpdate:
+    """A group of time spans (``start_ns``, ``stop_ns``) with a text column per keyword."""
+    bounds = np.array(spans, dtype=np.int64).reshape(-1, 2)
+    return AnnotationUpdate(
+        name, _TOOL, strings=texts, arrays={"start_ns": bounds[:, 0], "stop_ns": bounds[:, 1]}
+    )
 
 
 def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
@@ -309,7 +335,8 @@ def _unchanged(reader: EpisodeReader, found: EpisodeAnnotations) -> bool:
     stored = _stored(reader, stats=False)
     if stored is None:
         return False
-    digest = reader._file[fmt.ANNOTATIONS]["stats"].attrs.get("digest")
+    stats = reader.annotation(schema.ANNOTATION_STATS)
+    digest = stats.attrs.get("digest") if stats is not None else None
     # Compared in JSON form, where a NaN statistic equals itself.
     return (
         digest is not None
@@ -319,11 +346,11 @@ def _unchanged(reader: EpisodeReader, found: EpisodeAnnotations) -> bool:
 
 
 def _stored(reader: EpisodeReader, *, stats: bool = True) -> EpisodeAnnotations | None:
-    root = reader._file.get(fmt.ANNOTATIONS)
-    if root is None or any(name not in root for name in _GROUPS):
+    groups = [reader.annotation(name) for name in _GROUPS]
+    if any(g is None for g in groups):
         return None
-    active, ev, seg, labels, stats_group = (root[name] for name in _GROUPS)
-    success = text(labels.attrs["success"])
+    active, ev, seg, labels, stats_group = (g for g in groups if g is not None)
+    success = text(labels.attrs[fmt.ATTR_SUCCESS])
     return EpisodeAnnotations(
         active_start_ns=int(active.attrs["start_ns"]),
         active_stop_ns=int(active.attrs["stop_ns"]),
@@ -351,13 +378,17 @@ def _stored(reader: EpisodeReader, *, stats: bool = True) -> EpisodeAnnotations 
         task=text(labels.attrs["task"]),
         instruction=text(labels.attrs["instruction"]),
         instruction_source=text(labels.attrs["instruction_source"]),
-        success=None if success == "unknown" else success == "true",
+        success=fmt.parse_success(success),
         success_source=text(labels.attrs["success_source"]),
-        stats=tuple(_read_stats(name, group) for name, group in stats_group.items()) if stats else (),
+        stats=tuple(_read_stats(reader, name) for name in stats_group.groups) if stats else (),
     )
 
 
-def _read_stats(name: str, g: Any) -> StreamStats:
+def _read_stats(reader: EpisodeReader, name: str) -> StreamStats:
+    g = reader.annotation(f"{schema.ANNOTATION_STATS}/{name}")
+    if g is None:
+        raise CorruptEpisodeError(f"{reader.path}: statistics of {name!r} vanished while being read")
+
     # Attributes; episodes annotated by earlier versions hold datasets of the same names.
     def field(key: str) -> Any:
         return g.attrs[key] if key in g.attrs else g[key][()]

@@ -1,6 +1,6 @@
 """Camera streams scanned without decoding, or even reading, every frame.
 
-Frames are read through :class:`FrameStore` (memory-mapped chunks), all with numpy:
+Frames are read through the reader's :class:`FrameBytes` (memory-mapped chunks), all with numpy:
 
 * structure: every frame starts with a JPEG or PNG signature and its last 32
   bytes hold the end marker (a frame cut short lacks it);
@@ -25,9 +25,10 @@ import numpy as np
 import numpy.typing as npt
 
 from episodes._images import read_header
-from episodes._qa._access import EpisodeData, FrameStore
+from episodes._qa._access import EpisodeData
 from episodes._qa._config import QaConfig
 from episodes._qa._ranges import runs
+from episodes._reader import FrameBytes
 from episodes._spec import ImageStreamSpec, StreamKind
 
 __all__ = ["PROBLEMS", "CameraScan", "FrameFormat", "parse_header", "scan_camera"]
@@ -153,7 +154,7 @@ def scan_camera(data: EpisodeData, name: str, spec: ImageStreamSpec, config: QaC
     )
 
 
-def _header_length(store: FrameStore, offsets: Int64Array, sizes: Int64Array) -> int:
+def _header_length(store: FrameBytes, offsets: Int64Array, sizes: Int64Array) -> int:
     """Bytes that hold a frame's header: up to the first frame's size marker (or ``_PREFIX``)."""
     for i in range(min(int(sizes.size), _HEADER_PROBES)):  # the first frames, until one parses
         head = store.span(int(offsets[i]), int(offsets[i]) + min(int(sizes[i]), _PREFIX)).tobytes()
@@ -191,7 +192,7 @@ def _structure(
 
 
 def _formats(
-    store: FrameStore,
+    store: FrameBytes,
     heads: npt.NDArray[np.uint8],
     offsets: Int64Array,
     sizes: Int64Array,
@@ -220,7 +221,7 @@ def _formats(
 
 
 def _repeats(
-    store: FrameStore, offsets: Int64Array, sizes: Int64Array, tails: npt.NDArray[np.uint8]
+    store: FrameBytes, offsets: Int64Array, sizes: Int64Array, tails: npt.NDArray[np.uint8]
 ) -> BoolArray:
     """``out[i]``: frame i has exactly the bytes of frame i - 1.
 

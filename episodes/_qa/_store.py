@@ -1,32 +1,10 @@
-"""Annotation groups in ``/annotations``: replaced whole, in plain HDF5 types (see episodes/QA.md)."""
+"""Reading annotation groups' values (written by episodes._writer_annotations; layout in episodes/QA.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import h5py
-import numpy as np
-
-from episodes import _layout as fmt
-from tg_base import __version__
-
-__all__ = ["new_group", "put_strings", "strings", "text"]
-
-
-def new_group(f: Any, name: str, tool: str) -> Any:
-    """``/annotations/<name>``, emptied, stamped with the tool and version that wrote it."""
-    annotations = f.require_group(fmt.ANNOTATIONS)
-    if name in annotations:
-        del annotations[name]
-    group = annotations.create_group(name)
-    group.attrs["tool"] = tool
-    group.attrs["software_version"] = f"training-ground {__version__}"
-    return group
-
-
-def put_strings(group: Any, name: str, values: Sequence[str]) -> None:
-    group.create_dataset(name, data=np.array(list(values), dtype=object), dtype=h5py.string_dtype())
+__all__ = ["strings", "text"]
 
 
 def strings(group: Any, name: str) -> tuple[str, ...]:

@@ -12,21 +12,22 @@ from typing import Union
 import numpy as np
 
 from episodes import _layout as fmt
+from episodes import _schema as schema
 from episodes._errors import EpisodeError
-from episodes._maintenance import update_in_place
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import guard, run_checks
 from episodes._qa._config import QaConfig
 from episodes._qa._findings import EpisodeReport, Finding, Severity
 from episodes._qa._parallel import run_parallel
 from episodes._qa._report import episode_visuals
-from episodes._qa._store import new_group, put_strings, strings
+from episodes._qa._store import strings
 from episodes._reader import EpisodeMetadata, EpisodeReader
+from episodes._writer_annotations import AnnotationUpdate, write_annotations
 from tg_base import TgError
 
 __all__ = ["Configure", "read_qa", "validate_episode", "validate_episodes"]
 
-QA_GROUP = "qa"
+QA_GROUP = schema.ANNOTATION_QA
 Configure = Callable[[EpisodeMetadata], QaConfig]
 """Picks the config from an episode's metadata (its robot profile); may raise a TgError."""
 ConfigSource = Union[QaConfig, Configure, None]  # noqa: UP007 - runtime alias, 3.10
@@ -140,7 +141,7 @@ def read_qa(path: str | os.PathLike[str]) -> tuple[Finding, ...] | None:
     ()
     """
     with EpisodeReader(path) as reader:
-        group = reader._file.get(f"{fmt.ANNOTATIONS}/{QA_GROUP}")
+        group = reader.annotation(QA_GROUP)
         if group is None:
             return None
         starts = np.asarray(group["start_ns"][()], dtype=np.int64)
@@ -176,24 +177,29 @@ def _write_qa(path: Path, findings: tuple[Finding, ...]) -> bool:
     """Store the findings in ``/annotations/qa``; False (file untouched) if they are already there."""
     if read_qa(path) == findings:
         return False
-    with update_in_place(path) as f:
-        group = new_group(f, QA_GROUP, "tg validate")
-        errors = sum(1 for x in findings if x.severity is Severity.ERROR)
-        group.attrs["passed"] = errors == 0
-        group.attrs["errors"] = np.int64(errors)
-        group.attrs["warnings"] = np.int64(len(findings) - errors)
-        for name, column in (
-            ("check", [x.check for x in findings]),
-            ("severity", [x.severity.value for x in findings]),
-            ("stream", [x.stream for x in findings]),
-            ("columns", [",".join(x.columns) for x in findings]),
-            ("message", [x.message for x in findings]),
-        ):
-            put_strings(group, name, column)
-        for name, ints in (
-            ("start_ns", [-1 if x.start_ns is None else x.start_ns for x in findings]),
-            ("stop_ns", [-1 if x.stop_ns is None else x.stop_ns for x in findings]),
-            ("count", [x.count for x in findings]),
-        ):
-            group.create_dataset(name, data=np.array(ints, dtype=np.int64))
+    errors = sum(1 for x in findings if x.severity is Severity.ERROR)
+    update = AnnotationUpdate(
+        QA_GROUP,
+        "tg validate",
+        attrs={
+            "passed": errors == 0,
+            "errors": np.int64(errors),
+            "warnings": np.int64(len(findings) - errors),
+        },
+        strings={
+            "check": [x.check for x in findings],
+            "severity": [x.severity.value for x in findings],
+            "stream": [x.stream for x in findings],
+            "columns": [",".join(x.columns) for x in findings],
+            "message": [x.message for x in findings],
+        },
+        arrays={
+            "start_ns": np.array(
+                [-1 if x.start_ns is None else x.start_ns for x in findings], dtype=np.int64
+            ),
+            "stop_ns": np.array([-1 if x.stop_ns is None else x.stop_ns for x in findings], dtype=np.int64),
+            "count": np.array([x.count for x in findings], dtype=np.int64),
+        },
+    )
+    write_annotations(path, [update])
     return True

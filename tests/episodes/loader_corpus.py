@@ -7,6 +7,7 @@ as lossless PNG, so a loaded window can be checked against the raw data exactly.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,9 @@ from tests.episodes.conftest import textured_frame
 JOINTS = ("shoulder", "elbow", "wrist")
 RATE_HZ = 10
 SIZE = (24, 32)  # height, width
+# Each episode made here is a new recording: the same samples under another id would be a
+# duplicate by content digest, which the loader skips.
+_RECORDING = itertools.count()
 
 
 def specs(*, robot_streams: bool = True) -> list[episodes.StreamSpec]:
@@ -66,6 +70,7 @@ def make_episode(
         task=task,
         instruction=instruction,
         operator=operator,
+        extra={"recording": next(_RECORDING)},
     )
     events = []
     for i, spec in enumerate(chosen):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import h5py
 import numpy as np
 import pytest
@@ -181,3 +183,72 @@ def test_list_episodes_sorts_by_id_and_skips_partials(tmp_path, info, joint_spec
         live.discard()
     with pytest.raises(episodes.NotAnEpisodeError, match="not a dataset directory"):
         episodes.list_episodes(first)
+
+
+# ---------------------------------------------------------------- public access for other modules
+
+
+def test_times_values_and_spec_read_whole_streams(episode):
+    with episodes.open(episode) as ep:
+        stamps = ep.times("joint_position")
+        assert stamps.dtype == np.int64 and stamps.shape == (ep.stream("joint_position").count,)
+        assert np.array_equal(ep.times("joint_position", "arrival"), ep.read("joint_position").arrival_ns)
+        rows = ep.values("joint_position", 2, 5, dtype=np.float32)
+        assert rows.dtype == np.float32 and np.allclose(rows, ep.read("joint_position").data[2:5])
+        assert ep.spec("head") == ep.stream("head").spec
+        with pytest.raises(episodes.UnknownStreamError, match="'head' is a camera stream; it has frames"):
+            ep.values("head")
+        with pytest.raises(episodes.StreamSpecError, match="clock must be 'stamp' or 'arrival'"):
+            ep.times("joint_position", "wall")
+
+
+def test_frame_index_and_frame_bytes_give_each_stored_frame(episode):
+    with episodes.open(episode) as ep:
+        index = ep.frame_index("head")
+        assert len(index) == ep.stream("head").count
+        assert np.array_equal(index.offsets[1:], index.offsets[:-1] + index.sizes[:-1])
+        store = ep.frame_bytes("head")
+        assert store.is_plain and store is ep.frame_bytes("head")
+        for i in (0, len(index) - 1):
+            start, size = int(index.offsets[i]), int(index.sizes[i])
+            expected = ep.image("head", i).data
+            assert store.read(start, size).tobytes() == expected
+            assert store[start : start + size].tobytes() == expected
+            assert store.span(start, start + size).tobytes() == expected
+        heads = store.rows(index.offsets, 2)
+        assert (heads == [0xFF, 0xD8]).all()  # every frame starts with a JPEG marker
+        with pytest.raises(
+            episodes.CorruptEpisodeError, match=r"lie beyond the end of the stored frames \(\d+ bytes\)"
+        ):
+            store.read(store.size - 10, 1 << 40)
+        with pytest.raises(episodes.UnknownStreamError, match="is not a camera stream"):
+            ep.frame_index("joint_position")
+
+
+def test_aligned_info_and_provenance(episode):
+    with episodes.open(episode) as ep:
+        info = ep.aligned_info
+        view = ep.aligned
+        assert (info.rate_hz, info.clock, info.required, info.num_frames) == (
+            view.rate_hz,
+            view.clock,
+            view.required,
+            view.num_frames,
+        )
+        prov = ep.provenance
+        assert prov.writer_pid == os.getpid() and prov.recorded_at == ep.metadata.recorded_at
+
+
+def test_annotation_groups_read_whole(episode):
+    with episodes.open(episode) as ep:
+        assert ep.annotation("labels") is None
+    episodes.annotate_episode(episode)
+    with episodes.open(episode) as ep:
+        labels = ep.annotation("labels")
+        assert labels is not None and labels.attrs["task"] == ep.metadata.task
+        events = ep.annotation("gripper_events")
+        assert events is not None and "start_ns" in events and events["start_ns"].dtype == np.int64
+        stats = ep.annotation("stats")
+        assert stats is not None and "joint_position" in stats.groups and "joint_position" in stats
+        per_stream = ep.annotation("stats/joint_position")
+        assert per_stream is not None and int(per_stream.attrs["count"]) > 0

@@ -107,10 +107,28 @@ def test_a_copy_of_an_episode_is_skipped_naming_both_files(tmp_path: Path) -> No
 
 
 def test_identities_include_the_content_digest_when_the_file_has_one(tmp_path: Path) -> None:
-    entry = episodes.scan_episode(make_episode(tmp_path, frames=4))
-    assert entry.identities == (("episode id", entry.episode_id),)
-    digested = dataclasses.replace(entry, content_digest="abc")
-    assert digested.identities == (("episode id", entry.episode_id), ("content digest", "abc"))
+    path = make_episode(tmp_path, frames=4)
+    entry = episodes.scan_episode(path)
+    digest = episodes.content_digest(path)
+    assert entry.identities == (("episode id", entry.episode_id), ("content digest", digest))
+    older = dataclasses.replace(entry, content_digest=None)  # a file written before the digest existed
+    assert older.identities == (("episode id", entry.episode_id),)
+
+
+def test_the_same_recording_under_another_id_is_skipped_by_its_content_digest(tmp_path: Path) -> None:
+    first = make_episode(tmp_path, frames=5)
+    new_id = episodes.new_episode_id()
+    again = tmp_path / f"{new_id}.h5"  # the same recording written again under a new episode id
+    shutil.copyfile(first, again)
+    with h5py.File(again, "a") as f:
+        f.attrs["episode_id"] = new_id
+    assert _id(first) != _id(again)
+    kept, skipped = sorted([first, again])
+    with pytest.warns(
+        EpisodeSkippedWarning, match=rf"{skipped}: skipped, same content digest \(\w+\) as {kept}"
+    ):
+        selection = episodes.select_episodes(tmp_path, EpisodeFilter(qa="any"))
+    assert [e.path for e in selection.episodes] == [kept]
 
 
 def test_entry_reads_labels_qa_and_active_range(tmp_path: Path) -> None:

@@ -449,3 +449,36 @@ def test_more_cameras_than_encoder_slots_never_wait_for_the_flush_timer(tmp_path
     writer.close()
     with episodes.open(writer.final_path) as ep:
         assert [ep.stream(c.name).count for c in cameras] == [40, 40, 40, 40]
+
+
+# ---------------------------------------------------------------- options
+
+
+def test_options_object_and_keywords_give_the_same_writer(tmp_path, info, joint_spec):
+    options = episodes.WriterOptions(
+        episode_id="01J00000000000000000000001", flush_interval_s=0.5, fsync=False
+    )
+    with EpisodeWriter(tmp_path, streams=[joint_spec], info=info, aligned_rate_hz=10, options=options) as w:
+        w.append("joint_position", 0, [0.0, 0.0, 0.0])
+    assert w.final_path.name == "01J00000000000000000000001.h5"
+    # A keyword overrides the options object's field of the same name.
+    with EpisodeWriter(
+        tmp_path,
+        streams=[joint_spec],
+        info=info,
+        aligned_rate_hz=10,
+        options=options,
+        episode_id="01J00000000000000000000002",
+    ) as w:
+        w.append("joint_position", 0, [0.0, 0.0, 0.0])
+    assert w.final_path.name == "01J00000000000000000000002.h5"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'flush_every'"):
+        EpisodeWriter(tmp_path, streams=[joint_spec], info=info, aligned_rate_hz=10, flush_every=1.0)
+
+
+def test_provenance_option_is_stored(tmp_path, info, joint_spec):
+    prov = episodes.Provenance("2026-01-02T03:04:05+00:00", "station-7", 4242)
+    with EpisodeWriter(tmp_path, streams=[joint_spec], info=info, aligned_rate_hz=10, provenance=prov) as w:
+        w.append("joint_position", 0, [0.0, 0.0, 0.0])
+    with episodes.open(w.final_path) as ep:
+        assert ep.provenance == prov and ep.metadata.recorded_at == prov.recorded_at

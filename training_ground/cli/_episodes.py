@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 import episodes
 from training_ground.cli._console import console, err_console, progress
@@ -78,7 +79,7 @@ def _print_episode(s: episodes.EpisodeSummary) -> None:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         (
             "file",
             f"{s.path} ({s.size_bytes / 1e6:.1f} MB){'  [yellow]partial[/]' if s.partial else ''}",
@@ -101,6 +102,8 @@ def _print_episode(s: episodes.EpisodeSummary) -> None:
         ),
         ("annotations", ", ".join(s.annotations) or "none"),
         ("notes", m.notes or "-"),
+        # Folded, never cut short with an ellipsis: a narrow terminal still shows the whole digest.
+        ("content digest", Text(m.content_digest or "-", overflow="fold")),
     ]
     for key, value in rows:
         head.add_row(key, value)
@@ -217,4 +220,5 @@ def recover(
             s = episodes.summarize(final)
             counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
             console.print(f"{path} -> {final}: {s.metadata.duration_s:.1f} s ({counts})")
+            console.print(f"  content digest {s.metadata.content_digest}")
             advance(path)
