@@ -74,6 +74,7 @@ from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, Ep
 from episodes._image_transform import ImageDtype, ImageTransform
 from episodes._normalize import ColumnStats, Normalization, SampleNormalizer, column_stats
 from episodes._reader import EpisodeReader
+from episodes._reader_frames import FrameBytes
 from episodes._sample_index import SampleIndex, SplitName, check_split, choose_episodes, index_samples
 from episodes._spec import ImageStreamSpec
 from episodes._training import (
@@ -121,24 +122,21 @@ class Sample(TypedDict):
 
 @dataclass(frozen=True)
 class _Camera:
-    """Where a camera's frames lie: the ``frames`` dataset, its chunks in the file, offsets and sizes."""
+    """Where a camera's frames lie: the reader's byte access to them, each frame's offset and size."""
 
-    frames: Any
-    chunks: tuple[int, npt.NDArray[np.int64]] | None
+    frames: FrameBytes
     offsets: npt.NDArray[np.int64]
     sizes: npt.NDArray[np.int64]
 
 
 @dataclass
 class _Open:
-    """One episode file opened in this process: its reader, a plain descriptor, its cameras."""
+    """One episode file opened in this process: its reader and its cameras."""
 
     reader: EpisodeReader
-    fd: int
     cameras: dict[str, _Camera]
 
     def close(self) -> None:
-        os.close(self.fd)
         self.reader.close()
 
 
@@ -373,16 +371,13 @@ class EpisodeDataset:
         try:
             cams = {}
             for spec in self.layout.cameras:
-                # Read once per file: an h5py call per frame would cost more than the read itself.
-                # Frame bytes come through the reader's FrameBytes (no chunk table here: `_read_bytes`
-                # then slices it, which is FrameBytes.read, the one path to frame bytes).
+                # The index is read once per file: an h5py call per frame would cost more than the read.
                 index = reader.frame_index(spec.name)
-                cams[spec.name] = _Camera(reader.frame_bytes(spec.name), None, index.offsets, index.sizes)
-            fd = os.open(path, os.O_RDONLY)
+                cams[spec.name] = _Camera(reader.frame_bytes(spec.name), index.offsets, index.sizes)
         except BaseException:
             reader.close()
             raise
-        return _Open(reader, fd, cams)
+        return _Open(reader, cams)
 
     def _episode(self, e: int) -> AlignedEpisode:
         self._check_process()
@@ -467,27 +462,4 @@ def _frame_bytes(handle: _Open, spec: ImageStreamSpec, index: int) -> tuple[npt.
     camera = handle.cameras[spec.name]
     start, length = int(camera.offsets[index]), int(camera.sizes[index])
     where = f"{handle.reader.path}: stream {spec.name!r} frame {index}"
-    return _read_bytes(handle.fd, camera.frames, camera.chunks, start, length), where
-
-
-def _read_bytes(
-    fd: int, frames: Any, located: tuple[int, npt.NDArray[np.int64]] | None, start: int, length: int
-) -> npt.NDArray[np.uint8]:
-    """Bytes ``[start, start + length)`` of ``frames``: one ``pread`` per chunk where chunks are plain bytes.
-
-    ``pread`` copies into private memory, as h5py does, but without HDF5's per-call
-    cost; a memory map would be as fast but would count every frame it ever touched in
-    the process's resident memory.
-    """
-    if located is None:
-        return np.asarray(frames[start : start + length], dtype=np.uint8)
-    chunk, bases = located
-    stop = start + length
-    pieces = []
-    for k in range(start // chunk, (stop - 1) // chunk + 1):
-        lo, hi = max(start, k * chunk), min(stop, (k + 1) * chunk)
-        pieces.append(os.pread(fd, hi - lo, int(bases[k]) + lo - k * chunk))
-    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    if len(data) != length:
-        raise CorruptEpisodeError(f"frame bytes [{start}, {stop}) lie beyond the end of the file")
-    return np.frombuffer(data, dtype=np.uint8)
+    return camera.frames.read(start, length), where
