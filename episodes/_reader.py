@@ -272,13 +272,14 @@ class EpisodeReader:
 
     The only way into an episode's HDF5 objects besides the writer: other modules
     use its public methods (metadata, streams, samples, frame bytes, annotations).
-    Being that one gateway, it is a little over 300 lines; the work is in module functions.
+    Being that one gateway, it is over 300 lines; the work is in module functions.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._counts: dict[str, int] = {}
         self._frame_bytes: dict[str, FrameBytes] = {}
+        self._origins: dict[str, int] = {}
         self._fd: int | None = None
         # SWMR does not cover attribute rewrites: a reader that opens a file while its writer
         # finalises it (rewriting status, notes... in the global heap) can read a heap entry
@@ -371,6 +372,7 @@ class EpisodeReader:
         """See samples a live writer flushed since this reader opened the file."""
         self._counts.clear()
         self._frame_bytes.clear()
+        self._origins.clear()
         for name in self.stream_names:
             for ds in self._group(name).values():
                 ds.refresh()
@@ -417,11 +419,54 @@ class EpisodeReader:
         stop_ns: int | None = None,
         *,
         clock: str = fmt.CLOCK_STAMP,
+        start_s: float | None = None,
+        stop_s: float | None = None,
     ) -> ArraySamples | ImageSamples:
-        """All samples with ``start_ns <= t < stop_ns`` (t: source stamp, or arrival time)."""
+        """All samples with ``start <= t < stop`` (t: source stamp, or arrival time).
+
+        The range is absolute (``start_ns``/``stop_ns``, int64 ns on that clock) or in
+        seconds from the episode's start on that clock (``start_s``/``stop_s``; see
+        :meth:`origin_ns`): ``read("joint_position", start_s=0, stop_s=2)`` is the first
+        two seconds.
+        """
         g = self._group(stream)
+        start_ns, stop_ns = self._window(start_ns, stop_ns, start_s, stop_s, clock)
         first, stop = self._index_range(g, start_ns, stop_ns, clock)
         return self._read_rows(stream, g, first, stop)
+
+    def origin_ns(self, clock: str = fmt.CLOCK_STAMP) -> int:
+        """The episode's start on ``clock``: its earliest sample of any stream (-1 if it has none).
+
+        On the arrival clock this is ``metadata.start_time_ns``; source stamps may be
+        offset from arrivals (another machine's clock), so each clock has its own start.
+        """
+        if clock not in self._origins:
+            dataset = _clock_dataset(clock)
+            firsts = [int(g[dataset][0]) for g in map(self._group, self.stream_names) if self._count(g)]
+            self._origins[clock] = min(firsts, default=-1)
+        return self._origins[clock]
+
+    def _window(
+        self,
+        start_ns: int | None,
+        stop_ns: int | None,
+        start_s: float | None,
+        stop_s: float | None,
+        clock: str,
+    ) -> tuple[int | None, int | None]:
+        """The absolute range of a read given absolutely or in seconds from the start."""
+        if start_s is None and stop_s is None:
+            return start_ns, stop_ns
+        if start_ns is not None or stop_ns is not None:
+            raise EpisodeError(
+                f"{self.path}: give the range in ns (start_ns/stop_ns, absolute) "
+                "or in seconds from the start (start_s/stop_s), not both"
+            )
+        origin = self.origin_ns(clock)
+        return (
+            None if start_s is None else origin + round(start_s * 1e9),
+            None if stop_s is None else origin + round(stop_s * 1e9),
+        )
 
     def iter_samples(
         self,
@@ -431,9 +476,12 @@ class EpisodeReader:
         *,
         clock: str = fmt.CLOCK_STAMP,
         max_rows: int = 4096,
+        start_s: float | None = None,
+        stop_s: float | None = None,
     ) -> Iterator[ArraySamples | ImageSamples]:
         """Like :meth:`read`, but in blocks of at most ``max_rows`` samples, for long episodes."""
         g = self._group(stream)
+        start_ns, stop_ns = self._window(start_ns, stop_ns, start_s, stop_s, clock)
         first, stop = self._index_range(g, start_ns, stop_ns, clock)
         for begin in range(first, stop, max(1, max_rows)):
             yield self._read_rows(stream, g, begin, min(stop, begin + max_rows))

@@ -40,6 +40,32 @@ def test_read_by_arrival_time(tmp_path, info, joint_spec):
             ep.read("joint_position", 0, 1, clock="wall")
 
 
+def test_reads_in_seconds_from_the_start_on_each_clock(tmp_path, info, joint_spec):
+    # Stamps are absolute (a robot's clock reads ~1.8e18 ns): seconds from the start must be as easy.
+    epoch, skew = 1_796_557_701_980_431_484, 7_000_000_000  # the source clock 7 s ahead of arrival
+    with EpisodeWriter(tmp_path, streams=[joint_spec], info=info, aligned_rate_hz=10) as w:
+        for k in range(300):  # 3 s at 100 Hz
+            w.append(
+                "joint_position", epoch + skew + k * 10_000_000, [k, 0, 0], arrival_ns=epoch + k * 10_000_000
+            )
+    with episodes.open(w.final_path) as ep:
+        assert len(ep.read("joint_position", start_ns=0, stop_ns=2_000_000_000)) == 0  # absolute: nothing
+        first_two = ep.read("joint_position", start_s=0, stop_s=2)
+        assert first_two.data[:, 0].tolist() == list(range(200))
+        assert (
+            ep.origin_ns() == epoch + skew and ep.origin_ns("arrival") == ep.metadata.start_time_ns == epoch
+        )
+        assert ep.read("joint_position", start_s=1.5, stop_s=1.52, clock="arrival").data[:, 0].tolist() == [
+            150,
+            151,
+        ]
+        assert [len(b) for b in ep.iter_samples("joint_position", start_s=2, max_rows=64)] == [64, 36]
+        with pytest.raises(
+            episodes.EpisodeError, match=r"in ns \(start_ns/stop_ns, absolute\) or in seconds"
+        ):
+            ep.read("joint_position", start_ns=0, stop_s=2)
+
+
 def test_iter_samples_streams_blocks_covering_the_range(episode):
     with episodes.open(episode) as ep:
         blocks = list(ep.iter_samples("joint_position", 50_000_000, 1_550_000_000, max_rows=40))
