@@ -38,6 +38,7 @@ from episodes import _layout as fmt
 from episodes import _schema as schema
 from episodes._columns import StreamColumns, default_state, pick_columns
 from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, UnknownStreamError
+from episodes._identity import episode_identities, find_repeats
 from episodes._maintenance import list_episodes
 from episodes._reader import AlignedView, EpisodeReader
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
@@ -100,10 +101,7 @@ class EpisodeEntry:
 
         :func:`select_episodes` keeps the first file (by path) of each and skips the others.
         """
-        keys = [("episode id", self.episode_id)]
-        if self.content_digest:
-            keys.append(("content digest", self.content_digest))
-        return tuple(keys)
+        return episode_identities(self.episode_id, self.content_digest)
 
     def stream(self, name: str) -> StreamSpec:
         for spec in self.streams:
@@ -289,23 +287,11 @@ def _scan_all(paths: Sequence[Path]) -> tuple[list[EpisodeEntry], list[tuple[Pat
 
 def _unique(entries: Sequence[EpisodeEntry], excluded: Counter[str]) -> list[EpisodeEntry]:
     """``entries`` less those repeating an earlier one's identity (counted, and warned about naming both)."""
-    first: dict[tuple[str, str], EpisodeEntry] = {}
-    out: list[EpisodeEntry] = []
-    for entry in sorted(entries, key=lambda e: e.path):
-        seen = next(((key, first[key]) for key in entry.identities if key in first), None)
-        if seen is not None:
-            (what, value), original = seen
-            warnings.warn(
-                f"{entry.path}: skipped, same {what} ({value}) as {original.path}",
-                EpisodeSkippedWarning,
-                stacklevel=3,
-            )
-            excluded[DUPLICATE] += 1
-            continue
-        for key in entry.identities:
-            first[key] = entry
-        out.append(entry)
-    return out
+    repeats = find_repeats((entry.path, entry.identities) for entry in entries)
+    for repeat in sorted(repeats.values(), key=lambda r: r.path):
+        warnings.warn(repeat.message("skipped"), EpisodeSkippedWarning, stacklevel=3)
+        excluded[DUPLICATE] += 1
+    return [entry for entry in sorted(entries, key=lambda e: e.path) if entry.path not in repeats]
 
 
 def describe_left_out(excluded: Mapping[str, int], sep: str = ", ") -> str:

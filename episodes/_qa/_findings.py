@@ -41,6 +41,12 @@ CHECKS: Mapping[str, CheckInfo] = MappingProxyType(
             CheckInfo("config.profile", _W, "the episode's robot profile was not found; defaults were used"),
             CheckInfo("episode.status", _E, "status not complete (aborted, recovered, still recording)"),
             CheckInfo(
+                "episode.duplicate",
+                _W,
+                "another file of the directory has the same episode id or raw-content digest; "
+                "the loader and export keep only the first by path",
+            ),
+            CheckInfo(
                 "episode.pending_update",
                 _W,
                 "an interrupted in-place update (annotations) is still in its journal: run tg recover",
@@ -175,6 +181,8 @@ class EpisodeReport:
     written: bool = False
     """``write=True`` changed the file (it already held this result otherwise)."""
     visuals: EpisodeVisuals | None = None
+    content_digest: str | None = None
+    """The episode's raw-content digest, where the file has one."""
 
     @property
     def errors(self) -> int:

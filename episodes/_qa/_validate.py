@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -14,6 +15,7 @@ import numpy as np
 from episodes import _layout as fmt
 from episodes import _schema as schema
 from episodes._errors import EpisodeError
+from episodes._identity import episode_identities, find_repeats
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import guard, run_checks
 from episodes._qa._config import QaConfig
@@ -64,7 +66,7 @@ def validate_episode(
             )
         )
 
-    episode_id = ""
+    episode_id, digest = "", None
     shown = None
     try:
         reader = EpisodeReader(p)
@@ -72,7 +74,7 @@ def validate_episode(
         findings.append(Finding.of("file.unreadable", str(exc)))
     else:
         with reader:
-            episode_id = reader.metadata.episode_id
+            episode_id, digest = reader.metadata.episode_id, reader.metadata.content_digest
             qa = _config_for(config, reader.metadata, findings)
             data = guard(unreadable, "", lambda: EpisodeData(reader))
             if data is not None:
@@ -91,6 +93,7 @@ def validate_episode(
         seconds=time.perf_counter() - started,
         written=written,
         visuals=shown,
+        content_digest=digest,
     )
 
 
@@ -111,9 +114,25 @@ def validate_episodes(
     must call this under ``if __name__ == "__main__":``.
     """
     work = functools.partial(validate_episode, config=config, write=write, visuals=visuals)
-    return run_parallel(
+    reports = run_parallel(
         work, [Path(p) for p in paths], workers=workers, on_result=on_result, on_crash=_crashed
     )
+    return _report_repeats(reports)
+
+
+def _report_repeats(reports: list[EpisodeReport]) -> list[EpisodeReport]:
+    """Add an ``episode.duplicate`` finding to each file repeating an earlier one (episodes._identity)."""
+    repeats = find_repeats(
+        (Path(r.path), episode_identities(r.episode_id, r.content_digest)) for r in reports
+    )
+    out = []
+    for report in reports:
+        repeat = repeats.get(Path(report.path))
+        if repeat is not None:
+            finding = Finding.of("episode.duplicate", repeat.message("a repeat"))
+            report = dataclasses.replace(report, findings=(*report.findings, finding))
+        out.append(report)
+    return out
 
 
 def _crashed(path: Path, why: str) -> EpisodeReport:

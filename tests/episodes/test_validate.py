@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -61,7 +62,29 @@ def test_each_defect_is_caught_by_its_check_where_it_was_injected(source, defect
 
 def test_every_check_has_a_defect_in_the_corpus():
     # config.profile: test_an_unknown_profile_is_a_warning_and_defaults_are_used
-    assert set(CHECK_OF.values()) | {"config.profile"} == set(episodes.CHECKS)
+    # episode.duplicate (a relation between files): test_repeated_episodes_are_reported_naming_the_original
+    assert set(CHECK_OF.values()) | {"config.profile", "episode.duplicate"} == set(episodes.CHECKS)
+
+
+def test_repeated_episodes_are_reported_naming_the_original(source, tmp_path):
+    original = copy_of(source.episodes[0], tmp_path)
+    same_id = tmp_path / "zz_copy.h5"  # the same file under another name
+    shutil.copyfile(original, same_id)
+    new_id = episodes.new_episode_id()
+    same_content = tmp_path / f"{new_id}.h5"  # the same recording written again under a new id
+    shutil.copyfile(original, same_content)
+    with h5py.File(same_content, "a") as f:
+        f.attrs["episode_id"] = new_id
+    reports = {
+        Path(r.path): r for r in episodes.validate_episodes([same_id, original, same_content], workers=1)
+    }
+    assert "episode.duplicate" not in reports[original].counts()
+    (by_id,) = [f for f in reports[same_id].findings if f.check == "episode.duplicate"]
+    assert by_id.message == f"{same_id}: a repeat, same episode id ({original.stem}) as {original}"
+    assert by_id.severity is episodes.Severity.WARNING and reports[same_id].passed
+    (by_digest,) = [f for f in reports[same_content].findings if f.check == "episode.duplicate"]
+    assert by_digest.message.startswith(f"{same_content}: a repeat, same content digest (")
+    assert by_digest.message.endswith(f") as {original}")
 
 
 def test_an_unknown_profile_is_a_warning_and_defaults_are_used(source, tmp_path):
