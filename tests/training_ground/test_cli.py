@@ -140,8 +140,11 @@ def test_recover_verb_on_a_directory(tmp_path, dataset):
 
 
 def test_library_errors_propagate_as_tg_errors(tmp_path):
-    result = runner.invoke(app, ["info", str(tmp_path / "missing.h5")])
+    (tmp_path / "notes.h5").write_text("not an episode")
+    result = runner.invoke(app, ["info", str(tmp_path / "notes.h5")])
     assert isinstance(result.exception, TgError)
+    missing = runner.invoke(app, ["info", str(tmp_path / "missing.h5")])  # a usage error, as for every verb
+    assert missing.exit_code == 2 and "missing.h5: no such file or directory" in missing.output
 
 
 def test_demo_records_and_describes_directly_where_ros_cannot_be_imported(tmp_path):
@@ -261,3 +264,22 @@ def test_help_names_every_option_in_full_without_python_type_tags():
         timeout=120,
     ).stdout
     assert "--use-sim-time / --no-use-sim-time" in record and "--out PATH" in record
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [
+        ["info"],
+        ["info", "--partial"],
+        ["validate"],
+        ["annotate"],
+        ["realign", "--rate", "10"],
+        ["export", "--out", "x"],
+    ],
+)
+def test_a_directory_without_episodes_gets_the_same_answer_from_every_verb(tmp_path, verb):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, [verb[0], str(empty), *verb[1:]])
+    assert result.exit_code == 2, result.output
+    assert "no episode files (*.h5" in result.output and str(empty) in result.output

@@ -10,12 +10,12 @@ from rich.table import Table
 
 import episodes
 from training_ground.cli._console import console, err_console, progress
+from training_ground.cli._paths import episode_files
 from training_ground.cli._validate import (
     ConfigOption,
     PathsArg,
     ProfileOption,
     WorkersOption,
-    episode_files,
     qa_configs,
 )
 

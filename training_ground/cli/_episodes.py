@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -13,20 +12,11 @@ from rich.text import Text
 
 import episodes
 from training_ground.cli._console import console, err_console, progress
+from training_ground.cli._paths import episode_files
 
 __all__ = ["info", "realign", "recover"]
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Episode files (.h5) or dataset directories.")]
-
-
-def _expand(paths: Sequence[Path], *, include_partial: bool) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(episodes.list_episodes(path, include_partial=include_partial))
-        else:
-            files.append(path)
-    return files
 
 
 def info(
@@ -43,7 +33,7 @@ def info(
 
     Example: tg info datasets/demo
     """
-    files = _expand(paths, include_partial=partial)
+    files = episode_files(paths, include_partial=partial)
     summaries = []
     with progress(len(files), "reading episodes") as advance:
         for path in files:
@@ -174,7 +164,7 @@ def realign(
 
     Example: tg realign datasets/demo --rate 10
     """
-    files = _expand(paths, include_partial=False)
+    files = episode_files(paths)
     with progress(len(files), "realigning") as advance:
         for path in files:
             frames = episodes.realign(path, rate_hz=rate, clock=clock)

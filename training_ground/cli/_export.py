@@ -11,6 +11,7 @@ import typer
 
 import episodes
 from training_ground.cli._console import console, err_console, progress
+from training_ground.cli._paths import episode_files
 
 __all__ = ["export"]
 
@@ -133,6 +134,7 @@ def export(
 
     Example: tg export datasets/demo --format lerobot --out exports/demo_lerobot
     """
+    episode_files([directory])  # a missing or empty directory is a usage error, as for every verb
     episode_filter = episodes.EpisodeFilter(
         qa=cast(episodes.QaRule, qa), success=success, task=task, robot=robot, operator=operator
     )

@@ -14,6 +14,7 @@ import episodes
 from tg_base import TgError
 from tg_config import EpisodeQaConfigs, load_profile, load_session
 from training_ground.cli._console import console, progress
+from training_ground.cli._paths import episode_files
 
 __all__ = ["ConfigOption", "PathsArg", "ProfileOption", "WorkersOption", "qa_configs", "validate"]
 
@@ -107,23 +108,6 @@ def _print_table(reports: Sequence[episodes.EpisodeReport]) -> None:
         f"{len(reports)} episode(s): {len(reports) - failed} passed, {failed} failed; "
         f"{sum(r.errors for r in reports)} error(s), {sum(r.warnings for r in reports)} warning(s)"
     )
-
-
-def episode_files(paths: Sequence[Path]) -> list[Path]:
-    """Episode files of ``paths`` (directories expanded); a usage error if none exist."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(episodes.list_episodes(path))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise typer.BadParameter(f"{path}: no such file or directory", param_hint="PATHS")
-    if not files:
-        raise typer.BadParameter(
-            f"no episode files (*.h5) in {', '.join(map(str, paths))}", param_hint="PATHS"
-        )
-    return files
 
 
 def qa_configs(profile: str | None, config: Path | None) -> EpisodeQaConfigs:
