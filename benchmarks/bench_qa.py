@@ -225,13 +225,16 @@ def evict(paths: list[Path]) -> None:
 
 def annotate_by_copy(path: Path, qa: episodes.QaConfig) -> bool:
     """The annotator's work written the previous way: through a copy of the whole episode."""
-    from episodes._qa._annotate import _store
+    from episodes._qa._annotate import _updates
+    from episodes._writer_annotations import _write_group
 
     found = episodes.annotate_episode(path, qa, write=False).annotations
     if found is None:
         return False
     with episodes.atomic_update(path) as f:
-        _store(f, found)
+        root = f.require_group("annotations")
+        for update in _updates(found):
+            _write_group(root, update)
     return True
 
 
