@@ -19,7 +19,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import math
 import multiprocessing
+import os
 import queue
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ from collectors._errors import BagError, TopicError
 from collectors._fields import FieldReader, StampReader, normalize_msg_type
 from collectors._topics import FrameReader, bind_array, bind_camera
 from episodes._errors import TimestampOrderError
+from episodes._qa._parallel import die_with_parent
 from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
@@ -492,23 +496,58 @@ class _Run:
 
 
 _worker_queue: Any = None
+_worker_busy = False
+_stop_asked = False
+_STOP_WITHIN_S = 10.0  # a stopped worker that has not removed its bag's files by then just ends
 
 
-def _worker_init(progress_queue: Any) -> None:
+class _Stopped(BaseException):
+    """The worker was told to stop: unwinds the bag in progress, which then discards its files."""
+
+
+def _worker_init(progress_queue: Any, parent_pid: int) -> None:
     global _worker_queue
     _worker_queue = progress_queue
+    # SIGTERM, not SIGKILL: the bag in progress removes what it wrote first (all or nothing).
+    signal.signal(signal.SIGTERM, _stop)
+    die_with_parent(parent_pid, signal.SIGTERM)
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM: end now when idle, else at the bag's next progress report (never mid-write)."""
+    global _stop_asked
+    if not _worker_busy:
+        os._exit(128 + signum)
+    if not _stop_asked:
+        _stop_asked = True
+        deadline = threading.Timer(_STOP_WITHIN_S, os._exit, (128 + signum,))
+        deadline.daemon = True
+        deadline.start()
 
 
 def _worker(
     i: int, path: Path, profile: RobotProfile, out: Path, opts: IngestOptions
 ) -> IngestResult | BagFailure:
+    global _worker_busy
     q = _worker_queue
 
     def report(fraction: float) -> None:
+        if _stop_asked:
+            raise _Stopped  # ingest_bag discards what it wrote from this bag
         if q is not None:
             q.put((i, fraction))
 
-    return _ingest_or_fail(path, profile, out, opts, report)
+    _worker_busy = True
+    try:
+        outcome = _ingest_or_fail(path, profile, out, opts, report)
+    except _Stopped:
+        os._exit(128 + signal.SIGTERM)
+    if _stop_asked:  # asked while the bag was closing its last episode
+        for episode in outcome.episodes if isinstance(outcome, IngestResult) else ():
+            episode.unlink(missing_ok=True)
+        os._exit(128 + signal.SIGTERM)
+    _worker_busy = False
+    return outcome
 
 
 def _ingest_parallel(
@@ -525,7 +564,10 @@ def _ingest_parallel(
     ctx = multiprocessing.get_context("spawn")
     updates = ctx.Queue()
     with cf.ProcessPoolExecutor(
-        max_workers=min(workers, len(paths)), mp_context=ctx, initializer=_worker_init, initargs=(updates,)
+        max_workers=min(workers, len(paths)),
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(updates, os.getpid()),
     ) as pool:
         futures = {pool.submit(_worker, i, p, profile, out, opts): i for i, p in enumerate(paths)}
         pending = set(futures)

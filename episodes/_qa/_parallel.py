@@ -1,20 +1,68 @@
-"""Episodes processed in parallel over processes; one that crashes its worker does not stop the rest."""
+"""Episodes processed in parallel over processes; one that crashes its worker does not stop the rest.
+
+Workers die with the process that started them: a ``kill -9`` of ``tg annotate``
+or ``tg ingest`` must not leave workers behind that go on changing files.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TypeVar
 
 from episodes._qa._errors import QaConfigError
 
-__all__ = ["default_workers", "run_parallel"]
+__all__ = ["default_workers", "die_with_parent", "run_parallel"]
 
 R = TypeVar("R")
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# Windows has no SIGKILL; os.kill with SIGTERM ends a process there outright.
+_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+
+
+def die_with_parent(parent_pid: int, signum: int = _KILL) -> None:
+    """Have ``signum`` sent to this process when ``parent_pid``, its parent, ends (call it in a worker).
+
+    On Linux the kernel sends it (``prctl(PR_SET_PDEATHSIG)``), even after a
+    ``kill -9`` of the parent; elsewhere a thread waits for the parent's end. A
+    parent already gone by the time this runs gets the same signal at once.
+    """
+    armed = sys.platform.startswith("linux") and _arm_death_signal(signum)
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signum)
+    if not armed:
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid, signum), name="parent-watch", daemon=True
+        ).start()
+
+
+def _arm_death_signal(signum: int) -> bool:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)) == 0
+    return False
+
+
+def _watch_parent(parent_pid: int, signum: int) -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # returns when the parent's end of a pipe closes, on every platform
+    else:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+    os.kill(os.getpid(), signum)
 
 
 def default_workers() -> int:
@@ -55,7 +103,7 @@ def run_parallel(
             finish(i, work(path))
         return [done[i] for i in range(len(paths))]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(count, len(paths)), mp_context=context) as pool:
+    with _pool(min(count, len(paths)), context) as pool:
         futures = {pool.submit(work, path): i for i, path in enumerate(paths)}
         for future in as_completed(futures):
             try:
@@ -65,9 +113,15 @@ def run_parallel(
             finish(futures[future], result)
     for i in (i for i in range(len(paths)) if i not in done):
         try:
-            with ProcessPoolExecutor(1, mp_context=context) as alone:
+            with _pool(1, context) as alone:
                 result = alone.submit(work, paths[i]).result()
         except BrokenProcessPool as exc:
             result = on_crash(paths[i], f"its worker process died ({exc})")
         finish(i, result)
     return [done[i] for i in range(len(paths))]
+
+
+def _pool(workers: int, context: BaseContext) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
