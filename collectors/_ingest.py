@@ -35,6 +35,8 @@ import numpy.typing as npt
 from collectors._bags import Bag, BagTopic, bag_size
 from collectors._errors import BagError, TopicError
 from collectors._fields import FieldReader, StampReader, normalize_msg_type
+from collectors._find import SkippedBag
+from collectors._resume import bag_source, pending_bags
 from collectors._topics import FrameReader, bind_array, bind_camera
 from episodes._errors import TimestampOrderError
 from episodes._qa._parallel import die_with_parent
@@ -43,7 +45,15 @@ from episodes._writer import EpisodeWriter
 from tg_base import TgError
 from tg_config import Camera, ConfigError, RobotProfile, Stream
 
-__all__ = ["BagFailure", "IngestOptions", "IngestResult", "IngestSummary", "ingest_bag", "ingest_bags"]
+__all__ = [
+    "BagFailure",
+    "IngestOptions",
+    "IngestResult",
+    "IngestSummary",
+    "Outcome",
+    "ingest_bag",
+    "ingest_bags",
+]
 
 _ROWS_PER_BLOCK = 2048
 # Frames are handed to the writer in bursts: its I/O thread then finds many frames per wake
@@ -65,6 +75,8 @@ class IngestOptions:
     station: str = ""
     split_gap_s: float | None = None  # a new episode where no message arrived for this long
     split_topic: str = ""  # a new episode at each message on this topic
+    # ingest_bags: also the bags that have episodes in the output directory already
+    reingest: bool = False
 
     def __post_init__(self) -> None:
         if self.split_gap_s is not None and not (math.isfinite(self.split_gap_s) and self.split_gap_s > 0):
@@ -89,10 +101,14 @@ class BagFailure:
     reason: str
 
 
+Outcome = IngestResult | BagFailure | SkippedBag
+
+
 @dataclass(frozen=True)
 class IngestSummary:
     results: tuple[IngestResult, ...]
     failures: tuple[BagFailure, ...]
+    skipped: tuple[SkippedBag, ...] = ()  # bags not ingested again (see IngestOptions.reingest)
 
     @property
     def episodes(self) -> tuple[Path, ...]:
@@ -143,31 +159,41 @@ def ingest_bags(
     options: IngestOptions | None = None,
     workers: int = 1,
     progress: Callable[[int, float], None] | None = None,
-    done: Callable[[IngestResult | BagFailure], None] | None = None,
+    done: Callable[[Outcome], None] | None = None,
 ) -> IngestSummary:
     """Ingest many bags, ``workers`` at a time in separate processes; one bad bag stops no other.
 
+    Bags with episodes in ``out`` already (an earlier run, perhaps interrupted)
+    and bags given twice are passed over, unless ``options.reingest``.
     ``progress(i, fraction)`` reports how far bag ``bags[i]`` is; ``done`` gets each
-    bag's result or failure as it finishes.
+    bag's result, failure or skip as it finishes.
     """
     opts = options or IngestOptions()
     paths = [Path(b) for b in bags]
-    outcomes: list[IngestResult | BagFailure | None] = [None] * len(paths)
+    outcomes: list[Outcome | None] = [None] * len(paths)
 
-    def finish(i: int, outcome: IngestResult | BagFailure) -> None:
+    def finish(i: int, outcome: Outcome) -> None:
         outcomes[i] = outcome
+        if progress is not None:
+            progress(i, 1.0)
         if done is not None:
             done(outcome)
 
-    if workers <= 1 or len(paths) <= 1:
-        for i, path in enumerate(paths):
+    todo, skipped = (list(range(len(paths))), {}) if opts.reingest else pending_bags(paths, Path(out))
+    for i, skip in skipped.items():
+        finish(i, skip)
+    jobs = {i: paths[i] for i in todo}
+    if workers <= 1 or len(jobs) <= 1:
+        for i, path in jobs.items():
             report = (lambda f, i=i: progress(i, f)) if progress is not None else None
             finish(i, _ingest_or_fail(path, profile, Path(out), opts, report))
     else:
-        _ingest_parallel(paths, profile, Path(out), opts, workers, progress, finish)
-    results = tuple(o for o in outcomes if isinstance(o, IngestResult))
-    failures = tuple(o for o in outcomes if isinstance(o, BagFailure))
-    return IngestSummary(results, failures)
+        _ingest_parallel(jobs, profile, Path(out), opts, workers, progress, finish)
+    return IngestSummary(
+        tuple(o for o in outcomes if isinstance(o, IngestResult)),
+        tuple(o for o in outcomes if isinstance(o, BagFailure)),
+        tuple(o for o in outcomes if isinstance(o, SkippedBag)),
+    )
 
 
 # ------------------------------------------------------------------ one bag
@@ -317,6 +343,7 @@ class _Run:
         self.skipped: list[str] = []
         self.messages = 0
         self.urdf = profile.urdf_text()
+        self.source = bag_source(bag.path)  # how a later run knows this bag's episodes
 
     def read_all(self) -> None:
         topics = self.plan.topics | ({self.opts.split_topic} if self.opts.split_topic else set())
@@ -429,6 +456,7 @@ class _Run:
             "bag_path": str(self.bag.path.resolve()),
             "bag_start_time_ns": self.bag.start_ns,
             "bag_storage": self.bag.storage,
+            **self.source,
             "source_fields": dict(self.plan.source_fields),
         }
         if self.opts.split_gap_s or self.opts.split_topic:
@@ -551,25 +579,25 @@ def _worker(
 
 
 def _ingest_parallel(
-    paths: list[Path],
+    jobs: dict[int, Path],
     profile: RobotProfile,
     out: Path,
     opts: IngestOptions,
     workers: int,
     progress: Callable[[int, float], None] | None,
-    finish: Callable[[int, IngestResult | BagFailure], None],
+    finish: Callable[[int, Outcome], None],
 ) -> None:
     # Spawned, not forked: the parent may run threads (a progress display) that a fork would
     # copy in a locked state.
     ctx = multiprocessing.get_context("spawn")
     updates = ctx.Queue()
     with cf.ProcessPoolExecutor(
-        max_workers=min(workers, len(paths)),
+        max_workers=min(workers, len(jobs)),
         mp_context=ctx,
         initializer=_worker_init,
         initargs=(updates, os.getpid()),
     ) as pool:
-        futures = {pool.submit(_worker, i, p, profile, out, opts): i for i, p in enumerate(paths)}
+        futures = {pool.submit(_worker, i, p, profile, out, opts): i for i, p in jobs.items()}
         pending = set(futures)
         while pending:
             finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
@@ -579,9 +607,7 @@ def _ingest_parallel(
                 try:
                     outcome = future.result()
                 except Exception as exc:  # the worker process died (out of memory, a crash)
-                    outcome = BagFailure(paths[i], f"{paths[i]}: the worker process failed: {exc}")
-                if progress is not None:
-                    progress(i, 1.0)
+                    outcome = BagFailure(jobs[i], f"{jobs[i]}: the worker process failed: {exc}")
                 finish(i, outcome)
         _drain(updates, progress)
 
