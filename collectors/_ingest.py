@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import threading
 import time
@@ -38,7 +39,9 @@ from collectors._fields import FieldReader, StampReader, normalize_msg_type
 from collectors._find import SkippedBag
 from collectors._resume import bag_source, pending_bags
 from collectors._topics import FrameReader, bind_array, bind_camera
-from episodes._errors import TimestampOrderError
+from episodes import _layout as fmt
+from episodes._errors import EpisodeWriteError, StorageFullError, TimestampOrderError
+from episodes._ids import new_episode_id
 from episodes._qa._parallel import die_with_parent
 from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 from episodes._writer import EpisodeWriter
@@ -145,6 +148,9 @@ def ingest_bag(
         run = _Run(reader, plan, profile, Path(out), opts, progress)
         try:
             run.read_all()
+        except EpisodeWriteError as exc:
+            run.discard()
+            raise _write_failed(path, Path(out), exc) from None
         except BaseException:
             run.discard()
             raise
@@ -197,6 +203,22 @@ def ingest_bags(
 
 
 # ------------------------------------------------------------------ one bag
+
+
+def _write_failed(bag: Path, out: Path, exc: EpisodeWriteError) -> EpisodeWriteError:
+    """The writer's error saying what ingest left: nothing of the bag (no partial file to recover)."""
+    left = (
+        "nothing of this bag was kept (its partial episode was removed; the bag is unchanged and the "
+        "episodes of other bags are intact)"
+    )
+    if isinstance(exc, StorageFullError):
+        free = shutil.disk_usage(out).free if out.is_dir() else 0
+        return StorageFullError(
+            f"{bag}: no room left to write in {out} ({free / 1e6:.1f} MB free on its disk); {left}. "
+            "Free space, then run the same ingest again: the bags already ingested are skipped"
+        )
+    what = str(exc).split(" Earlier episodes are intact", 1)[0]
+    return EpisodeWriteError(f"{bag}: {what}; {left}")
 
 
 def _ingest_or_fail(
@@ -337,6 +359,7 @@ class _Run:
         self.bag, self.plan, self.profile, self.out, self.opts = bag, plan, profile, out, opts
         self.progress = progress
         self.writer: EpisodeWriter | None = None
+        self.partial: Path | None = None  # the file of the episode being written
         self.segment = -1
         self.segment_start_ns = 0
         self.written: list[Path] = []
@@ -479,12 +502,16 @@ class _Run:
             for c in cams:
                 c.total = 0
                 c.waiting.clear()
+        episode_id = new_episode_id()
+        # Known before the writer exists: a writer that fails to start may leave its file behind.
+        self.partial = self.out / f"{episode_id}{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}"
         self.writer = EpisodeWriter(
             self.out,
             streams=self.plan.specs,
             info=info,
             aligned_rate_hz=self.profile.aligned_rate_hz,
             urdf=self.urdf,
+            episode_id=episode_id,
         )
 
     def _close_segment(self) -> None:
@@ -509,15 +536,19 @@ class _Run:
             )
             return
         self.written.append(writer.close())
+        self.partial = None
 
     def discard(self) -> None:
         """Remove everything written from this bag (called when it fails)."""
         if self.writer is not None:
             self.writer.discard()
             self.writer = None
-        for path in self.written:
+        # A writer that failed (a full disk) keeps its partial file for `tg recover`; the bag is
+        # still there, so the partial is worth nothing and its space is needed.
+        for path in [*self.written, *([self.partial] if self.partial else [])]:
             path.unlink(missing_ok=True)
         self.written.clear()
+        self.partial = None
 
 
 # ------------------------------------------------------------------ many bags
