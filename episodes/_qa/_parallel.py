@@ -17,15 +17,24 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
+from episodes._errors import EpisodeBusyError
 from episodes._qa._errors import QaConfigError
 
-__all__ = ["default_workers", "die_with_parent", "run_parallel"]
+__all__ = ["BUSY_WAIT_S", "default_workers", "die_with_parent", "run_parallel"]
 
 R = TypeVar("R")
+
+# How long an episode another process is updating is waited for (two `tg annotate` at once:
+# the other holds the lock only while it writes, a fraction of a second), before it is skipped.
+BUSY_WAIT_S = 30.0
+_BUSY = (
+    "skipped: another process went on updating this episode for more than {:.0f} s; run again once it is done"
+)
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # Windows has no SIGKILL; os.kill with SIGTERM ends a process there outright.
@@ -65,6 +74,29 @@ def _watch_parent(parent_pid: int, signum: int) -> None:
     os.kill(os.getpid(), signum)
 
 
+@dataclass(frozen=True)
+class _Patient(Generic[R]):
+    """``work``, tried again while another process holds the episode's update lock, up to ``wait_s``.
+
+    Tried from the start each time: the other process may have changed the episode.
+    """
+
+    work: Callable[[Path], R]
+    wait_s: float
+
+    def __call__(self, path: Path) -> R:
+        deadline = time.monotonic() + self.wait_s
+        pause = 0.05
+        while True:
+            try:
+                return self.work(path)
+            except EpisodeBusyError:
+                if time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(2 * pause, 1.0)
+
+
 def default_workers() -> int:
     """All cores this process may use."""
     if hasattr(os, "sched_getaffinity"):
@@ -86,11 +118,15 @@ def run_parallel(
     of one). Workers are spawned, not forked: the caller may run threads (a
     progress bar). If a worker dies (HDF5 can crash on a damaged file), the
     episodes it left are redone one per process, and the one that kills its
-    process gets ``on_crash(path, why)``.
+    process gets ``on_crash(path, why)``. An episode another process is updating
+    (``EpisodeBusyError``) is waited for, up to :data:`BUSY_WAIT_S`, then gets
+    ``on_crash`` too: one busy episode never stops the others.
     """
     count = default_workers() if workers is None else workers
     if count < 1:
         raise QaConfigError(f"workers must be at least 1, got {count}")
+    work = _Patient(work, BUSY_WAIT_S)
+    busy = _BUSY.format(BUSY_WAIT_S)
     done: dict[int, R] = {}
 
     def finish(i: int, result: R) -> None:
@@ -100,7 +136,10 @@ def run_parallel(
 
     if count == 1 or len(paths) <= 1:
         for i, path in enumerate(paths):
-            finish(i, work(path))
+            try:
+                finish(i, work(path))
+            except EpisodeBusyError:
+                finish(i, on_crash(path, busy))
         return [done[i] for i in range(len(paths))]
     context = multiprocessing.get_context("spawn")
     with _pool(min(count, len(paths)), context) as pool:
@@ -110,6 +149,8 @@ def run_parallel(
                 result = future.result()
             except BrokenProcessPool:
                 continue  # redone below, in isolation
+            except EpisodeBusyError:
+                result = on_crash(paths[futures[future]], busy)
             finish(futures[future], result)
     for i in (i for i in range(len(paths)) if i not in done):
         try:
@@ -117,6 +158,8 @@ def run_parallel(
                 result = alone.submit(work, paths[i]).result()
         except BrokenProcessPool as exc:
             result = on_crash(paths[i], f"its worker process died ({exc})")
+        except EpisodeBusyError:
+            result = on_crash(paths[i], busy)
         finish(i, result)
     return [done[i] for i in range(len(paths))]
 
