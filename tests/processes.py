@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-__all__ = ["descendants", "running", "slow_touch", "wait_gone"]
+__all__ = ["descendants", "running", "slow_touch", "wait_gone", "watch_parent_without_prctl"]
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -50,3 +50,12 @@ def slow_touch(path: Path) -> Path:
     time.sleep(0.3)
     path.touch()
     return path
+
+
+def watch_parent_without_prctl(parent_pid: int) -> None:
+    """A child that knows of its parent's end only through die_with_parent's portable fallback."""
+    from episodes._qa import _parallel
+
+    _parallel._arm_death_signal = lambda signum: False  # as on a platform without prctl
+    _parallel.die_with_parent(parent_pid)
+    time.sleep(120)

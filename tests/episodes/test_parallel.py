@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.processes import descendants, wait_gone
+from tests.processes import descendants, running, wait_gone
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,3 +41,32 @@ def test_kill_9_of_the_parent_ends_the_pool_workers_and_their_work(tmp_path):
     assert not wait_gone(workers, timeout_s=5), "pool workers outlived a kill -9 of their parent"
     time.sleep(0.5)
     assert set(tmp_path.iterdir()) == done, "work went on after the parent was killed"
+
+
+_FALLBACK = """
+import multiprocessing, os, sys, time
+from tests.processes import watch_parent_without_prctl
+if __name__ == "__main__":
+    spawn = multiprocessing.get_context("spawn")
+    child = spawn.Process(target=watch_parent_without_prctl, args=(os.getpid(),))
+    child.start()
+    print(child.pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_without_prctl_a_thread_ends_the_worker_with_its_parent(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(_FALLBACK, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        time.sleep(1.0)  # the child is up and watching
+        assert running({child}), "the child ended before its parent"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+    assert not wait_gone({child}, timeout_s=5), "the child outlived its parent"
