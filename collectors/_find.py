@@ -57,7 +57,7 @@ def _folder(folder: Path) -> tuple[list[Path], list[SkippedBag]]:
                 bags.append(entry)
             elif _is_headless_ros2_bag(entry):
                 skipped.append(SkippedBag(entry, _NO_METADATA.format(path=entry)))
-            elif _storage_files(entry):
+            elif any(p.suffix in (".bag", *ROS2_STORAGE_SUFFIXES) for p in _listing(entry)):
                 skipped.append(SkippedBag(entry, _NOT_SEARCHED))
         elif entry.suffix == ".bag" or entry.suffix in ROS2_STORAGE_SUFFIXES:
             bags.append(entry)
@@ -71,8 +71,8 @@ _NO_METADATA = (
     "`ros2 bag reindex {path}` rebuilds it"
 )
 _NOT_SEARCHED = (
-    "a folder holding .mcap/.db3 files: folders inside a folder are not searched; give it, or its files, to "
-    "ingest"
+    "a folder holding bag files (.bag, .mcap or .db3): folders inside a folder are not searched; give it, "
+    "or its files, to ingest"
 )
 _ACTIVE = (
     "a ROS 1 bag still being recorded, or interrupted: `rosbag reindex {path}`, then rename it "
@@ -99,4 +99,12 @@ def _is_headless_ros2_bag(path: Path) -> bool:
 
 
 def _storage_files(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.suffix in ROS2_STORAGE_SUFFIXES and p.is_file()]
+    return [p for p in _listing(folder) if p.suffix in ROS2_STORAGE_SUFFIXES and p.is_file()]
+
+
+def _listing(folder: Path) -> list[Path]:
+    """What is in ``folder``; nothing when it cannot be listed (ingest reports an unreadable bag itself)."""
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []

@@ -60,16 +60,20 @@ def test_a_folder_lists_what_looks_like_a_bag_but_is_not(tmp_path, walker_bags):
     (folder / "take1.bag.active").write_bytes(b"#ROSBAG V2.0\n")
     (folder / "old").mkdir()
     shutil.copy(next(walker_bags["mcap"].glob("*.mcap")), folder / "old" / "something.mcap")
+    (folder / "older").mkdir()
+    (folder / "older" / "take0.bag").write_bytes(b"#ROSBAG V2.0\n")
+    (folder / "notes").mkdir()
+    (folder / "notes" / "notes.txt").write_text("not a bag")
     (folder / "notes.txt").write_text("not a bag")
 
     search = find_bags([folder])
     assert search.bags == (folder / "complete", loose)
     reasons = {s.path.name: s.reason for s in search.skipped}
-    assert set(reasons) == {"interrupted", "take1.bag.active", "old"}
+    assert set(reasons) == {"interrupted", "take1.bag.active", "old", "older"}
     assert "without metadata.yaml" in reasons["interrupted"]
     assert f"ros2 bag reindex {headless}" in reasons["interrupted"]
     assert "rosbag reindex" in reasons["take1.bag.active"]
-    assert "folders inside a folder are not searched" in reasons["old"]
+    assert "folders inside a folder are not searched" in reasons["old"] == reasons["older"]
 
 
 def test_a_bag_directory_given_itself_stays_to_be_reported(tmp_path, walker_bags):
