@@ -51,7 +51,7 @@ def find_bags(paths: Sequence[Path]) -> BagSearch:
 def _folder(folder: Path) -> tuple[list[Path], list[SkippedBag]]:
     bags: list[Path] = []
     skipped: list[SkippedBag] = []
-    for entry in sorted(folder.iterdir()):
+    for entry in sorted(_listing(folder)):
         if entry.is_dir():
             if _is_ros2_bag(entry):
                 bags.append(entry)
