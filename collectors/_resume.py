@@ -2,21 +2,25 @@
 
 Each episode records the bag it came from in ``extra`` (``bag_name``,
 ``bag_bytes``, ``bag_fingerprint``), so a run that was interrupted, or a folder
-that gained new bags, can be ingested again without duplicates.
+that gained new bags, can be ingested again without duplicates. Episodes
+ingested before the fingerprint was recorded are known by their bag's path and
+start time (``bag_path``, ``bag_start_time_ns``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from collectors._bags import bag_fingerprint, bag_size
+from collectors._bags import Bag, bag_fingerprint, bag_size
 from collectors._find import SkippedBag
 from episodes._maintenance import list_episodes
 from episodes._reader import open_episode
 from episodes._spec import JsonValue
+from tg_base import TgError
 
-__all__ = ["bag_source", "ingested_fingerprints", "pending_bags"]
+__all__ = ["Ingested", "bag_source", "ingested_bags", "pending_bags"]
 
 
 def bag_source(path: Path) -> dict[str, JsonValue]:
@@ -24,20 +28,43 @@ def bag_source(path: Path) -> dict[str, JsonValue]:
     return {"bag_name": path.name, "bag_bytes": bag_size(path), "bag_fingerprint": bag_fingerprint(path)}
 
 
-def ingested_fingerprints(out: Path) -> dict[str, Path]:
-    """``bag_fingerprint`` -> an episode of ``out`` ingested from a bag with that fingerprint."""
-    if not out.is_dir():
-        return {}
-    found: dict[str, Path] = {}
-    for episode in list_episodes(out):
+@dataclass(frozen=True)
+class Ingested:
+    """The bags the episodes of a folder came from, each with one of its episodes."""
+
+    by_fingerprint: dict[str, Path]
+    # Episodes ingested before fingerprints were recorded: by the bag's resolved path and start time.
+    by_path_and_start: dict[tuple[str, int], Path]
+
+    def episode_of(self, bag: Path, fingerprint: str) -> Path | None:
+        found = self.by_fingerprint.get(fingerprint)
+        where = str(bag.resolve())
+        if found is not None or not any(path == where for path, _ in self.by_path_and_start):
+            return found
+        try:  # only for a bag at the very path of an older episode: opening it reads its index
+            with Bag(bag) as reader:
+                return self.by_path_and_start.get((where, reader.start_ns))
+        except TgError:
+            return None
+
+
+def ingested_bags(out: Path) -> Ingested:
+    """What :class:`Ingested` says of the episodes in ``out``."""
+    ingested = Ingested({}, {})
+    for episode in list_episodes(out) if out.is_dir() else []:
         try:
             with open_episode(episode) as reader:
-                fingerprint = reader.metadata.extra.get("bag_fingerprint")
+                extra = reader.metadata.extra
         except Exception:  # a damaged episode tells nothing about bags (validate reports it)
             continue
+        fingerprint, path, start = (
+            extra.get(k) for k in ("bag_fingerprint", "bag_path", "bag_start_time_ns")
+        )
         if isinstance(fingerprint, str):
-            found.setdefault(fingerprint, episode)
-    return found
+            ingested.by_fingerprint.setdefault(fingerprint, episode)
+        elif isinstance(path, str) and isinstance(start, int):
+            ingested.by_path_and_start.setdefault((path, start), episode)
+    return ingested
 
 
 def pending_bags(bags: Sequence[Path], out: Path) -> tuple[list[int], dict[int, SkippedBag]]:
@@ -46,7 +73,7 @@ def pending_bags(bags: Sequence[Path], out: Path) -> tuple[list[int], dict[int, 
     Passed over: a bag with episodes in ``out`` already, and a bag given twice
     (the same contents under two paths count as twice).
     """
-    done = ingested_fingerprints(out)
+    done = ingested_bags(out)
     seen: dict[str, Path] = {}
     todo: list[int] = []
     skipped: dict[int, SkippedBag] = {}
@@ -56,11 +83,11 @@ def pending_bags(bags: Sequence[Path], out: Path) -> tuple[list[int], dict[int, 
             continue
         try:
             fingerprint = bag_fingerprint(bag)
-        except OSError:  # missing or unreadable: ingesting it says what is wrong
+        except OSError:  # unreadable: ingesting it says what is wrong
             todo.append(i)
             continue
-        if fingerprint in done:
-            skipped[i] = SkippedBag(bag, f"already ingested into {out} (episode {done[fingerprint].name})")
+        if (episode := done.episode_of(bag, fingerprint)) is not None:
+            skipped[i] = SkippedBag(bag, f"already ingested into {out} (episode {episode.name})")
         elif fingerprint in seen:
             skipped[i] = SkippedBag(bag, f"the same bag as {seen[fingerprint]}, given before it")
         else:

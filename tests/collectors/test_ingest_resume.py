@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import h5py
 import pytest
 
 import episodes
@@ -72,3 +74,21 @@ def test_a_damaged_episode_in_the_folder_does_not_stop_the_check(tmp_path, two_b
     (out / "01J00000000000000000000000.h5").write_bytes(b"not hdf5")
     again = ingest_bags(two_bags, kuavo4pro, out)
     assert [s.path for s in again.skipped] == [two_bags[0]] and len(again.episodes) == 1
+
+
+def test_episodes_from_before_fingerprints_are_known_by_bag_path_and_start(tmp_path, two_bags, kuavo4pro):
+    out = tmp_path / "out"
+    (episode,) = ingest_bags(two_bags[:1], kuavo4pro, out).episodes
+    with h5py.File(episode, "r+") as f:  # as written before bag_fingerprint was recorded
+        extra = json.loads(f.attrs["extra_json"])
+        for key in ("bag_name", "bag_bytes", "bag_fingerprint"):
+            del extra[key]
+        f.attrs["extra_json"] = json.dumps(extra)
+    with episodes.open(episode) as ep:
+        assert "bag_fingerprint" not in ep.metadata.extra and "bag_path" in ep.metadata.extra
+    again = ingest_bags(two_bags, kuavo4pro, out)
+    assert [s.path for s in again.skipped] == [two_bags[0]] and [r.bag for r in again.results] == [
+        two_bags[1]
+    ]
+    elsewhere = Path(shutil.copy(two_bags[0], tmp_path / "copy.bag"))  # no fingerprint to know it by
+    assert len(ingest_bags([elsewhere], kuavo4pro, out).episodes) == 1
