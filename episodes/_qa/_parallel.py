@@ -33,7 +33,7 @@ R = TypeVar("R")
 # the other holds the lock only while it writes, a fraction of a second), before it is skipped.
 BUSY_WAIT_S = 30.0
 _BUSY = (
-    "skipped: another process went on updating this episode for more than {:.0f} s; run again once it is done"
+    "skipped: another process went on updating this episode for more than {:g} s; run again once it is done"
 )
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
