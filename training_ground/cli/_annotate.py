@@ -110,7 +110,7 @@ def _print_table(results: Sequence[episodes.AnnotationResult]) -> None:
         a = r.annotations
         if a is None:
             table.add_row(
-                r.episode_id or Path(r.path).name, "-", "-", "-", "-", "-", "[bold red]unreadable[/]"
+                r.episode_id or Path(r.path).name, "-", "-", "-", "-", "-", "[bold red]not annotated[/]"
             )
             continue
         active = f"{(a.active_stop_ns - a.active_start_ns) / 1e9:.2f}" + (
