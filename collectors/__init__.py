@@ -39,6 +39,7 @@ from collectors._fields import (
     header_stamp_reader,
     ros2_field_type,
 )
+from collectors._find import BagSearch, SkippedBag, find_bags
 from collectors._frames import compressed_frame, raw_frame
 from collectors._ingest import (
     BagFailure,
@@ -91,6 +92,7 @@ __all__ = [
     "BagError",
     "BagFailure",
     "BagReadError",
+    "BagSearch",
     "Camera",
     "CameraIntrinsics",
     "CameraOverride",
@@ -119,6 +121,7 @@ __all__ = [
     "Schemas",
     "SessionConfig",
     "SimSettings",
+    "SkippedBag",
     "StampReader",
     "Stream",
     "TaskConfig",
@@ -129,6 +132,7 @@ __all__ = [
     "bag_sizes",
     "compile_fields",
     "compressed_frame",
+    "find_bags",
     "header_stamp_reader",
     "ingest_bag",
     "ingest_bags",

@@ -1,7 +1,8 @@
 """ROS 1 and ROS 2 bags through ``rosbags``: topics, message schemas, messages in receive order.
 
 A ``.bag`` file is ROS 1; a directory with ``metadata.yaml`` is ROS 2 (sqlite3
-or MCAP storage). Message types are defined, in order of preference, by the
+or MCAP storage), and so is a bare ``.mcap`` or ``.db3`` file. Message types are
+defined, in order of preference, by the
 bag itself (ROS 1 bags and MCAP always carry definitions; sqlite3 bags from
 Iron on do), by the robot profile's ``msg_definitions``, then by the standard
 ROS types (Noetic for ROS 1 bags, Humble for ROS 2). So a firmware's own
@@ -15,6 +16,8 @@ bag lacks from the profile.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +35,11 @@ from rosbags.typesys import Stores, TypesysError, get_types_from_idl, get_types_
 from collectors._errors import BagReadError, MessageDefinitionError, TopicError
 from collectors._fields import FieldType, Schemas, normalize_msg_type
 
-__all__ = ["Bag", "BagTopic"]
+__all__ = ["ROS2_STORAGE_SUFFIXES", "Bag", "BagTopic", "bag_fingerprint", "bag_size"]
 
 _READ_ERRORS = (ReaderError1, ReaderError2, OSError, EOFError, ValueError, KeyError)
 _IDL_SEPARATOR = "=" * 80 + "\n"
+ROS2_STORAGE_SUFFIXES = (".mcap", ".db3")  # the files of a ROS 2 bag, by storage plugin
 
 
 @dataclass(frozen=True)
@@ -218,8 +222,42 @@ def bag_size(path: Path) -> int:
         return 0
 
 
+_ENDS = 1 << 20  # bytes hashed at each end of a file
+
+
+def bag_fingerprint(path: Path) -> str:
+    """What tells a bag's contents apart, cheaply: SHA-256 of each data file's size, first and last MiB.
+
+    Hashing whole multi-GB bags would read each one a second time; a recording's
+    first MiB (its first messages, with their stamps) and last MiB (the index)
+    already differ between recordings. Names do not count: a renamed or moved
+    bag is the same bag. ``metadata.yaml`` does not count either (``ros2 bag
+    reindex`` rewrites it).
+    """
+    files = (
+        sorted(p for p in path.iterdir() if p.is_file() and p.name != "metadata.yaml")
+        if path.is_dir()
+        else [path]
+    )
+    digest = hashlib.sha256()
+    for file in files:
+        with file.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            digest.update(size.to_bytes(8, "little"))
+            digest.update(f.read(_ENDS))
+            if size > _ENDS:
+                f.seek(max(_ENDS, size - _ENDS))
+                digest.update(f.read(_ENDS))
+    return f"sha256-ends:{digest.hexdigest()}"
+
+
 def _locate(path: Path) -> tuple[bool, Path]:
-    """(is ROS 1, what to open) for a user's bag path, or a BagReadError saying what is wrong."""
+    """(is ROS 1, what to open) for a user's bag path, or a BagReadError saying what is wrong.
+
+    A bare ``.mcap`` or ``.db3`` file (no ``metadata.yaml`` beside it) is opened
+    on its own: MCAP files carry their own index and schemas, and sqlite3 files
+    their topics (rosbags reads both without the metadata).
+    """
     if not path.exists():
         raise BagReadError(f"{path}: no such file or directory")
     if path.is_dir():
@@ -229,18 +267,14 @@ def _locate(path: Path) -> tuple[bool, Path]:
                 f"`ros2 bag reindex {path}` rebuilds it)"
             )
         return False, path
-    if path.suffix in (".mcap", ".db3"):
-        if (path.parent / "metadata.yaml").is_file():
-            return False, path.parent
-        raise BagReadError(
-            f"{path}: a ROS 2 bag is the directory holding this file and metadata.yaml, which is missing "
-            f"(`ros2 bag reindex {path.parent}` rebuilds it)"
-        )
+    if path.suffix in ROS2_STORAGE_SUFFIXES:
+        return False, path.parent if (path.parent / "metadata.yaml").is_file() else path
     return True, path
 
 
-def _ros2_storage(directory: Path) -> str:
-    return "mcap" if any(p.suffix == ".mcap" for p in directory.iterdir()) else "sqlite3"
+def _ros2_storage(target: Path) -> str:
+    files = target.iterdir() if target.is_dir() else [target]
+    return "mcap" if any(p.suffix == ".mcap" for p in files) else "sqlite3"
 
 
 def _reason(exc: BaseException) -> str:

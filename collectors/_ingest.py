@@ -19,7 +19,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import math
 import multiprocessing
+import os
 import queue
+import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,14 +36,27 @@ import numpy.typing as npt
 from collectors._bags import Bag, BagTopic, bag_size
 from collectors._errors import BagError, TopicError
 from collectors._fields import FieldReader, StampReader, normalize_msg_type
+from collectors._find import SkippedBag
+from collectors._resume import bag_source, pending_bags
 from collectors._topics import FrameReader, bind_array, bind_camera
-from episodes._errors import TimestampOrderError
+from episodes import _layout as fmt
+from episodes._errors import EpisodeWriteError, StorageFullError, TimestampOrderError
+from episodes._ids import new_episode_id
+from episodes._qa._parallel import die_with_parent
 from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
 from tg_config import Camera, ConfigError, RobotProfile, Stream
 
-__all__ = ["BagFailure", "IngestOptions", "IngestResult", "IngestSummary", "ingest_bag", "ingest_bags"]
+__all__ = [
+    "BagFailure",
+    "IngestOptions",
+    "IngestResult",
+    "IngestSummary",
+    "Outcome",
+    "ingest_bag",
+    "ingest_bags",
+]
 
 _ROWS_PER_BLOCK = 2048
 # Frames are handed to the writer in bursts: its I/O thread then finds many frames per wake
@@ -61,6 +78,8 @@ class IngestOptions:
     station: str = ""
     split_gap_s: float | None = None  # a new episode where no message arrived for this long
     split_topic: str = ""  # a new episode at each message on this topic
+    # ingest_bags: also the bags that have episodes in the output directory already
+    reingest: bool = False
 
     def __post_init__(self) -> None:
         if self.split_gap_s is not None and not (math.isfinite(self.split_gap_s) and self.split_gap_s > 0):
@@ -85,10 +104,14 @@ class BagFailure:
     reason: str
 
 
+Outcome = IngestResult | BagFailure | SkippedBag
+
+
 @dataclass(frozen=True)
 class IngestSummary:
     results: tuple[IngestResult, ...]
     failures: tuple[BagFailure, ...]
+    skipped: tuple[SkippedBag, ...] = ()  # bags not ingested again (see IngestOptions.reingest)
 
     @property
     def episodes(self) -> tuple[Path, ...]:
@@ -125,6 +148,9 @@ def ingest_bag(
         run = _Run(reader, plan, profile, Path(out), opts, progress)
         try:
             run.read_all()
+        except EpisodeWriteError as exc:
+            run.discard()
+            raise _write_failed(path, Path(out), exc) from None
         except BaseException:
             run.discard()
             raise
@@ -139,34 +165,60 @@ def ingest_bags(
     options: IngestOptions | None = None,
     workers: int = 1,
     progress: Callable[[int, float], None] | None = None,
-    done: Callable[[IngestResult | BagFailure], None] | None = None,
+    done: Callable[[Outcome], None] | None = None,
 ) -> IngestSummary:
     """Ingest many bags, ``workers`` at a time in separate processes; one bad bag stops no other.
 
+    Bags with episodes in ``out`` already (an earlier run, perhaps interrupted)
+    and bags given twice are passed over, unless ``options.reingest``.
     ``progress(i, fraction)`` reports how far bag ``bags[i]`` is; ``done`` gets each
-    bag's result or failure as it finishes.
+    bag's result, failure or skip as it finishes.
     """
     opts = options or IngestOptions()
     paths = [Path(b) for b in bags]
-    outcomes: list[IngestResult | BagFailure | None] = [None] * len(paths)
+    outcomes: list[Outcome | None] = [None] * len(paths)
 
-    def finish(i: int, outcome: IngestResult | BagFailure) -> None:
+    def finish(i: int, outcome: Outcome) -> None:
         outcomes[i] = outcome
+        if progress is not None:
+            progress(i, 1.0)
         if done is not None:
             done(outcome)
 
-    if workers <= 1 or len(paths) <= 1:
-        for i, path in enumerate(paths):
+    todo, skipped = (list(range(len(paths))), {}) if opts.reingest else pending_bags(paths, Path(out))
+    for i, skip in skipped.items():
+        finish(i, skip)
+    jobs = {i: paths[i] for i in todo}
+    if workers <= 1 or len(jobs) <= 1:
+        for i, path in jobs.items():
             report = (lambda f, i=i: progress(i, f)) if progress is not None else None
             finish(i, _ingest_or_fail(path, profile, Path(out), opts, report))
     else:
-        _ingest_parallel(paths, profile, Path(out), opts, workers, progress, finish)
-    results = tuple(o for o in outcomes if isinstance(o, IngestResult))
-    failures = tuple(o for o in outcomes if isinstance(o, BagFailure))
-    return IngestSummary(results, failures)
+        _ingest_parallel(jobs, profile, Path(out), opts, workers, progress, finish)
+    return IngestSummary(
+        tuple(o for o in outcomes if isinstance(o, IngestResult)),
+        tuple(o for o in outcomes if isinstance(o, BagFailure)),
+        tuple(o for o in outcomes if isinstance(o, SkippedBag)),
+    )
 
 
 # ------------------------------------------------------------------ one bag
+
+
+def _write_failed(bag: Path, out: Path, exc: EpisodeWriteError) -> EpisodeWriteError:
+    """The writer's error saying what ingest left: nothing of the bag (no partial file to recover)."""
+    left = (
+        "nothing of this bag was kept (its partial episode was removed; the bag is unchanged and the "
+        "episodes of other bags are intact)"
+    )
+    if isinstance(exc, StorageFullError):
+        free = shutil.disk_usage(out).free if out.is_dir() else 0
+        return StorageFullError(
+            f"{bag}: no room left to write in {out} ({free / 1e6:.1f} MB free on its disk); {left}. "
+            "Free space, then run the same ingest again: the bags already ingested are skipped"
+        )
+    what = str(exc).split(" Earlier episodes are intact", 1)[0]
+    return EpisodeWriteError(f"{bag}: {what}; {left}")
 
 
 def _ingest_or_fail(
@@ -307,12 +359,14 @@ class _Run:
         self.bag, self.plan, self.profile, self.out, self.opts = bag, plan, profile, out, opts
         self.progress = progress
         self.writer: EpisodeWriter | None = None
+        self.partial: Path | None = None  # the file of the episode being written
         self.segment = -1
         self.segment_start_ns = 0
         self.written: list[Path] = []
         self.skipped: list[str] = []
         self.messages = 0
         self.urdf = profile.urdf_text()
+        self.source = bag_source(bag.path)  # how a later run knows this bag's episodes
 
     def read_all(self) -> None:
         topics = self.plan.topics | ({self.opts.split_topic} if self.opts.split_topic else set())
@@ -425,6 +479,7 @@ class _Run:
             "bag_path": str(self.bag.path.resolve()),
             "bag_start_time_ns": self.bag.start_ns,
             "bag_storage": self.bag.storage,
+            **self.source,
             "source_fields": dict(self.plan.source_fields),
         }
         if self.opts.split_gap_s or self.opts.split_topic:
@@ -447,12 +502,16 @@ class _Run:
             for c in cams:
                 c.total = 0
                 c.waiting.clear()
+        episode_id = new_episode_id()
+        # Known before the writer exists: a writer that fails to start may leave its file behind.
+        self.partial = self.out / f"{episode_id}{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}"
         self.writer = EpisodeWriter(
             self.out,
             streams=self.plan.specs,
             info=info,
             aligned_rate_hz=self.profile.aligned_rate_hz,
             urdf=self.urdf,
+            episode_id=episode_id,
         )
 
     def _close_segment(self) -> None:
@@ -477,57 +536,99 @@ class _Run:
             )
             return
         self.written.append(writer.close())
+        self.partial = None
 
     def discard(self) -> None:
         """Remove everything written from this bag (called when it fails)."""
         if self.writer is not None:
             self.writer.discard()
             self.writer = None
-        for path in self.written:
+        # A writer that failed (a full disk) keeps its partial file for `tg recover`; the bag is
+        # still there, so the partial is worth nothing and its space is needed.
+        for path in [*self.written, *([self.partial] if self.partial else [])]:
             path.unlink(missing_ok=True)
         self.written.clear()
+        self.partial = None
 
 
 # ------------------------------------------------------------------ many bags
 
 
 _worker_queue: Any = None
+_worker_busy = False
+_stop_asked = False
+_STOP_WITHIN_S = 10.0  # a stopped worker that has not removed its bag's files by then just ends
 
 
-def _worker_init(progress_queue: Any) -> None:
+class _Stopped(BaseException):
+    """The worker was told to stop: unwinds the bag in progress, which then discards its files."""
+
+
+def _worker_init(progress_queue: Any, parent_pid: int) -> None:
     global _worker_queue
     _worker_queue = progress_queue
+    # SIGTERM, not SIGKILL: the bag in progress removes what it wrote first (all or nothing).
+    signal.signal(signal.SIGTERM, _stop)
+    die_with_parent(parent_pid, signal.SIGTERM)
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM: end now when idle, else at the bag's next progress report (never mid-write)."""
+    global _stop_asked
+    if not _worker_busy:
+        os._exit(128 + signum)
+    if not _stop_asked:
+        _stop_asked = True
+        deadline = threading.Timer(_STOP_WITHIN_S, os._exit, (128 + signum,))
+        deadline.daemon = True
+        deadline.start()
 
 
 def _worker(
     i: int, path: Path, profile: RobotProfile, out: Path, opts: IngestOptions
 ) -> IngestResult | BagFailure:
+    global _worker_busy
     q = _worker_queue
 
     def report(fraction: float) -> None:
+        if _stop_asked:
+            raise _Stopped  # ingest_bag discards what it wrote from this bag
         if q is not None:
             q.put((i, fraction))
 
-    return _ingest_or_fail(path, profile, out, opts, report)
+    _worker_busy = True
+    try:
+        outcome = _ingest_or_fail(path, profile, out, opts, report)
+    except _Stopped:
+        os._exit(128 + signal.SIGTERM)
+    if _stop_asked:  # asked while the bag was closing its last episode
+        for episode in outcome.episodes if isinstance(outcome, IngestResult) else ():
+            episode.unlink(missing_ok=True)
+        os._exit(128 + signal.SIGTERM)
+    _worker_busy = False
+    return outcome
 
 
 def _ingest_parallel(
-    paths: list[Path],
+    jobs: dict[int, Path],
     profile: RobotProfile,
     out: Path,
     opts: IngestOptions,
     workers: int,
     progress: Callable[[int, float], None] | None,
-    finish: Callable[[int, IngestResult | BagFailure], None],
+    finish: Callable[[int, Outcome], None],
 ) -> None:
     # Spawned, not forked: the parent may run threads (a progress display) that a fork would
     # copy in a locked state.
     ctx = multiprocessing.get_context("spawn")
     updates = ctx.Queue()
     with cf.ProcessPoolExecutor(
-        max_workers=min(workers, len(paths)), mp_context=ctx, initializer=_worker_init, initargs=(updates,)
+        max_workers=min(workers, len(jobs)),
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(updates, os.getpid()),
     ) as pool:
-        futures = {pool.submit(_worker, i, p, profile, out, opts): i for i, p in enumerate(paths)}
+        futures = {pool.submit(_worker, i, p, profile, out, opts): i for i, p in jobs.items()}
         pending = set(futures)
         while pending:
             finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
@@ -537,9 +638,7 @@ def _ingest_parallel(
                 try:
                     outcome = future.result()
                 except Exception as exc:  # the worker process died (out of memory, a crash)
-                    outcome = BagFailure(paths[i], f"{paths[i]}: the worker process failed: {exc}")
-                if progress is not None:
-                    progress(i, 1.0)
+                    outcome = BagFailure(jobs[i], f"{jobs[i]}: the worker process failed: {exc}")
                 finish(i, outcome)
         _drain(updates, progress)
 

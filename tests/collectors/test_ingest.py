@@ -387,7 +387,12 @@ def test_many_bags_in_parallel_one_bad_bag_stops_no_other(tmp_path, kuavo_bag, k
     bad.write_bytes(kuavo_bag.path.read_bytes()[:200_000])
     seen: list[object] = []
     summary = ingest_bags(
-        [kuavo_bag.path, bad, kuavo_bag.path], kuavo4pro, tmp_path / "out", workers=2, done=seen.append
+        [kuavo_bag.path, bad, kuavo_bag.path],
+        kuavo4pro,
+        tmp_path / "out",
+        options=IngestOptions(reingest=True),  # the same bag twice, both ingested
+        workers=2,
+        done=seen.append,
     )
     assert len(summary.results) == 2 and len(summary.episodes) == 2
     assert len(seen) == 3 and not summary.ok

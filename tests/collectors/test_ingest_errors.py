@@ -156,7 +156,7 @@ def test_truncated_mcap_and_missing_metadata(tmp_path, walker):
     )
     _fails(
         BagReadError,
-        r"cut_0\.mcap: a ROS 2 bag is the directory",
+        r"cut_0\.mcap: cannot read the bag: .*(truncated|damaged)",  # read on its own, without metadata
         mcap.rename(bag / "cut_0.mcap"),
         profile,
         tmp_path / "o",

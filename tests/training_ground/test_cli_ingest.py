@@ -58,8 +58,14 @@ def test_ingest_writes_the_good_bags_and_reports_the_bad_one(tmp_path):
         assert ep.metadata.task == "pick" and ep.metadata.source == "bag" and ep.metadata.dataset == "kuavo"
 
     bad.unlink()
-    folder = runner.invoke(app, ["ingest", str(tmp_path), "--profile", "kuavo4pro", "--out", str(out)])
-    assert folder.exit_code == 0, folder.output  # the folder stands for the bags in it
+    folder = [str(tmp_path), "--profile", "kuavo4pro", "--out", str(out)]  # the folder: the bags in it
+    again = tg("ingest", *folder)  # a process of its own: the table is as wide as COLUMNS says
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 episode(s) written" in again.stdout and "1 bag(s) skipped, already ingested" in again.stdout
+    assert "already ingested into" in again.stdout  # the whole reason: tests/collectors/test_ingest_resume.py
+    assert episodes.list_episodes(out) == [episode]
+    forced = runner.invoke(app, ["ingest", *folder, "--reingest"])
+    assert forced.exit_code == 0, forced.output
     assert len(episodes.list_episodes(out)) == 2
 
 

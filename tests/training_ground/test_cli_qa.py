@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -13,6 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 import episodes
+from episodes._journal import lock_updates
+from episodes._qa import _parallel
 from sim_envs import record_synthetic_episode
 from tg_config import load_session
 from training_ground.cli import app
@@ -149,3 +154,43 @@ def test_annotate_reports_a_broken_file_and_exits_1(dataset):
         and "Traceback" not in result.stderr
     )
     assert "(updated, 2 episodes)" in result.stdout
+
+
+@contextlib.contextmanager
+def _updating(path: Path) -> Iterator[None]:
+    """Hold ``path``'s update lock, as another `tg annotate` writing it does."""
+    with open(path, "r+b") as base:
+        lock_updates(base, path)
+        yield
+
+
+def test_annotate_waits_for_an_episode_another_run_is_updating(dataset):
+    first, last = episodes.list_episodes(dataset)
+    before = first.stat().st_mtime_ns
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "training_ground", "annotate", str(dataset), "--workers", "1"]
+    with _updating(last):
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60  # until the first episode is written: the run is at the last
+        while first.stat().st_mtime_ns == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    assert "another update" not in err
+    assert f"dataset statistics: {dataset / episodes.DATASET_STATS_FILE} (updated, 2 episodes)" in out
+    assert set(episodes.load_dataset_stats(dataset).episodes) == {first.stem, last.stem}
+
+
+def test_annotate_skips_an_episode_busy_for_too_long_and_finishes_the_others(dataset, monkeypatch):
+    monkeypatch.setattr(_parallel, "BUSY_WAIT_S", 0.3)
+    first, last = episodes.list_episodes(dataset)
+    with _updating(last):
+        result = runner.invoke(app, ["annotate", str(dataset), "--workers", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    said = "".join(result.output.split())  # the console may be narrow: compare without line breaks
+    assert f"{last}:skipped:anotherprocesswentonupdatingthisepisodeformorethan0.3s" in said
+    assert "(updated,1episodes)" in said
+    written = json.loads((dataset / episodes.DATASET_STATS_FILE).read_text(encoding="utf-8"))
+    assert set(written["episodes"]) == {first.stem}  # the skipped one is not covered, and says so
+    assert episodes.read_annotations(first) is not None and episodes.read_annotations(last) is None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 import episodes
+from tg_base import TgError
 from training_ground.cli._console import console, err_console, progress
 from training_ground.cli._paths import episode_files
 from training_ground.cli._validate import (
@@ -43,21 +47,58 @@ def annotate(
     _print_table(results)
     done = {Path(r.path).resolve(): r for r in results}
     for directory in (p for p in paths if p.is_dir()):
-        stats = {
-            r.episode_id: r.annotations.stats
-            for f in episodes.list_episodes(directory)
-            if (r := done.get(f.resolve())) is not None and r.annotations is not None
-        }
-        changed = episodes.write_dataset_stats(directory, stats)
+        with _stats_lock(directory):
+            stats, stored = _dataset_stats(directory, done)
+            changed = episodes.write_dataset_stats(directory, stats)
         target = directory / episodes.DATASET_STATS_FILE
         console.print(
-            f"dataset statistics: {target} ({'updated' if changed else 'unchanged'}, {len(stats)} episodes)"
+            f"dataset statistics: {target} ({'updated' if changed else 'unchanged'}, {len(stats)} episodes"
+            + (f", {stored} as annotated before" if stored else "")
+            + ")"
         )
     failed = [r for r in results if r.error]
     for r in failed:
         err_console.print(f"[bold red]error:[/] {r.error}", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _stats_lock(directory: Path) -> Iterator[None]:
+    """Two `tg annotate` of one directory write its statistics one after the other, not over each other."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _dataset_stats(
+    directory: Path, done: dict[Path, episodes.AnnotationResult]
+) -> tuple[dict[str, list[episodes.StreamStats]], int]:
+    """Each episode's statistics: from this run, else as stored by an earlier (or concurrent) run.
+
+    An episode this run skipped (another run was updating it) keeps its place in the
+    statistics; returns how many came from stored annotations.
+    """
+    stats: dict[str, list[episodes.StreamStats]] = {}
+    stored = 0
+    for path in episodes.list_episodes(directory):
+        result = done.get(path.resolve())
+        if result is not None and result.annotations is not None:
+            stats[result.episode_id] = list(result.annotations.stats)
+            continue
+        try:
+            with episodes.open(path) as reader:
+                episode_id = reader.metadata.episode_id
+            earlier = episodes.read_annotations(path)
+        except (TgError, OSError, KeyError, ValueError):  # damaged: reported in the table
+            continue
+        if earlier is not None:
+            stats[episode_id] = list(earlier.stats)
+            stored += 1
+    return stats, stored
 
 
 def _print_table(results: Sequence[episodes.AnnotationResult]) -> None:
@@ -69,7 +110,7 @@ def _print_table(results: Sequence[episodes.AnnotationResult]) -> None:
         a = r.annotations
         if a is None:
             table.add_row(
-                r.episode_id or Path(r.path).name, "-", "-", "-", "-", "-", "[bold red]unreadable[/]"
+                r.episode_id or Path(r.path).name, "-", "-", "-", "-", "-", "[bold red]not annotated[/]"
             )
             continue
         active = f"{(a.active_stop_ns - a.active_start_ns) / 1e9:.2f}" + (

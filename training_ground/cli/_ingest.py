@@ -10,7 +10,16 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collectors import BagFailure, IngestOptions, IngestResult, IngestSummary, bag_sizes, ingest_bags
+from collectors import (
+    BagFailure,
+    IngestOptions,
+    IngestResult,
+    IngestSummary,
+    SkippedBag,
+    bag_sizes,
+    find_bags,
+    ingest_bags,
+)
 from tg_config import RobotProfile, load_profile
 from training_ground.cli._console import console, err_console
 from training_ground.cli._robot_options import OutOption, ProfileOption
@@ -20,7 +29,9 @@ __all__ = ["ingest"]
 
 _Bags = Annotated[
     list[Path],
-    typer.Argument(help="ROS 1 .bag files, ROS 2 bag directories, or folders holding either."),
+    typer.Argument(
+        help="ROS 1 .bag files, ROS 2 bag directories, bare .mcap/.db3 files, or folders of them."
+    ),
 ]
 _Workers = Annotated[
     int | None,
@@ -42,6 +53,13 @@ _Instruction = Annotated[str, typer.Option(help="Language instruction of the tas
 _Dataset = Annotated[str, typer.Option(help="Dataset label (default: the name of the --out folder).")]
 _Operator = Annotated[str, typer.Option(help="Who teleoperated.")]
 _Station = Annotated[str, typer.Option(help="Which collection station.")]
+_Reingest = Annotated[
+    bool,
+    typer.Option(
+        "--reingest",
+        help="Ingest bags again that have episodes in --out already (by default they are skipped).",
+    ),
+]
 
 
 def ingest(
@@ -56,17 +74,22 @@ def ingest(
     dataset: _Dataset = "",
     operator: _Operator = "",
     station: _Station = "",
+    reingest: _Reingest = False,
 ) -> None:
     """Turn robot bags into episodes: one bag = one episode unless split; bad bags are reported, not fatal.
 
     Exit code 1 when any bag failed; the episodes of the other bags are written.
+    Bags already ingested into --out are skipped, so an interrupted run can simply be
+    run again.
 
     Example: tg ingest recordings/*.bag --profile kuavo4pro --out datasets/kuavo_pick --task pick_place
     """
     if split_gap is not None and split_topic:
         raise typer.BadParameter("give --split-gap or --split-topic, not both", param_hint="--split-gap")
     robot = load_profile(profile)
-    bags = _expand(bags)
+    search = find_bags(bags)
+    for skip in search.skipped:
+        err_console.print(f"[yellow]skipped:[/] {skip.path}: {skip.reason}", highlight=False)
     options = IngestOptions(
         task=task,
         instruction=instruction,
@@ -75,15 +98,12 @@ def ingest(
         station=station,
         split_gap_s=split_gap,
         split_topic=split_topic or "",
+        reingest=reingest,
     )
-    summary = _ingest_with_progress(bags, robot, out, options, workers or os.cpu_count() or 1)
-    _print_summary(summary.results, summary.failures)
-    episodes_written = len(summary.episodes)
-    console.print(
-        f"{episodes_written} episode(s) written to {out} from {len(summary.results)} bag(s)"
-        + (f"; [red]{len(summary.failures)} bag(s) failed[/]" if summary.failures else ""),
-        highlight=False,
-    )
+    summary = _ingest_with_progress(list(search.bags), robot, out, options, workers or os.cpu_count() or 1)
+    skipped = (*search.skipped, *summary.skipped)
+    _print_summary(summary, skipped)
+    console.print(_last_line(summary, search.skipped, out), highlight=False)
     if summary.failures:
         raise typer.Exit(code=1)
 
@@ -94,7 +114,7 @@ def _ingest_with_progress(
     """:func:`collectors.ingest_bags` with a progress bar (by bytes) on stderr and failures as they come."""
     sizes = [max(1, s) for s in bag_sizes(bags)]
     fractions = [0.0] * len(bags)
-    outcomes: list[IngestResult | BagFailure] = []
+    outcomes: list[IngestResult | BagFailure | SkippedBag] = []
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -109,7 +129,7 @@ def _ingest_with_progress(
             fractions[i] = max(fractions[i], fraction)
             bar.update(task_id, completed=sum(f * s for f, s in zip(fractions, sizes, strict=True)))
 
-        def done(outcome: IngestResult | BagFailure) -> None:
+        def done(outcome: IngestResult | BagFailure | SkippedBag) -> None:
             outcomes.append(outcome)
             bar.update(task_id, description=f"ingesting {len(outcomes)}/{len(bags)} bags")
             if isinstance(outcome, BagFailure):
@@ -118,27 +138,26 @@ def _ingest_with_progress(
         return ingest_bags(bags, robot, out, options=options, workers=workers, progress=progress, done=done)
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    """Bags as given; a folder that is not itself a ROS 2 bag stands for the bags in it."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir() and not (path / "metadata.yaml").is_file():
-            inside = sorted(
-                p for p in path.iterdir() if p.suffix == ".bag" or (p / "metadata.yaml").is_file()
-            )
-            found.extend(inside or [path])  # an empty folder stays, to be reported as not a bag
-        else:
-            found.append(path)
-    return found
+def _last_line(summary: IngestSummary, not_bags: tuple[SkippedBag, ...], out: Path) -> str:
+    line = f"{len(summary.episodes)} episode(s) written to {out} from {len(summary.results)} bag(s)"
+    if summary.skipped:
+        line += f"; {len(summary.skipped)} bag(s) skipped, already ingested (--reingest ingests them again)"
+    if not_bags:
+        line += f"; [yellow]{len(not_bags)} path(s) skipped, not readable as bags (see above)[/]"
+    if summary.failures:
+        line += f"; [red]{len(summary.failures)} bag(s) failed[/]"
+    return line
 
 
-def _print_summary(results: tuple[IngestResult, ...], failures: tuple[BagFailure, ...]) -> None:
+def _print_summary(summary: IngestSummary, skipped: tuple[SkippedBag, ...]) -> None:
     table = Table(title="ingest", title_justify="left")
     table.add_column("bag", overflow="fold")
     table.add_column("episodes", justify="right")
     table.add_column("notes", overflow="fold")
-    for result in results:
+    for result in summary.results:
         table.add_row(str(result.bag), str(len(result.episodes)), "; ".join(result.skipped) or "-")
-    for failure in failures:
+    for failure in summary.failures:
         table.add_row(str(failure.bag), "[red]failed[/]", failure.reason)
+    for skip in skipped:
+        table.add_row(str(skip.path), "[yellow]skipped[/]", skip.reason)
     console.print(table)
