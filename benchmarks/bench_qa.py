@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_writer import Scene, _load_average, _machine  # noqa: E402
 
 import episodes  # noqa: E402
+from episodes._layout import ATTR_CONTENT_DIGEST  # noqa: E402
 from episodes._qa._parallel import default_workers, run_parallel  # noqa: E402
 from tg_config import SessionConfig, TaskConfig, load_profile, qa_config  # noqa: E402
 
@@ -185,8 +186,13 @@ def make_dataset(
         source = made[len(paths) % unique]
         target = root / f"{episodes.new_episode_id()}.h5"
         shutil.copyfile(source, target)
+        # A copy stands for another recording (recording each costs minutes): a new id, and no
+        # content digest, as in a file written before digests; else it is a repeat of its source,
+        # which the loader and export skip and validate reports.
         with h5py.File(target, "r+") as f:
             f.attrs["episode_id"] = target.stem
+            if ATTR_CONTENT_DIGEST in f.attrs:
+                del f.attrs[ATTR_CONTENT_DIGEST]
         paths.append(target)
     # Recorded episodes are on disk when a recording ends (the writer fsyncs at close); the copies
     # made here are not. Left dirty, the first annotate pass's fsync would write them back and be
