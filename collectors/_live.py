@@ -27,6 +27,13 @@ shown in the status, and stored with the episode (``extra_json["recorder"]``,
 see ``datasets/FORMAT.md``). A topic silent for longer than its gap threshold
 is a *gap*.
 
+An episode in which a required stream (the quality gate's ``required_streams``)
+got nothing is not kept: :meth:`LiveRecorder.stop` discards it and says which
+streams were silent, unless the recorder keeps empty episodes (``keep_empty``).
+While it happens, and while the publishers' header stamps disagree with the
+recorder's clock by more than the gate's ``clock_offset_threshold_s``, the
+status carries a warning.
+
 >>> from tg_config import SessionConfig
 >>> run = SessionConfig.for_profile("generic_ros2_arm").resolve()
 >>> topic_types(run)["/joint_states"]
@@ -60,7 +67,7 @@ from episodes._maintenance import update_in_place
 from episodes._spec import JsonValue
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
-from tg_config import ResolvedSession
+from tg_config import ResolvedSession, qa_config
 
 # The status types and inputs live in their own modules; the package facade still imports them from here.
 __all__ = [
@@ -83,6 +90,8 @@ _BLOCK_WAIT_NS = 250_000_000
 # Encoders yield the CPU to the thread that takes messages off DDS: it cannot wait, they can.
 _ENCODER_NICE = 5
 _NS = 1_000_000_000
+# A required stream may be empty this long after the start before the status warns.
+_SILENT_GRACE_NS = 1_000_000_000
 
 Clock = Callable[[], int]
 
@@ -94,6 +103,7 @@ class LiveRecorder:
     builds them from the rclpy classes); ``clock`` gives arrival times in ns (the
     node's clock: ROS time, simulated under ``use_sim_time``). Handlers, ticks and
     episode control may come from different threads: one lock orders them.
+    ``keep_empty``: keep episodes in which a required stream got nothing.
     """
 
     def __init__(
@@ -105,6 +115,7 @@ class LiveRecorder:
         clock: Clock,
         default_labels: EpisodeLabels | None = None,
         encoder_threads: int = 2,
+        keep_empty: bool = False,
     ) -> None:
         self.run = run
         self.out = out
@@ -122,6 +133,12 @@ class LiveRecorder:
         self._inputs = SideInputs(run)
         self._topics = plan_topics(run, schemas)
         self._counters = self._topics.counters
+        self._keep_empty = keep_empty
+        qa = qa_config(run.profile, run)
+        recorded = {spec.name for spec in self._topics.specs}
+        self._required = tuple(n for n in qa.required_streams if n in recorded)
+        self._offset_limit_s = qa.clock_offset_threshold_s
+        self._topic_of = {stream: c.topic for c in self._counters.values() for stream in c.streams}
         plans = []
         for topic, c in self._counters.items():
             arrays = topic in self._topics.arrays
@@ -154,7 +171,7 @@ class LiveRecorder:
         keep_stamp = block.stamp_picks.append
         keep_arrival = block.arrivals.append
         arrivals = block.arrivals
-        seen, arrived = c.seen, c.arrived
+        seen, arrived, stamped = c.seen, c.arrived, c.stamped
         clock = self._clock
         lock = self._lock
 
@@ -163,6 +180,8 @@ class LiveRecorder:
             with lock:
                 if self._writer is None:
                     seen(now)
+                    if stamp_pick is not None:
+                        stamped(now, stamp_pick(msg))
                     return
                 arrived(now, self._start_ns)
                 for pick, keep in pickers:
@@ -188,6 +207,7 @@ class LiveRecorder:
                 writer = self._writer
                 if writer is None:
                     c.seen(now)
+                    cams[0].note_stamp(c, msg, now)
                     return
                 c.arrived(now, self._start_ns)
                 signature = frame_signature(msg, compressed)
@@ -281,7 +301,11 @@ class LiveRecorder:
         )
 
     def stop(self) -> Path:
-        """Finish the episode (``complete``) and return its file; :class:`RecorderStateError` when idle."""
+        """Finish the episode (``complete``) and return its file; :class:`RecorderStateError` when idle.
+
+        An episode in which a required stream got nothing is discarded instead
+        (unless ``keep_empty``): :class:`RecorderStateError` names the silent streams.
+        """
         return self._finish(None)
 
     def abort(self, reason: str) -> Path | None:
@@ -323,6 +347,15 @@ class LiveRecorder:
                 self._flush_arrays(self._counters[topic], block)
             if self._writer is None:  # the writer failed on these last samples
                 raise RecorderError(self._error)
+            silent = self._silent()
+            if abort_reason is None and silent and not self._keep_empty:
+                self._writer = None
+                writer.discard()
+                raise RecorderStateError(
+                    f"episode {writer.episode_id} discarded: nothing arrived on required "
+                    f"stream(s) {self._named(silent)}; check that their publishers run "
+                    "(or keep such episodes with --keep-empty)"
+                )
             writer.update_extra({"recorder": self._diagnostics()})
             self._writer = None
             path = writer.close() if abort_reason is None else writer.abort(abort_reason)
@@ -351,6 +384,36 @@ class LiveRecorder:
             where = f"what reached the disk is kept in {writer.path} (tg recover turns it into an episode)"
         self._error = f"episode {writer.episode_id} ended: {exc}; {where}"
 
+    def _silent(self) -> tuple[str, ...]:
+        """The required streams nothing has been written to in this episode."""
+        return tuple(n for n in self._required if not self._counters[self._topic_of[n]].written_by.get(n, 0))
+
+    def _named(self, streams: Sequence[str]) -> str:
+        return ", ".join(f"{n} ({self._topic_of[n]})" for n in streams)
+
+    def _recorded_s(self) -> float:
+        """First to last arrival of what was written: the episode's ``duration_s`` once closed."""
+        firsts = [c.first_written for c in self._counters.values() if c.first_written >= 0]
+        lasts = [c.last_written for c in self._counters.values() if c.last_written >= 0]
+        return round((max(lasts) - min(firsts)) / _NS, 3) if firsts else 0.0
+
+    def _warnings(self, now: int, silent: Sequence[str]) -> tuple[str, ...]:
+        warnings = []
+        if silent and now - self._start_ns > _SILENT_GRACE_NS:
+            warnings.append(
+                f"nothing yet on required stream(s) {self._named(silent)}: stopping now discards the episode"
+            )
+        for topic, c in self._counters.items():
+            offset = c.clock_offset_s()
+            if offset is not None and abs(offset) > self._offset_limit_s:
+                side = "behind" if offset > 0 else "ahead of"
+                warnings.append(
+                    f"clock: {topic} stamps are {abs(offset):.3f} s {side} the recorder's clock "
+                    f"(quality gate allows {self._offset_limit_s:g} s): use simulated time "
+                    "(--use-sim-time) for a simulator, else synchronise the clocks"
+                )
+        return tuple(warnings)
+
     def _diagnostics(self) -> dict[str, JsonValue]:
         topics: JsonValue = {t: c.diagnostics() for t, c in self._counters.items()}
         return {"topics": topics, **self._inputs.diagnostics()}
@@ -377,6 +440,7 @@ class LiveRecorder:
 
     def _status(self, now: int) -> RecorderStatus:
         writer = self._writer
+        silent = self._silent() if writer is not None else ()
         return RecorderStatus(
             state=STATE_RECORDING if writer is not None else STATE_IDLE,
             episode_id=writer.episode_id if writer is not None else "",
@@ -388,6 +452,9 @@ class LiveRecorder:
             out=str(self.out),
             success=self._success if writer is not None else self._last_success,
             error=self._error,
+            recorded_s=self._recorded_s() if writer is not None else 0.0,
+            silent=silent,
+            warnings=self._warnings(now, silent),
         )
 
 

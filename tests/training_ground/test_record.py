@@ -21,7 +21,8 @@ from training_ground.cli._record import Action, apply_action, key_action, status
 def recorder(tmp_path: Path) -> LiveRecorder:
     profile = load_profile(lf.write_profile(tmp_path))
     run = SessionConfig.for_profile(str(profile.source_path)).resolve(profile)
-    return LiveRecorder(run, schemas=lf.SCHEMAS, out=tmp_path / "out", clock=time.time_ns)
+    # Keeps episodes where only some topics publish: these tests publish one.
+    return LiveRecorder(run, schemas=lf.SCHEMAS, out=tmp_path / "out", clock=time.time_ns, keep_empty=True)
 
 
 def test_keys_map_to_actions():
