@@ -41,10 +41,13 @@ def test_two_episodes_through_the_graph_pass_the_quality_gate_and_say_what_the_s
     session = _session(tmp_path)
     out = tmp_path / "out"
     started_ns = time.time_ns()
-    with SessionRunner(session, out=out, domain_id=ros_domain, real_time_factor=0.5) as runner:
+    with SessionRunner(
+        session, out=out, domain_id=ros_domain, station="bench-1", real_time_factor=0.5
+    ) as runner:
         results = runner.run(episodes=2, seed=5)
         codes = runner.close()
-    assert codes == {"sim_bridge": 0, "scripted_teleop": 0, "recorder": 0}  # all stopped cleanly by SIGINT
+    # All stopped cleanly by SIGINT; the recorder is named after the station.
+    assert codes == {"sim_bridge": 0, "scripted_teleop": 0, "recorder_bench_1": 0}
     assert [r.seed for r in results] == [5, 6]
     # A 4 s limit truncates the script: the simulator's verdict plus the operator's report say why.
     assert [(r.success, r.failure) for r in results] == [(False, "time_limit")] * 2
@@ -59,6 +62,8 @@ def test_two_episodes_through_the_graph_pass_the_quality_gate_and_say_what_the_s
         ]
         with episodes.open(result.path) as ep, SimEpisode(setup, result.seed) as planned:
             meta = ep.metadata
+            # One duration for one thing: the result's recorded span is what tg info shows.
+            assert result.duration_s == round(meta.duration_s, 3) and result.wall_s > result.duration_s
             assert meta.status == "complete" and meta.success is False
             assert meta.instruction == planned.task.instruction == result.instruction
             assert meta.extra["seed"] == result.seed

@@ -7,7 +7,13 @@ Parameters: ``session`` (a session YAML) or ``profile`` (a profile name or
 path), ``out`` (dataset folder, wins over the session's), and the labels of the
 next episode, read at each ``~/start``: ``task``, ``instruction``,
 ``operator``, ``station``, ``extra_json`` (a JSON object); ``notes`` (read at
-``~/mark_success``: why the episode failed, say); ``use_sim_time``.
+``~/mark_success``: why the episode failed, say); ``use_sim_time``;
+``keep_empty`` (keep an episode in which a required stream got nothing; by
+default ``~/stop`` discards it and answers which streams were silent).
+
+Name: one per station, ``recorder_<station>`` (:func:`tg_station.recorder_name`);
+the node waits for discovery at start and exits with an error when a node of
+its name already runs in the ROS domain, so one station never drives another's.
 
 Services: ``~/start``, ``~/stop``, ``~/discard`` (``std_srvs/Trigger``) and
 ``~/mark_success`` (``std_srvs/SetBool``: the current episode, or the last
@@ -18,7 +24,8 @@ fit the state answers ``success=false`` with the reason and changes nothing.
 Topic ``~/status`` (``std_msgs/String``): :class:`collectors.RecorderStatus` as
 JSON, once a second and after every change of state.
 
-    python -m tg_recorder.recorder_node --ros-args -p profile:=generic_ros2_arm -p out:=datasets/arm
+    python -m tg_recorder.recorder_node --ros-args -r __node:=recorder_arm1 \
+        -p profile:=generic_ros2_arm -p out:=datasets/arm
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,10 +56,13 @@ from collectors import CameraIntrinsics, EpisodeLabels, LiveRecorder, Publisher,
 from tg_base import TgError
 from tg_config import ResolvedSession, SessionConfig, load_session
 from tg_recorder._messages import message_class, schemas_for
+from tg_station import ParameterValue
 
-__all__ = ["RecorderNode", "embedded_recorder", "main", "run_recorder"]
+__all__ = ["RecorderNode", "embedded_recorder", "main", "refuse_a_namesake", "run_recorder"]
 
 STATUS_PERIOD_S = 1.0
+# How long a starting recorder listens for a namesake: DDS discovery on one host takes well under this.
+DISCOVERY_S = 2.0
 _STRING_PARAMS = (
     "session",
     "profile",
@@ -72,6 +83,8 @@ class RecorderNode(Node):
         super().__init__(node_name, **kwargs)
         for name in _STRING_PARAMS:
             self.declare_parameter(name, "")
+        self.declare_parameter("keep_empty", False)
+        refuse_a_namesake(self)
         run, from_session = self._resolve()
         defaults = None if from_session else EpisodeLabels()
         types = topic_types(run)
@@ -81,6 +94,7 @@ class RecorderNode(Node):
             out=run.out,
             clock=self._now_ns,
             default_labels=defaults,
+            keep_empty=bool(self.get_parameter("keep_empty").value),
         )
         for plan in self.core.topics:
             qos = QoSProfile(
@@ -202,6 +216,22 @@ class RecorderNode(Node):
         return path
 
 
+def refuse_a_namesake(node: Node, wait_s: float = DISCOVERY_S) -> None:
+    """Raise TgError when another node of ``node``'s name runs in its ROS domain (found within ``wait_s``)."""
+    me = (node.get_name(), node.get_namespace())
+    deadline = time.monotonic() + wait_s
+    while True:
+        if node.get_node_names_and_namespaces().count(me) > 1:
+            full = f"{me[1].rstrip('/')}/{me[0]}"
+            raise TgError(
+                f"a recorder named {full} already runs in ROS domain {node.context.get_domain_id()}; "
+                "pick another --station (the recorder is named after it) or another --domain-id"
+            )
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)
+
+
 def run_recorder(node: RecorderNode, stop: threading.Event) -> None:
     """Spin ``node`` until ``stop`` is set, then close its episode; the caller owns rclpy's context."""
     executor = SingleThreadedExecutor(context=node.context)
@@ -215,8 +245,10 @@ def run_recorder(node: RecorderNode, stop: threading.Event) -> None:
 
 
 @contextmanager
-def embedded_recorder(parameters: Mapping[str, str | bool], *, domain_id: int) -> Iterator[RecorderNode]:
-    """A recorder node in this process (``tg record``), spinning in a thread until the block ends.
+def embedded_recorder(
+    parameters: Mapping[str, ParameterValue], *, domain_id: int, node_name: str
+) -> Iterator[RecorderNode]:
+    """A recorder node ``node_name`` in this process (``tg record``), spun in a thread until the block ends.
 
     rclpy's signal handlers stay off: the caller decides what a signal does to the
     open episode. Leaving the block closes the episode in progress ("stopped"),
@@ -227,7 +259,8 @@ def embedded_recorder(parameters: Mapping[str, str | bool], *, domain_id: int) -
     spinner: threading.Thread | None = None
     node: RecorderNode | None = None
     try:
-        node = RecorderNode(parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])
+        overrides = [Parameter(k, value=v) for k, v in parameters.items()]
+        node = RecorderNode(node_name=node_name, parameter_overrides=overrides)
         spinner = threading.Thread(target=run_recorder, args=(node, stop), name="tg-record-spin", daemon=True)
         spinner.start()
         yield node
