@@ -121,3 +121,33 @@ def test_a_stop_request_finishes_the_current_episode_kept_and_labelled_a_failure
     with episodes.open(result.path) as ep:
         assert ep.metadata.status == "complete" and ep.metadata.success is False
         assert ep.metadata.duration_s < 10.0  # stopped early: the script takes about 13 s
+
+
+def test_a_session_whose_recorder_name_is_taken_in_the_domain_stops_with_what_to_change(tmp_path, ros_env):
+    """Issue 12 item 1: a `tg record --station lab1` already runs; a session at station lab1 is refused."""
+    import subprocess
+    import sys
+
+    from tests.collectors import live_fixtures as lf
+
+    profile = lf.write_profile(tmp_path)
+    cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-r", "__node:=recorder_lab1"]
+    cmd += ["-p", f"profile:={profile}", "-p", f"out:={tmp_path / 'theirs'}"]
+    theirs = subprocess.Popen(cmd, env=ros_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3.0)  # it is up and discoverable
+        session = _session(tmp_path)
+        domain = int(ros_env["ROS_DOMAIN_ID"])
+        with (
+            pytest.raises(
+                NodeExitedError,
+                match=r"(?s)node 'recorder_lab1' exited with code 1.*a recorder named /recorder_lab1 already "
+                r"runs in ROS domain \d+; pick another --station .* or another --domain-id",
+            ),
+            SessionRunner(session, out=tmp_path / "out", domain_id=domain, station="lab1") as runner,
+        ):
+            runner.run(episodes=1, seed=0)
+        assert theirs.poll() is None  # the running recorder is untouched
+    finally:
+        theirs.terminate()
+        theirs.wait(timeout=20)
