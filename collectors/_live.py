@@ -59,6 +59,7 @@ from collectors._live_inputs import (
 )
 from collectors._live_screen import frame_signature, wrong_publishers
 from collectors._live_topics import ArrayTopic, frames_in_flight, plan_topics, queue_depth
+from collectors._live_watch import EpisodeWatch
 from collectors._recorder_counters import TopicCounters
 from collectors._recorder_status import STATE_IDLE, STATE_RECORDING, RecorderStatus, TopicStatus
 from collectors._topics import COMPRESSED_IMAGE
@@ -90,12 +91,12 @@ _BLOCK_WAIT_NS = 250_000_000
 # Encoders yield the CPU to the thread that takes messages off DDS: it cannot wait, they can.
 _ENCODER_NICE = 5
 _NS = 1_000_000_000
-# A required stream may be empty this long after the start before the status warns.
-_SILENT_GRACE_NS = 1_000_000_000
 
 Clock = Callable[[], int]
 
 
+# About 330 lines: the message handlers are closures over the recorder's lock and writer, and
+# the episode's state changes under that lock; what needs no lock lives in the modules above.
 class LiveRecorder:
     """Records a resolved session's topics into episodes in ``out``; one episode at a time.
 
@@ -134,11 +135,7 @@ class LiveRecorder:
         self._topics = plan_topics(run, schemas)
         self._counters = self._topics.counters
         self._keep_empty = keep_empty
-        qa = qa_config(run.profile, run)
-        recorded = {spec.name for spec in self._topics.specs}
-        self._required = tuple(n for n in qa.required_streams if n in recorded)
-        self._offset_limit_s = qa.clock_offset_threshold_s
-        self._topic_of = {stream: c.topic for c in self._counters.values() for stream in c.streams}
+        self._watch = EpisodeWatch.of(qa_config(run.profile, run), self._counters)
         plans = []
         for topic, c in self._counters.items():
             arrays = topic in self._topics.arrays
@@ -347,13 +344,13 @@ class LiveRecorder:
                 self._flush_arrays(self._counters[topic], block)
             if self._writer is None:  # the writer failed on these last samples
                 raise RecorderError(self._error)
-            silent = self._silent()
+            silent = self._watch.silent(self._counters)
             if abort_reason is None and silent and not self._keep_empty:
                 self._writer = None
                 writer.discard()
                 raise RecorderStateError(
                     f"episode {writer.episode_id} discarded: nothing arrived on required "
-                    f"stream(s) {self._named(silent)}; check that their publishers run "
+                    f"stream(s) {self._watch.named(silent)}; check that their publishers run "
                     "(or keep such episodes with --keep-empty)"
                 )
             writer.update_extra({"recorder": self._diagnostics()})
@@ -384,36 +381,6 @@ class LiveRecorder:
             where = f"what reached the disk is kept in {writer.path} (tg recover turns it into an episode)"
         self._error = f"episode {writer.episode_id} ended: {exc}; {where}"
 
-    def _silent(self) -> tuple[str, ...]:
-        """The required streams nothing has been written to in this episode."""
-        return tuple(n for n in self._required if not self._counters[self._topic_of[n]].written_by.get(n, 0))
-
-    def _named(self, streams: Sequence[str]) -> str:
-        return ", ".join(f"{n} ({self._topic_of[n]})" for n in streams)
-
-    def _recorded_s(self) -> float:
-        """First to last arrival of what was written: the episode's ``duration_s`` once closed."""
-        firsts = [c.first_written for c in self._counters.values() if c.first_written >= 0]
-        lasts = [c.last_written for c in self._counters.values() if c.last_written >= 0]
-        return round((max(lasts) - min(firsts)) / _NS, 3) if firsts else 0.0
-
-    def _warnings(self, now: int, silent: Sequence[str]) -> tuple[str, ...]:
-        warnings = []
-        if silent and now - self._start_ns > _SILENT_GRACE_NS:
-            warnings.append(
-                f"nothing yet on required stream(s) {self._named(silent)}: stopping now discards the episode"
-            )
-        for topic, c in self._counters.items():
-            offset = c.clock_offset_s()
-            if offset is not None and abs(offset) > self._offset_limit_s:
-                side = "behind" if offset > 0 else "ahead of"
-                warnings.append(
-                    f"clock: {topic} stamps are {abs(offset):.3f} s {side} the recorder's clock "
-                    f"(quality gate allows {self._offset_limit_s:g} s): use simulated time "
-                    "(--use-sim-time) for a simulator, else synchronise the clocks"
-                )
-        return tuple(warnings)
-
     def _diagnostics(self) -> dict[str, JsonValue]:
         topics: JsonValue = {t: c.diagnostics() for t, c in self._counters.items()}
         return {"topics": topics, **self._inputs.diagnostics()}
@@ -440,7 +407,8 @@ class LiveRecorder:
 
     def _status(self, now: int) -> RecorderStatus:
         writer = self._writer
-        silent = self._silent() if writer is not None else ()
+        watch, counters = self._watch, self._counters
+        silent = watch.silent(counters) if writer is not None else ()
         return RecorderStatus(
             state=STATE_RECORDING if writer is not None else STATE_IDLE,
             episode_id=writer.episode_id if writer is not None else "",
@@ -452,9 +420,9 @@ class LiveRecorder:
             out=str(self.out),
             success=self._success if writer is not None else self._last_success,
             error=self._error,
-            recorded_s=self._recorded_s() if writer is not None else 0.0,
+            recorded_s=watch.recorded_s(counters) if writer is not None else 0.0,
             silent=silent,
-            warnings=self._warnings(now, silent),
+            warnings=watch.warnings(counters, silent, now - self._start_ns),
         )
 
 

@@ -11,6 +11,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 from types import FrameType
@@ -321,27 +322,21 @@ def collect(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    _collect_through_ros(
-        config,
-        out=out,
-        episodes=episodes,
-        seed=seed,
-        domain_id=domain_id,
-        real_time_factor=real_time_factor,
-        station=station,
-    )
+    _collect_through_ros(config, out, _RosRun(episodes, seed, domain_id, real_time_factor, station))
 
 
-def _collect_through_ros(
-    config: Path,
-    *,
-    out: Path | None,
-    episodes: int,
-    seed: int | None,
-    domain_id: int | None,
-    real_time_factor: float,
-    station: str | None,
-) -> None:
+@dataclass(frozen=True)
+class _RosRun:
+    """What ``tg collect`` asks of the node graph (the options of :func:`record_through_ros`)."""
+
+    episodes: int
+    seed: int | None
+    domain_id: int | None
+    real_time_factor: float
+    station: str | None
+
+
+def _collect_through_ros(config: Path, out: Path | None, run: _RosRun) -> None:
     """``tg collect`` without ``--no-ros``: the node graph records; exit 1 if it recorded fewer."""
     why = ros_available()
     if why:
@@ -349,15 +344,7 @@ def _collect_through_ros(
         raise typer.Exit(1)
     dataset = out if out is not None else load_session(config).resolve().out
     try:
-        results = record_through_ros(
-            config,
-            out=dataset,
-            episodes=episodes,
-            seed=seed,
-            domain_id=domain_id,
-            real_time_factor=real_time_factor,
-            station=station,
-        )
+        results = record_through_ros(config, out=dataset, **asdict(run))
     except KeyboardInterrupt:
         err_console.print(
             f"[bold red]aborted:[/] nodes stopped; an episode in progress was saved as aborted in {dataset}",
@@ -366,7 +353,7 @@ def _collect_through_ros(
         )
         raise typer.Exit(1) from None
     _summary([(r.success, r.duration_s) for r in results], dataset)
-    if len(results) < episodes:
+    if len(results) < run.episodes:
         raise typer.Exit(1)
 
 
