@@ -425,3 +425,46 @@ def test_stopping_an_episode_without_data_discards_it_and_names_the_silent_strea
     ):
         station.client.stop()
     assert not list(station.out.glob("*.h5*"))
+
+
+def test_a_namesake_discovered_after_the_start_blocks_new_episodes(tmp_path, ros_env, monkeypatch):
+    """A namesake found late (a loaded machine): the status warns and neither recorder starts an episode."""
+    from rclpy.parameter import Parameter
+    from std_srvs.srv import Trigger
+    from tg_recorder import recorder_node
+
+    for key in _DDS_VARS:
+        monkeypatch.setenv(key, ros_env[key])
+    monkeypatch.setattr(recorder_node, "DISCOVERY_S", 0.0)  # as if discovery had been too slow
+    profile = lf.write_profile(tmp_path)
+    domain = int(ros_env["ROS_DOMAIN_ID"])
+    rclpy.init(domain_id=domain)
+    other = rclpy.Context()
+    other.init(domain_id=domain)
+    try:
+        params = [Parameter("profile", value=str(profile)), Parameter("out", value=str(tmp_path / "out"))]
+        node = recorder_node.RecorderNode(node_name="recorder_late", parameter_overrides=params)
+        twin = Node("recorder_late", context=other)
+        deadline = time.monotonic() + 20
+        while not recorder_node.namesake(node):
+            assert time.monotonic() < deadline, "the twin was not discovered"
+            time.sleep(0.1)
+        node._on_timer()
+        response = node._on_start(None, Trigger.Response())
+        assert not response.success
+        assert response.message.startswith(
+            "no episode starts while two recorders share a name: a recorder named /recorder_late "
+            f"already runs in ROS domain {domain}; pick another --station"
+        )
+        assert node.core.status().state == "idle"
+        twin.destroy_node()
+        while recorder_node.namesake(node):
+            assert time.monotonic() < deadline, "the twin did not leave the graph"
+            time.sleep(0.1)
+        node._on_timer()
+        assert node._on_start(None, Trigger.Response()).success
+        node.core.discard()
+        node.destroy_node()
+    finally:
+        other.try_shutdown()
+        rclpy.try_shutdown()

@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -58,11 +59,13 @@ from tg_config import ResolvedSession, SessionConfig, load_session
 from tg_recorder._messages import message_class, schemas_for
 from tg_station import ParameterValue
 
-__all__ = ["RecorderNode", "embedded_recorder", "main", "refuse_a_namesake", "run_recorder"]
+__all__ = ["RecorderNode", "embedded_recorder", "main", "namesake", "refuse_a_namesake", "run_recorder"]
 
 STATUS_PERIOD_S = 1.0
-# How long a starting recorder listens for a namesake: DDS discovery on one host takes well under this.
-DISCOVERY_S = 2.0
+# How long a starting recorder listens for a namesake: DDS discovery on one host takes well under
+# this, even loaded. One discovered later (a loaded machine, a network) is caught by the status
+# timer: while it runs, neither recorder starts an episode.
+DISCOVERY_S = 3.0
 _STRING_PARAMS = (
     "session",
     "profile",
@@ -81,10 +84,10 @@ class RecorderNode(Node):
 
     def __init__(self, *, node_name: str = "recorder", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
+        discovering_until = time.monotonic() + DISCOVERY_S  # while the setup below runs
         for name in _STRING_PARAMS:
             self.declare_parameter(name, "")
         self.declare_parameter("keep_empty", False)
-        refuse_a_namesake(self)
         run, from_session = self._resolve()
         defaults = None if from_session else EpisodeLabels()
         types = topic_types(run)
@@ -96,6 +99,23 @@ class RecorderNode(Node):
             default_labels=defaults,
             keep_empty=bool(self.get_parameter("keep_empty").value),
         )
+        self._subscribe()
+        refuse_a_namesake(self, until=discovering_until)  # before our services could answer anyone
+        self._namesake = ""  # why no episode may start: a namesake discovered later
+        self._status_pub = self.create_publisher(String, "~/status", 10)
+        self.create_service(Trigger, "~/start", self._on_start)
+        self.create_service(Trigger, "~/stop", self._on_stop)
+        self.create_service(Trigger, "~/discard", self._on_discard)
+        self.create_service(SetBool, "~/mark_success", self._on_mark_success)
+        # Wall time: under use_sim_time a paused or slow simulation must not stop the status.
+        self.create_timer(STATUS_PERIOD_S, self._on_timer, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.get_logger().info(
+            f"recording profile {run.profile.name!r} into {run.out}: {', '.join(types)}; "
+            "call ~/start to begin"
+        )
+
+    def _subscribe(self) -> None:
+        """The profile's topics, each camera's CameraInfo and ``/robot_description``."""
         for plan in self.core.topics:
             qos = QoSProfile(
                 history=HistoryPolicy.KEEP_LAST, depth=plan.depth, reliability=ReliabilityPolicy.BEST_EFFORT
@@ -114,17 +134,6 @@ class RecorderNode(Node):
         )
         self.create_subscription(
             String, "/robot_description", lambda msg: self.core.set_robot_description(msg.data), latched
-        )
-        self._status_pub = self.create_publisher(String, "~/status", 10)
-        self.create_service(Trigger, "~/start", self._on_start)
-        self.create_service(Trigger, "~/stop", self._on_stop)
-        self.create_service(Trigger, "~/discard", self._on_discard)
-        self.create_service(SetBool, "~/mark_success", self._on_mark_success)
-        # Wall time: under use_sim_time a paused or slow simulation must not stop the status.
-        self.create_timer(STATUS_PERIOD_S, self._on_timer, clock=Clock(clock_type=ClockType.STEADY_TIME))
-        self.get_logger().info(
-            f"recording profile {run.profile.name!r} into {run.out}: {', '.join(types)}; "
-            "call ~/start to begin"
         )
 
     def _param(self, name: str) -> str:
@@ -171,7 +180,11 @@ class RecorderNode(Node):
                 for i in infos
             ]
             self.core.check_publishers(plan.topic, publishers)
-        self._publish(self.core.tick().to_json())
+        self._namesake = namesake(self)
+        status = self.core.tick()
+        if self._namesake:
+            status = replace(status, warnings=(*status.warnings, self._namesake))
+        self._publish(status.to_json())
 
     def _publish(self, text: str) -> None:
         self._status_pub.publish(String(data=text))
@@ -196,7 +209,12 @@ class RecorderNode(Node):
         )
 
     def _on_start(self, request: Any, response: Any) -> Any:
-        return self._answer(response, lambda: self.core.start(self._labels()))
+        return self._answer(response, self._start)
+
+    def _start(self) -> str:
+        if self._namesake:  # a request to both: neither may take the other's episode
+            raise TgError(f"no episode starts while two recorders share a name: {self._namesake}")
+        return self.core.start(self._labels())
 
     def _on_stop(self, request: Any, response: Any) -> Any:
         return self._answer(response, lambda: str(self.core.stop()))
@@ -216,18 +234,28 @@ class RecorderNode(Node):
         return path
 
 
-def refuse_a_namesake(node: Node, wait_s: float = DISCOVERY_S) -> None:
-    """Raise TgError when another node of ``node``'s name runs in its ROS domain (found within ``wait_s``)."""
+def namesake(node: Node) -> str:
+    """Why ``node`` must not serve: another node of its name runs in its ROS domain; "" when none does."""
     me = (node.get_name(), node.get_namespace())
-    deadline = time.monotonic() + wait_s
+    if node.get_node_names_and_namespaces().count(me) < 2:
+        return ""
+    full = f"{me[1].rstrip('/')}/{me[0]}"
+    return (
+        f"a recorder named {full} already runs in ROS domain {node.context.get_domain_id()}; "
+        "pick another --station (the recorder is named after it) or another --domain-id"
+    )
+
+
+def refuse_a_namesake(node: Node, *, until: float) -> None:
+    """Raise TgError when another node of ``node``'s name runs in its ROS domain.
+
+    Discovery is given until ``until`` (``time.monotonic()``): a namesake found by then is refused.
+    """
     while True:
-        if node.get_node_names_and_namespaces().count(me) > 1:
-            full = f"{me[1].rstrip('/')}/{me[0]}"
-            raise TgError(
-                f"a recorder named {full} already runs in ROS domain {node.context.get_domain_id()}; "
-                "pick another --station (the recorder is named after it) or another --domain-id"
-            )
-        if time.monotonic() >= deadline:
+        why = namesake(node)
+        if why:
+            raise TgError(why)
+        if time.monotonic() >= until:
             return
         time.sleep(0.1)
 
