@@ -441,6 +441,7 @@ def test_a_namesake_discovered_after_the_start_blocks_new_episodes(tmp_path, ros
     rclpy.init(domain_id=domain)
     other = rclpy.Context()
     other.init(domain_id=domain)
+    node = twin = None
     try:
         params = [Parameter("profile", value=str(profile)), Parameter("out", value=str(tmp_path / "out"))]
         node = recorder_node.RecorderNode(node_name="recorder_late", parameter_overrides=params)
@@ -458,13 +459,18 @@ def test_a_namesake_discovered_after_the_start_blocks_new_episodes(tmp_path, ros
         )
         assert node.core.status().state == "idle"
         twin.destroy_node()
+        twin = None
         while recorder_node.namesake(node):
             assert time.monotonic() < deadline, "the twin did not leave the graph"
             time.sleep(0.1)
         node._on_timer()
         assert node._on_start(None, Trigger.Response()).success
-        node.core.discard()
-        node.destroy_node()
     finally:
+        if node is not None:
+            if node.core.recording:
+                node.core.discard()
+            node.destroy_node()
+        if twin is not None:
+            twin.destroy_node()
         other.try_shutdown()
         rclpy.try_shutdown()
