@@ -408,7 +408,9 @@ def test_a_second_recorder_of_the_same_name_in_the_domain_is_refused(station, tm
         stop_process(twin)
     assert f"a recorder named /{NAME} already runs in ROS domain {ros_env['ROS_DOMAIN_ID']}" in output
     assert "pick another --station" in output and "another --domain-id" in output
-    station.client.start()  # the first one is untouched
+    # The first one is untouched; it may have seen the twin for a moment (and warned), until it left.
+    station.latest_status(lambda s: not s.warnings)
+    station.client.start()
     station.publish(0, time.time_ns())
     assert station.client.stop().is_file()
 

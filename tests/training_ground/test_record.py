@@ -166,10 +166,11 @@ def test_tg_record_runs_the_recorder_with_keys_from_stdin(tmp_path, ros_env, kee
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, output
-    assert "as /recorder_t1" in output
     flat = output.replace("\n", "")
+    words = "".join(output.split())  # however the console wrapped the lines
+    assert "as/recorder_t1;" in words
     if not keep_empty:
-        assert "discarded: nothing arrived on required stream(s) " in flat
+        assert "discarded:nothingarrivedonrequiredstream(s)" in words
         assert "--keep-empty" in flat
         assert not list(out.glob("*.h5*"))
         return

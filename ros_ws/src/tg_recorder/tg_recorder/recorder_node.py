@@ -242,7 +242,8 @@ def namesake(node: Node) -> str:
     full = f"{me[1].rstrip('/')}/{me[0]}"
     return (
         f"a recorder named {full} already runs in ROS domain {node.context.get_domain_id()}; "
-        "pick another --station (the recorder is named after it) or another --domain-id"
+        "pick another --station (the recorder is named after it) or another --domain-id "
+        "(one killed a moment ago stays visible until its DDS lease ends, about 20 s)"
     )
 
 
