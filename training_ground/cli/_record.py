@@ -226,7 +226,10 @@ _Station = Annotated[
 ]
 _KeepEmpty = Annotated[
     bool,
-    typer.Option(help="Keep an episode in which a required stream got nothing (by default it is discarded)."),
+    typer.Option(
+        "--keep-empty",
+        help="Keep an episode in which a required stream got nothing (by default it is discarded).",
+    ),
 ]
 _UseSimTime = Annotated[
     bool | None,
