@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import re
 import select
 import signal
 import sys
@@ -55,12 +56,14 @@ __all__ = [
     "RecorderSetup",
     "apply_action",
     "key_action",
+    "new_warnings",
     "record",
     "recorder_setup",
     "status_line",
 ]
 
 _POLL_S = 0.25
+_FIGURES = re.compile(r"\d+(\.\d+)?")
 # What the DDS layer reads from the environment when rclpy starts.
 _DDS_VARS = (
     "ROS_DOMAIN_ID",
@@ -318,6 +321,7 @@ def _set_dds_environment(domain: int, segment_bytes: int) -> None:
 
 
 def _keyboard_loop(recorder: LiveRecorder, labels: EpisodeLabels) -> None:
+    shown: set[str] = set()
     with _cbreak() as keys, console.status(status_line(recorder.status())) as live:
         while True:
             key = keys()
@@ -329,7 +333,32 @@ def _keyboard_loop(recorder: LiveRecorder, labels: EpisodeLabels) -> None:
                     err_console.print(f"[red]{exc}[/]")
                 if action is Action.QUIT:
                     return
-            live.update(status_line(recorder.status()))
+            status = recorder.status()
+            for warning in new_warnings(status, shown):
+                err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            live.update(status_line(status))
+
+
+def new_warnings(status: RecorderStatus, shown: set[str]) -> list[str]:
+    """The warnings of ``status`` not printed yet (added to ``shown``): the status line is gone from a log.
+
+    Figures do not make a warning new, so a drifting clock offset is printed once.
+
+    >>> shown: set[str] = set()
+    >>> def status(*warnings: str) -> RecorderStatus:
+    ...     return RecorderStatus("idle", "", 0.0, 0, "", warnings=warnings)
+    >>> new_warnings(status("clock: /js stamps are 10.8 s behind"), shown)
+    ['clock: /js stamps are 10.8 s behind']
+    >>> new_warnings(status("clock: /js stamps are 10.9 s behind", "other"), shown)
+    ['other']
+    """
+    fresh = []
+    for warning in status.warnings:
+        key = _FIGURES.sub("#", warning)
+        if key not in shown:
+            shown.add(key)
+            fresh.append(warning)
+    return fresh
 
 
 @contextlib.contextmanager
