@@ -207,7 +207,7 @@ def recorder(env: dict[str, str], seconds: float, work: Path) -> dict[str, Any]:
     proc = psutil.Process(rec.pid)
     rclpy.init()
     node = rclpy.create_node("bench_control")
-    client = RecorderClient(node, timeout_s=30)
+    client = RecorderClient(node, recorder="/recorder", timeout_s=30)
     client.wait_ready(30)
     client.start()
     pub = _publisher(env, seconds)

@@ -27,6 +27,13 @@ shown in the status, and stored with the episode (``extra_json["recorder"]``,
 see ``datasets/FORMAT.md``). A topic silent for longer than its gap threshold
 is a *gap*.
 
+An episode in which a required stream (the quality gate's ``required_streams``)
+got nothing is not kept: :meth:`LiveRecorder.stop` discards it and says which
+streams were silent, unless the recorder keeps empty episodes (``keep_empty``).
+While it happens, and while the publishers' header stamps disagree with the
+recorder's clock by more than the gate's ``clock_offset_threshold_s``, the
+status carries a warning.
+
 >>> from tg_config import SessionConfig
 >>> run = SessionConfig.for_profile("generic_ros2_arm").resolve()
 >>> topic_types(run)["/joint_states"]
@@ -52,6 +59,7 @@ from collectors._live_inputs import (
 )
 from collectors._live_screen import frame_signature, wrong_publishers
 from collectors._live_topics import ArrayTopic, frames_in_flight, plan_topics, queue_depth
+from collectors._live_watch import EpisodeWatch
 from collectors._recorder_counters import TopicCounters
 from collectors._recorder_status import STATE_IDLE, STATE_RECORDING, RecorderStatus, TopicStatus
 from collectors._topics import COMPRESSED_IMAGE
@@ -60,7 +68,7 @@ from episodes._maintenance import update_in_place
 from episodes._spec import JsonValue
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
-from tg_config import ResolvedSession
+from tg_config import ResolvedSession, qa_config
 
 # The status types and inputs live in their own modules; the package facade still imports them from here.
 __all__ = [
@@ -87,6 +95,8 @@ _NS = 1_000_000_000
 Clock = Callable[[], int]
 
 
+# About 330 lines: the message handlers are closures over the recorder's lock and writer, and
+# the episode's state changes under that lock; what needs no lock lives in the modules above.
 class LiveRecorder:
     """Records a resolved session's topics into episodes in ``out``; one episode at a time.
 
@@ -94,6 +104,7 @@ class LiveRecorder:
     builds them from the rclpy classes); ``clock`` gives arrival times in ns (the
     node's clock: ROS time, simulated under ``use_sim_time``). Handlers, ticks and
     episode control may come from different threads: one lock orders them.
+    ``keep_empty``: keep episodes in which a required stream got nothing.
     """
 
     def __init__(
@@ -105,6 +116,7 @@ class LiveRecorder:
         clock: Clock,
         default_labels: EpisodeLabels | None = None,
         encoder_threads: int = 2,
+        keep_empty: bool = False,
     ) -> None:
         self.run = run
         self.out = out
@@ -122,6 +134,8 @@ class LiveRecorder:
         self._inputs = SideInputs(run)
         self._topics = plan_topics(run, schemas)
         self._counters = self._topics.counters
+        self._keep_empty = keep_empty
+        self._watch = EpisodeWatch.of(qa_config(run.profile, run), self._counters)
         plans = []
         for topic, c in self._counters.items():
             arrays = topic in self._topics.arrays
@@ -154,7 +168,7 @@ class LiveRecorder:
         keep_stamp = block.stamp_picks.append
         keep_arrival = block.arrivals.append
         arrivals = block.arrivals
-        seen, arrived = c.seen, c.arrived
+        seen, arrived, stamped = c.seen, c.arrived, c.stamped
         clock = self._clock
         lock = self._lock
 
@@ -163,6 +177,8 @@ class LiveRecorder:
             with lock:
                 if self._writer is None:
                     seen(now)
+                    if stamp_pick is not None:
+                        stamped(now, stamp_pick(msg))
                     return
                 arrived(now, self._start_ns)
                 for pick, keep in pickers:
@@ -188,6 +204,7 @@ class LiveRecorder:
                 writer = self._writer
                 if writer is None:
                     c.seen(now)
+                    cams[0].note_stamp(c, msg, now)
                     return
                 c.arrived(now, self._start_ns)
                 signature = frame_signature(msg, compressed)
@@ -281,7 +298,11 @@ class LiveRecorder:
         )
 
     def stop(self) -> Path:
-        """Finish the episode (``complete``) and return its file; :class:`RecorderStateError` when idle."""
+        """Finish the episode (``complete``) and return its file; :class:`RecorderStateError` when idle.
+
+        An episode in which a required stream got nothing is discarded instead
+        (unless ``keep_empty``): :class:`RecorderStateError` names the silent streams.
+        """
         return self._finish(None)
 
     def abort(self, reason: str) -> Path | None:
@@ -323,6 +344,15 @@ class LiveRecorder:
                 self._flush_arrays(self._counters[topic], block)
             if self._writer is None:  # the writer failed on these last samples
                 raise RecorderError(self._error)
+            silent = self._watch.silent(self._counters)
+            if abort_reason is None and silent and not self._keep_empty:
+                self._writer = None
+                writer.discard()
+                raise RecorderStateError(
+                    f"episode {writer.episode_id} discarded: nothing arrived on required "
+                    f"stream(s) {self._watch.named(silent)}; check that their publishers run "
+                    "(or keep such episodes with --keep-empty)"
+                )
             writer.update_extra({"recorder": self._diagnostics()})
             self._writer = None
             path = writer.close() if abort_reason is None else writer.abort(abort_reason)
@@ -377,6 +407,8 @@ class LiveRecorder:
 
     def _status(self, now: int) -> RecorderStatus:
         writer = self._writer
+        watch, counters = self._watch, self._counters
+        silent = watch.silent(counters) if writer is not None else ()
         return RecorderStatus(
             state=STATE_RECORDING if writer is not None else STATE_IDLE,
             episode_id=writer.episode_id if writer is not None else "",
@@ -388,6 +420,9 @@ class LiveRecorder:
             out=str(self.out),
             success=self._success if writer is not None else self._last_success,
             error=self._error,
+            recorded_s=watch.recorded_s(counters) if writer is not None else 0.0,
+            silent=silent,
+            warnings=watch.warnings(counters, silent, now - self._start_ns),
         )
 
 

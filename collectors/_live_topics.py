@@ -104,6 +104,8 @@ class ArrayTarget:
                 bad[good] = True
             else:
                 self.last_stamp = int(stamps[good[-1]])
+                kept = arrivals[good]
+                c.wrote(name, int(kept.size), int(kept.min()), int(kept.max()))
         self.picked.clear()
         return bad
 
@@ -132,6 +134,9 @@ class ArrayTopic:
             return
         arrivals = np.array(self.arrivals, dtype=np.int64)
         header = header_stamps(self.stamp_picks) if self.header else arrivals
+        if self.header:
+            offsets = (arrivals - header)[header > 0]
+            c.offsets.extend(offsets[-(c.offsets.maxlen or 1) :].tolist())
         rejected = np.zeros(n, dtype=bool)
         for target in self.targets:
             rejected |= target.flush(c, writer, arrivals, header)
@@ -169,6 +174,7 @@ class CameraTarget:
         if self.binding.stamp is not None:
             sec, nanosec = self.binding.stamp.pick(msg)
             stamp = int(sec) * _NS + int(nanosec)
+            c.stamped(now, (sec, nanosec))
         problem = frame_stamp_problem(
             stamp, self.last_stamp, header=self.binding.stamp is not None, topic=c.topic
         )
@@ -185,6 +191,12 @@ class CameraTarget:
             c.reject("bad_frame", str(exc))
             return
         self.last_stamp = stamp
+        c.wrote(name, 1, now, now)
+
+    def note_stamp(self, c: TopicCounters, msg: Any, now: int) -> None:
+        """While idle: only how far the frame's stamp is from ``now`` (the clocks' agreement)."""
+        if self.binding.stamp is not None:
+            c.stamped(now, self.binding.stamp.pick(msg))
 
 
 @dataclass

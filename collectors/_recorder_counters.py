@@ -14,6 +14,8 @@ reports (:meth:`TopicCounters.status`) and what the episode keeps
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from dataclasses import dataclass, field
 
 from collectors._recorder_status import TopicStatus
@@ -29,6 +31,8 @@ _ERRORS_KEPT = 10
 _GAPS_KEPT = 100
 _RATE_WINDOW_NS = 500_000_000
 _NS = 1_000_000_000
+# The clock offset is the median over this many recent messages: one late message is not a skew.
+_OFFSETS_KEPT = 32
 
 
 def gap_ns_for(rate_hz: float | None) -> int:
@@ -61,10 +65,16 @@ class TopicCounters:
     rate_total: int = 0
     rate_since: int = -1
     wrong_publishers: set[str] = field(default_factory=set)
+    written_by: dict[str, int] = field(default_factory=dict)  # samples given to the writer, by stream
+    first_written: int = -1  # arrival of the episode's first sample written, -1 before it
+    last_written: int = -1
+    offsets: deque[int] = field(default_factory=lambda: deque(maxlen=_OFFSETS_KEPT))
 
     def reset(self) -> None:
-        """A new episode: its counts start from zero (the rate goes on)."""
+        """A new episode: its counts start from zero (the rate and the clock offset go on)."""
         self.received = self.rejected = self.gap_count = 0
+        self.written_by = {}
+        self.first_written = self.last_written = -1
         self.rejected_by = {}
         self.errors = []
         self.last_error = ""
@@ -106,6 +116,26 @@ class TopicCounters:
         silent = ((until if until >= 0 else now) - since) / _NS
         self.last_error = f"{self.topic}: no message for {silent:.2f} s (gap {self.gap_count})"
 
+    def wrote(self, stream: str, count: int, first_arrival: int, last_arrival: int) -> None:
+        """``count`` samples of ``stream`` reached the writer; they arrived from ``first_arrival`` on."""
+        self.written_by[stream] = self.written_by.get(stream, 0) + count
+        if self.first_written < 0 or first_arrival < self.first_written:
+            self.first_written = first_arrival
+        self.last_written = max(self.last_written, last_arrival)
+
+    def stamped(self, now: int, sec_nanosec: tuple[int, int]) -> None:
+        """A message stamped ``(sec, nanosec)`` arrived at ``now``: how far the clocks disagree."""
+        sec, nanosec = sec_nanosec
+        stamp = int(sec) * _NS + int(nanosec)
+        if stamp > 0:  # a zero stamp is bad input, rejected elsewhere, not a clock
+            self.offsets.append(now - stamp)
+
+    def clock_offset_s(self) -> float | None:
+        """Median of arrival minus header stamp over recent messages (s; positive: stamps behind)."""
+        if not self.offsets:
+            return None
+        return statistics.median(self.offsets) / _NS
+
     def measure_rate(self, now: int) -> None:
         """Update ``rate_hz`` once at least half a second has passed since the last measurement."""
         if self.rate_since < 0 or now < self.rate_since:
@@ -134,6 +164,7 @@ class TopicCounters:
             rejected=self.rejected,
             last_error=self.last_error,
             rejected_by=dict(self.rejected_by),
+            heard=self.total > 0,
         )
 
     def diagnostics(self) -> dict[str, JsonValue]:

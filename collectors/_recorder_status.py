@@ -28,7 +28,8 @@ class TopicStatus:
     ``received`` counts the messages of the current episode (the last one when
     idle); ``rate_hz`` is measured over the last half second or more, idle or
     not; ``rejected`` counts bad input (``rejected_by`` by reason); ``gaps``
-    the silences of the current episode.
+    the silences of the current episode; ``heard``: a message has arrived since
+    the recorder started (before that, a rate of 0 means nothing).
     """
 
     msg_type: str
@@ -40,11 +41,18 @@ class TopicStatus:
     rejected: int
     last_error: str = ""
     rejected_by: Mapping[str, int] = field(default_factory=dict)
+    heard: bool = False
 
 
 @dataclass(frozen=True)
 class RecorderStatus:
     """What the recorder publishes on ``~/status`` about once a second, as JSON.
+
+    ``elapsed_s`` is the recorder's clock since ``start``; ``recorded_s`` the
+    span of the data written so far (first to last arrival), the figure the
+    finished episode's ``duration_s`` reports. ``silent`` names the required
+    streams nothing has been written to in this episode; ``warnings`` what the
+    operator should see now (silent streams, clocks that disagree).
 
     >>> s = RecorderStatus(state="idle", episode_id="", elapsed_s=0.0, episodes_recorded=0, last_episode="")
     >>> RecorderStatus.from_json(s.to_json()) == s
@@ -61,6 +69,9 @@ class RecorderStatus:
     out: str = ""
     success: str = "unknown"  # label of the current episode, else of the last one
     error: str = ""  # why the last episode ended on its own (the disk failed), "" otherwise
+    recorded_s: float = 0.0
+    silent: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def recording(self) -> bool:
@@ -86,6 +97,9 @@ class RecorderStatus:
                 out=str(data.get("out", "")),
                 success=str(data.get("success", "unknown")),
                 error=str(data.get("error", "")),
+                recorded_s=float(data.get("recorded_s", 0.0)),
+                silent=tuple(str(n) for n in data.get("silent", ())),
+                warnings=tuple(str(w) for w in data.get("warnings", ())),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RecorderError(
@@ -107,4 +121,5 @@ def _topic_status(t: Mapping[str, Any]) -> TopicStatus:
         rejected=int(t["rejected"]),
         last_error=str(t.get("last_error", "")),
         rejected_by={str(k): int(v) for k, v in t.get("rejected_by", {}).items()},
+        heard=bool(t.get("heard", False)),
     )

@@ -4,17 +4,24 @@
 PyPI); a robot PC with a full ROS 2 install starts the same graph from
 ``launch/*.launch.yaml``. A test keeps the two equal.
 
->>> graph = session_graph(Path("launch/sim_pick_place.yaml"), out=Path("d"))
+Each recorder is named after its station (:func:`recorder_name`), so two
+stations sharing a ROS domain never drive each other's recorder; the recorder
+refuses to start when its name is already taken in the domain.
+
+>>> graph = session_graph(Path("launch/sim_pick_place.yaml"), out=Path("d"), station="lab1")
 >>> [f"{n.package}/{n.executable}" for n in graph]
 ['tg_sim/sim_bridge', 'tg_sim/scripted_teleop', 'tg_recorder/recorder']
 >>> graph[2].ros_args()[:5]
-['--ros-args', '-r', '__node:=recorder', '-p', 'session:=launch/sim_pick_place.yaml']
->>> record_graph("kuavo4pro", out=Path("d"))[0].parameters["profile"]
-'kuavo4pro'
+['--ros-args', '-r', '__node:=recorder_lab1', '-p', 'session:=launch/sim_pick_place.yaml']
+>>> record_graph("kuavo4pro", out=Path("d"), station="arm-2")[0].name
+'recorder_arm_2'
 """
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +31,15 @@ import yaml
 from tg_config._loading import looks_like_path
 from tg_config._session import SessionConfig
 
-__all__ = ["NodeSpec", "ParameterValue", "record_graph", "session_graph", "write_session"]
+__all__ = [
+    "NodeSpec",
+    "ParameterValue",
+    "default_station",
+    "record_graph",
+    "recorder_name",
+    "session_graph",
+    "write_session",
+]
 
 ParameterValue = str | int | float | bool
 
@@ -61,8 +76,30 @@ def _param_text(value: ParameterValue) -> str:
     return str(value)
 
 
-def session_graph(session: Path, *, out: Path, real_time_factor: float = 1.0) -> tuple[NodeSpec, ...]:
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+def recorder_name(station: str) -> str:
+    """The recorder node's name at ``station``: ``recorder_<station>``, other characters than
+    letters, digits and ``_`` as ``_`` (a ROS node name allows no others).
+
+    >>> recorder_name("hall-a.07")
+    'recorder_hall_a_07'
+    """
+    return f"recorder_{_NOT_IN_A_NAME.sub('_', station) or '_'}"
+
+
+def default_station() -> str:
+    """A station id unique on this network while this process runs: the host's name and our pid."""
+    return f"{socket.gethostname().split('.')[0]}_{os.getpid()}"
+
+
+def session_graph(
+    session: Path, *, out: Path, station: str, real_time_factor: float = 1.0
+) -> tuple[NodeSpec, ...]:
     """The simulated session ``session`` (a session YAML): simulator, scripted operator, recorder.
+
+    The recorder is :func:`recorder_name` of ``station``.
 
     The simulator is the clock (it publishes ``/clock``, never faster than
     ``real_time_factor`` times real time); the operator and the recorder run on
@@ -88,20 +125,22 @@ def session_graph(session: Path, *, out: Path, real_time_factor: float = 1.0) ->
             module="tg_sim.scripted_teleop_node",
             parameters={"session": config, "use_sim_time": True},
         ),
-        _recorder({"session": config, "out": str(out), "use_sim_time": True}),
+        _recorder(station, {"session": config, "out": str(out), "use_sim_time": True}),
     )
 
 
-def record_graph(profile: str, *, out: Path, use_sim_time: bool = False) -> tuple[NodeSpec, ...]:
+def record_graph(
+    profile: str, *, out: Path, station: str, use_sim_time: bool = False
+) -> tuple[NodeSpec, ...]:
     """The recorder alone, for a robot whose drivers already run: ``profile`` is a profile name or path."""
-    return (_recorder({"profile": profile, "out": str(out), "use_sim_time": use_sim_time}),)
+    return (_recorder(station, {"profile": profile, "out": str(out), "use_sim_time": use_sim_time}),)
 
 
-def _recorder(parameters: Mapping[str, ParameterValue]) -> NodeSpec:
+def _recorder(station: str, parameters: Mapping[str, ParameterValue]) -> NodeSpec:
     return NodeSpec(
         package="tg_recorder",
         executable="recorder",
-        name="recorder",
+        name=recorder_name(station),
         module="tg_recorder.recorder_node",
         parameters=parameters,
     )

@@ -6,8 +6,8 @@ that exits on its own is an error naming the node and its log file. Stopping
 sends SIGINT (what Ctrl-C sends: nodes finish what they do, the recorder closes
 its episode), then SIGTERM, then SIGKILL, each after a timeout.
 
->>> graph = session_graph(Path("launch/sim_pick_place.yaml"), out=Path("datasets/try"))  # doctest: +SKIP
->>> with NodeProcesses(graph, env=ros_env, log_dir=Path("datasets/try/logs")) as nodes:  # doctest: +SKIP
+>>> graph = session_graph(Path("launch/sim_pick_place.yaml"), out=Path("d"), station="a")  # doctest: +SKIP
+>>> with NodeProcesses(graph, env=ros_env, log_dir=Path("d/logs")) as nodes:  # doctest: +SKIP
 ...     nodes.check()  # raises NodeExitedError if one has died
 """
 

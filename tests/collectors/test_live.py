@@ -43,6 +43,14 @@ def recorder(tmp_path: Path, clock: Clock) -> LiveRecorder:
     return LiveRecorder(run, schemas=lf.SCHEMAS, out=tmp_path / "out", clock=clock)
 
 
+@pytest.fixture
+def keeping(tmp_path: Path, clock: Clock) -> LiveRecorder:
+    """A recorder that keeps episodes in which a required stream got nothing (``--keep-empty``)."""
+    profile = load_profile(lf.write_profile(tmp_path))
+    run = SessionConfig.for_profile(str(profile.source_path)).resolve(profile)
+    return LiveRecorder(run, schemas=lf.SCHEMAS, out=tmp_path / "out", clock=clock, keep_empty=True)
+
+
 def handlers(recorder: LiveRecorder) -> dict:
     return {plan.topic: plan.callback for plan in recorder.topics}
 
@@ -91,7 +99,8 @@ def test_messages_become_an_episode_with_header_and_arrival_stamps(recorder, clo
     assert (status.state, status.episodes_recorded, status.last_episode) == ("idle", 1, str(path))
 
 
-def test_bad_input_is_counted_and_kept_out_of_the_episode(recorder, clock):
+def test_bad_input_is_counted_and_kept_out_of_the_episode(keeping, clock):
+    recorder = keeping  # only two topics publish
     recorder.start()
     on = handlers(recorder)
     t0 = 500 * S
@@ -307,3 +316,71 @@ def test_failure_notes_are_stored_while_recording_and_after_stop(recorder, clock
     with episodes.open(path) as ep:
         assert (ep.metadata.success, ep.metadata.notes) == (False, "missed grasp")
     assert not episodes.has_pending_update(path)
+
+
+def test_an_episode_in_which_a_required_stream_got_nothing_is_not_kept(recorder, clock, tmp_path):
+    recorder.start()
+    on = handlers(recorder)
+    for k in range(20):  # only joint states and the optional pose arrive
+        clock.now += 10_000_000
+        on["/joint_states"](lf.joint_state(clock.now - 2_000_000, (k, k, k)))
+        on["/pose"](lf.pose(clock.now - 2_000_000, 0.5 * k))
+    clock.now += S
+    status = recorder.tick()
+    assert status.silent == ("cam", "jcam", "imu")
+    (warning,) = status.warnings
+    assert "nothing yet on required stream(s) cam (/cam/image_raw), jcam" in warning
+    assert "stopping now discards the episode" in warning
+    with pytest.raises(
+        RecorderStateError,
+        match=r"discarded: nothing arrived on required stream\(s\) cam \(/cam/image_raw\), "
+        r"jcam \(/jcam/image_raw/compressed\), imu \(/imu\); .*--keep-empty",
+    ):
+        recorder.stop()
+    assert list((tmp_path / "out").iterdir()) == []
+    assert recorder.status().state == "idle"
+    recorder.start()  # a whole one is kept
+    feed_good(recorder, clock, n=5, t0=clock.now)
+    assert recorder.tick().silent == ()
+    assert recorder.stop().is_file()
+
+
+def test_keep_empty_keeps_an_episode_without_data(keeping, tmp_path):
+    keeping.start()
+    with episodes.open(keeping.stop()) as ep:
+        assert ep.metadata.status == "complete"
+        assert ep.stream("joint_position").count == 0
+
+
+def test_the_status_warns_when_stamps_and_the_recorder_clock_disagree(recorder, clock):
+    on = handlers(recorder)
+    assert recorder.status().warnings == ()
+    for k in range(10):  # idle: stamps 10.81 s behind the recorder's clock (a simulator on sim time)
+        clock.now += 10_000_000
+        on["/joint_states"](lf.joint_state(clock.now - 10_810_000_000, (k, k, k)))
+    (warning,) = recorder.tick().warnings
+    assert warning.startswith("clock: /joint_states stamps are 10.810 s behind the recorder's clock")
+    assert "(quality gate allows 0.1 s)" in warning and "--use-sim-time" in warning
+    recorder.start()
+    feed_good(recorder, clock, n=40, t0=clock.now)  # 2 ms apart from here on: the median follows
+    assert recorder.tick().warnings == ()
+
+
+def test_the_timer_reports_the_recorded_span_the_episode_stores(recorder, clock):
+    """One number for one thing: the status's recorded_s at stop is the episode's duration_s (tg info)."""
+    recorder.start()
+    clock.now += 3 * S  # nothing arrives for 3 s: the recorder's clock runs, the data span does not
+    feed_good(recorder, clock, n=50, t0=clock.now)
+    status = recorder.tick()
+    assert status.elapsed_s > 3.4
+    assert status.recorded_s == pytest.approx(0.49)
+    recorded = status.recorded_s
+    with episodes.open(recorder.stop()) as ep:
+        assert round(ep.metadata.duration_s, 3) == recorded
+
+
+def test_topics_report_whether_anything_was_heard(recorder, clock):
+    assert not any(t.heard for t in recorder.tick().topics.values())
+    handlers(recorder)["/imu"](lf.imu(clock.now, 0.0))
+    heard = {name for name, t in recorder.tick().topics.items() if t.heard}
+    assert heard == {"/imu"}

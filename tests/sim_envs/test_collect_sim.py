@@ -195,12 +195,16 @@ def test_tg_collect_no_ros_writes_a_dataset_tg_info_reads(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert "pybullet" not in result.stdout + result.stderr
-    assert f"2 episode(s), 0 successful, in {out}" in result.stdout
     files = episodes.list_episodes(out)
     assert len(files) == 2
     info = runner.invoke(app, ["info", str(out), "--json"])
     assert info.exit_code == 0, info.output
     rows = json.loads(info.output)
+    # The summary's recorded span is the sum of what tg info shows, and the next step follows.
+    total = sum(r["metadata"]["duration_s"] for r in rows)
+    stdout = result.stdout.replace("\n", "")
+    assert f"2 episode(s), 0 successful, {total:.2f} s recorded, in {out}" in stdout
+    assert f"next: tg validate {out} --write --html {out / 'qa_report.html'}" in stdout
     assert {r["metadata"]["task"] for r in rows} == {"bimanual_lift"}
     assert {r["metadata"]["operator"] for r in rows} == {"sim:careful"}
     assert sorted(r["metadata"]["extra"]["seed"] for r in rows) == [5, 6]

@@ -27,6 +27,7 @@ from collectors import RecorderServiceError, RecorderStatus  # noqa: E402
 from tests.collectors import live_fixtures as lf  # noqa: E402
 
 S = 1_000_000_000
+NAME = "recorder_t1"  # the station fixture's recorder: station t1
 _DDS_VARS = (
     "ROS_DOMAIN_ID",
     "ROS_AUTOMATIC_DISCOVERY_RANGE",
@@ -51,8 +52,8 @@ class Station:
                 CompressedImage, "/jcam/image_raw/compressed", 50
             ),
         }
-        self.client = RecorderClient(n, timeout_s=15.0)
-        self.status = StatusListener(n)
+        self.client = RecorderClient(n, recorder=f"/{NAME}", timeout_s=15.0)
+        self.status = StatusListener(n, recorder=f"/{NAME}")
         self.client.wait_ready(timeout_s=30.0)
         self.spin_until(lambda: all(p.get_subscription_count() > 0 for p in self.pubs.values()), 20.0)
 
@@ -113,6 +114,30 @@ def image(stamp_ns: int, frame: np.ndarray) -> Image:
     return msg
 
 
+def start_recorder(
+    name: str, folder: Path, out: Path, env: dict[str, str], params: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A recorder process named ``name`` on the test profile (written to ``folder``), task ``wave``."""
+    profile = lf.write_profile(folder)
+    params = list(params or ())
+    if not any(p.startswith("session:=") for p in params):
+        params.append(f"profile:={profile}")
+    cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-r", f"__node:={name}"]
+    for param in [f"out:={out}", "task:=wave", *params]:
+        cmd += ["-p", param]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture
 def station(
     request: pytest.FixtureRequest, tmp_path: Path, ros_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
@@ -121,26 +146,14 @@ def station(
     (``{tmp}`` stands for the folder holding the profile and ``session.yaml``)."""
     for key in _DDS_VARS:
         monkeypatch.setenv(key, ros_env[key])
-    profile = lf.write_profile(tmp_path)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-r", "__node:=recorder"]
     params = [p.replace("{tmp}", str(tmp_path)) for p in getattr(request, "param", ())]
-    if not any(p.startswith("session:=") for p in params):
-        params.append(f"profile:={profile}")
-    for param in [f"out:={out}", "task:=wave", *params]:
-        cmd += ["-p", param]
-    proc = subprocess.Popen(cmd, env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = start_recorder(NAME, tmp_path, out, ros_env, params)
     rclpy.init(domain_id=int(ros_env["ROS_DOMAIN_ID"]))
     try:
         yield Station(proc, out)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         rclpy.try_shutdown()
 
 
@@ -175,6 +188,7 @@ def test_published_messages_come_back_from_the_episode(station):
         assert ep.read("jcam").images[5].data == lf.jpeg(lf.pixels(5))
 
 
+@pytest.mark.parametrize("station", [["keep_empty:=true"]], indirect=True)  # two topics publish
 def test_bad_input_over_dds_is_counted_and_the_episode_stays_whole(station):
     # Another type on a profile topic; a participant of its own (one may not hold both types).
     other = rclpy.Context()
@@ -222,10 +236,10 @@ def test_bad_input_over_dds_is_counted_and_the_episode_stays_whole(station):
 
 
 def test_services_refuse_requests_that_do_not_fit_the_state(station):
-    with pytest.raises(RecorderServiceError, match="/recorder/stop: refused: cannot stop: not recording"):
+    with pytest.raises(RecorderServiceError, match=f"/{NAME}/stop: refused: cannot stop: not recording"):
         station.client.stop()
     with pytest.raises(
-        RecorderServiceError, match="/recorder/discard: refused: cannot discard: not recording"
+        RecorderServiceError, match=f"/{NAME}/discard: refused: cannot discard: not recording"
     ):
         station.client.discard()
     with pytest.raises(RecorderServiceError, match="refused: no episode to label"):
@@ -355,4 +369,110 @@ def test_a_client_without_a_recorder_says_which_service_is_missing(ros_env, monk
         with pytest.raises(RecorderServiceError, match=r"/nobody/start: not available after 0\.2 s"):
             RecorderClient(node, recorder="/nobody").wait_ready(timeout_s=0.2)
     finally:
+        rclpy.try_shutdown()
+
+
+def test_two_stations_in_one_domain_drive_only_their_own_recorder(station, tmp_path, ros_env):
+    """Issue 12 item 1: each recorder is named after its station; a client drives the one it names."""
+    other_out = tmp_path / "other_out"
+    (tmp_path / "other").mkdir()
+    other = start_recorder("recorder_t2", tmp_path / "other", other_out, ros_env)
+    try:
+        other_client = RecorderClient(station.node, recorder="/recorder_t2", timeout_s=15.0)
+        other_client.wait_ready(timeout_s=30.0)
+        other_status = StatusListener(station.node, recorder="/recorder_t2")
+        episode_id = station.client.start()
+        # The other station's stop (space in its tg record) cannot end this station's episode.
+        with pytest.raises(
+            RecorderServiceError, match="/recorder_t2/stop: refused: cannot stop: not recording"
+        ):
+            other_client.stop()
+        station.spin_until(lambda: other_status.latest is not None, 10.0)
+        assert other_status.latest is not None and other_status.latest.state == "idle"
+        station.publish(0, time.time_ns())
+        status = station.latest_status(lambda s: s.topics["/joint_states"].received == 1)
+        assert (status.state, status.episode_id) == ("recording", episode_id)
+        assert station.client.stop() == station.out / f"{episode_id}.h5"
+        assert not other_out.exists() or not list(other_out.iterdir())
+    finally:
+        stop_process(other)
+
+
+def test_a_second_recorder_of_the_same_name_in_the_domain_is_refused(station, tmp_path, ros_env):
+    (tmp_path / "twin").mkdir()
+    twin = start_recorder(NAME, tmp_path / "twin", tmp_path / "twin_out", ros_env)
+    try:
+        assert twin.wait(timeout=60) == 1
+        output = twin.stdout.read().decode(errors="replace") if twin.stdout else ""
+    finally:
+        stop_process(twin)
+    assert f"a recorder named /{NAME} already runs in ROS domain {ros_env['ROS_DOMAIN_ID']}" in output
+    assert "pick another --station" in output and "another --domain-id" in output
+    # The first one is untouched; it may have seen the twin for a moment (and warned), until it left.
+    station.latest_status(lambda s: not s.warnings)
+    station.client.start()
+    station.publish(0, time.time_ns())
+    assert station.client.stop().is_file()
+
+
+def test_stopping_an_episode_without_data_discards_it_and_names_the_silent_streams(station):
+    station.client.start()
+    station.pubs["/joint_states"].publish(joint_state(time.time_ns(), [0.1, 0.2, 0.3]))
+    status = station.latest_status(lambda s: s.recording and bool(s.warnings))
+    assert status.silent == ("cam", "jcam", "imu")
+    with pytest.raises(
+        RecorderServiceError,
+        match=r"/recorder_t1/stop: refused: episode \w+ discarded: nothing arrived on required stream\(s\) "
+        r"cam \(/cam/image_raw\), jcam \(/jcam/image_raw/compressed\), imu \(/imu\)",
+    ):
+        station.client.stop()
+    assert not list(station.out.glob("*.h5*"))
+
+
+def test_a_namesake_discovered_after_the_start_blocks_new_episodes(tmp_path, ros_env, monkeypatch):
+    """A namesake found late (a loaded machine): the status warns and neither recorder starts an episode."""
+    from rclpy.parameter import Parameter
+    from std_srvs.srv import Trigger
+    from tg_recorder import recorder_node
+
+    for key in _DDS_VARS:
+        monkeypatch.setenv(key, ros_env[key])
+    monkeypatch.setattr(recorder_node, "DISCOVERY_S", 0.0)  # as if discovery had been too slow
+    profile = lf.write_profile(tmp_path)
+    domain = int(ros_env["ROS_DOMAIN_ID"])
+    rclpy.init(domain_id=domain)
+    other = rclpy.Context()
+    other.init(domain_id=domain)
+    node = twin = None
+    try:
+        params = [Parameter("profile", value=str(profile)), Parameter("out", value=str(tmp_path / "out"))]
+        node = recorder_node.RecorderNode(node_name="recorder_late", parameter_overrides=params)
+        twin = Node("recorder_late", context=other)
+        deadline = time.monotonic() + 20
+        while not recorder_node.namesake(node):
+            assert time.monotonic() < deadline, "the twin was not discovered"
+            time.sleep(0.1)
+        node._on_timer()
+        response = node._on_start(None, Trigger.Response())
+        assert not response.success
+        assert response.message.startswith(
+            "no episode starts while two recorders share a name: a recorder named /recorder_late "
+            f"already runs in ROS domain {domain}; pick another --station"
+        )
+        assert node.core.status().state == "idle"
+        twin.destroy_node()
+        twin = None
+        while recorder_node.namesake(node):
+            assert time.monotonic() < deadline, "the twin did not leave the graph"
+            time.sleep(0.1)
+        node._on_timer()
+        assert node._on_start(None, Trigger.Response()).success
+    finally:
+        if node is not None:
+            if node.core.recording:
+                node.core.discard()
+            node.destroy_node()
+        if twin is not None:
+            twin.destroy_node()
+        other.try_shutdown()
         rclpy.try_shutdown()

@@ -41,10 +41,13 @@ def test_two_episodes_through_the_graph_pass_the_quality_gate_and_say_what_the_s
     session = _session(tmp_path)
     out = tmp_path / "out"
     started_ns = time.time_ns()
-    with SessionRunner(session, out=out, domain_id=ros_domain, real_time_factor=0.5) as runner:
+    with SessionRunner(
+        session, out=out, domain_id=ros_domain, station="bench-1", real_time_factor=0.5
+    ) as runner:
         results = runner.run(episodes=2, seed=5)
         codes = runner.close()
-    assert codes == {"sim_bridge": 0, "scripted_teleop": 0, "recorder": 0}  # all stopped cleanly by SIGINT
+    # All stopped cleanly by SIGINT; the recorder is named after the station.
+    assert codes == {"sim_bridge": 0, "scripted_teleop": 0, "recorder_bench_1": 0}
     assert [r.seed for r in results] == [5, 6]
     # A 4 s limit truncates the script: the simulator's verdict plus the operator's report say why.
     assert [(r.success, r.failure) for r in results] == [(False, "time_limit")] * 2
@@ -59,6 +62,8 @@ def test_two_episodes_through_the_graph_pass_the_quality_gate_and_say_what_the_s
         ]
         with episodes.open(result.path) as ep, SimEpisode(setup, result.seed) as planned:
             meta = ep.metadata
+            # One duration for one thing: the result's recorded span is what tg info shows.
+            assert result.duration_s == round(meta.duration_s, 3) and result.wall_s > result.duration_s
             assert meta.status == "complete" and meta.success is False
             assert meta.instruction == planned.task.instruction == result.instruction
             assert meta.extra["seed"] == result.seed
@@ -116,3 +121,33 @@ def test_a_stop_request_finishes_the_current_episode_kept_and_labelled_a_failure
     with episodes.open(result.path) as ep:
         assert ep.metadata.status == "complete" and ep.metadata.success is False
         assert ep.metadata.duration_s < 10.0  # stopped early: the script takes about 13 s
+
+
+def test_a_session_whose_recorder_name_is_taken_in_the_domain_stops_with_what_to_change(tmp_path, ros_env):
+    """Issue 12 item 1: a `tg record --station lab1` already runs; a session at station lab1 is refused."""
+    import subprocess
+    import sys
+
+    from tests.collectors import live_fixtures as lf
+
+    profile = lf.write_profile(tmp_path)
+    cmd = [sys.executable, "-m", "tg_recorder.recorder_node", "--ros-args", "-r", "__node:=recorder_lab1"]
+    cmd += ["-p", f"profile:={profile}", "-p", f"out:={tmp_path / 'theirs'}"]
+    theirs = subprocess.Popen(cmd, env=ros_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3.0)  # it is up and discoverable
+        session = _session(tmp_path)
+        domain = int(ros_env["ROS_DOMAIN_ID"])
+        with (
+            pytest.raises(
+                NodeExitedError,
+                match=r"(?s)node 'recorder_lab1' exited with code 1.*a recorder named /recorder_lab1 already "
+                r"runs in ROS domain \d+; pick another --station .* or another --domain-id",
+            ),
+            SessionRunner(session, out=tmp_path / "out", domain_id=domain, station="lab1") as runner,
+        ):
+            runner.run(episodes=1, seed=0)
+        assert theirs.poll() is None  # the running recorder is untouched
+    finally:
+        theirs.terminate()
+        theirs.wait(timeout=20)

@@ -7,6 +7,7 @@ parameter values typed the way launch types them (YAML rules on the result).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tg_station import NodeSpec, record_graph, session_graph
+from tg_station import NodeSpec, default_station, record_graph, recorder_name, session_graph
 
 LAUNCH = Path(__file__).resolve().parents[2] / "launch"
 _SUBSTITUTION = re.compile(r"\$\((\w[\w-]*)\s*([^)]*)\)")
@@ -66,7 +67,7 @@ def _launch_graph(launch_file: Path, given: dict[str, str]) -> tuple[list[NodeSp
                 NodeSpec(
                     package=node["pkg"],
                     executable=node["exec"],
-                    name=node["name"],
+                    name=_substitute(node["name"], args, launch_file),
                     module="",
                     parameters=params,
                     remappings=remaps,
@@ -91,17 +92,21 @@ def _without_modules(graph: tuple[NodeSpec, ...]) -> list[NodeSpec]:
 
 @pytest.mark.parametrize("session", ["launch/sim_pick_place.yaml", "launch/sim_bimanual_lift.yaml"])
 def test_the_session_launch_file_starts_the_graph_tg_collect_starts(session):
-    nodes, env = _launch_graph(LAUNCH / "sim_session.launch.yaml", {"session": session, "out": "datasets/x"})
-    assert nodes == _without_modules(session_graph(Path(session), out=Path("datasets/x")))
+    given = {"session": session, "out": "datasets/x", "station": "hall_a"}
+    nodes, env = _launch_graph(LAUNCH / "sim_session.launch.yaml", given)
+    assert nodes == _without_modules(session_graph(Path(session), out=Path("datasets/x"), station="hall_a"))
+    assert nodes[2].name == "recorder_hall_a"
     assert env["FASTDDS_DEFAULT_PROFILES_FILE"] == str(LAUNCH / "fastdds_station.xml")
 
 
 def test_the_launch_file_passes_a_real_time_factor_the_same_way():
     nodes, _ = _launch_graph(
         LAUNCH / "sim_session.launch.yaml",
-        {"session": "launch/sim_pick_place.yaml", "out": "d", "real_time_factor": "2.5"},
+        {"session": "launch/sim_pick_place.yaml", "out": "d", "real_time_factor": "2.5", "station": "s"},
     )
-    graph = session_graph(Path("launch/sim_pick_place.yaml"), out=Path("d"), real_time_factor=2.5)
+    graph = session_graph(
+        Path("launch/sim_pick_place.yaml"), out=Path("d"), station="s", real_time_factor=2.5
+    )
     assert nodes == _without_modules(graph)
     assert nodes[0].parameters["real_time_factor"] == 2.5
 
@@ -109,19 +114,41 @@ def test_the_launch_file_passes_a_real_time_factor_the_same_way():
 @pytest.mark.parametrize("use_sim_time", [False, True])
 def test_the_record_launch_file_starts_the_graph_tg_record_starts(use_sim_time):
     given = {"profile": "kuavo4pro", "out": "datasets/k", "use_sim_time": str(use_sim_time).lower()}
-    nodes, env = _launch_graph(LAUNCH / "record.launch.yaml", given)
+    nodes, env = _launch_graph(LAUNCH / "record.launch.yaml", {**given, "station": "arm1"})
     assert nodes == _without_modules(
-        record_graph("kuavo4pro", out=Path("datasets/k"), use_sim_time=use_sim_time)
+        record_graph("kuavo4pro", out=Path("datasets/k"), station="arm1", use_sim_time=use_sim_time)
     )
+    assert nodes[0].name == "recorder_arm1"
     assert Path(env["FASTDDS_DEFAULT_PROFILES_FILE"]).is_file()
 
 
 def test_every_node_of_the_graph_is_a_module_with_a_main_and_a_console_script():
     root = Path(__file__).resolve().parents[2]
-    for spec in (*session_graph(Path("s.yaml"), out=Path("d")), *record_graph("p", out=Path("d"))):
+    graph = (
+        *session_graph(Path("s.yaml"), out=Path("d"), station="a"),
+        *record_graph("p", out=Path("d"), station="b"),
+    )
+    for spec in graph:
         package_dir = root / "ros_ws" / "src" / spec.package
         module_file = root / "ros_ws" / "src" / spec.package / Path(*spec.module.split("."))
         assert module_file.with_suffix(".py").is_file(), spec.module
         assert "def main(" in module_file.with_suffix(".py").read_text(encoding="utf-8")
         setup = (package_dir / "setup.py").read_text(encoding="utf-8")
         assert f"{spec.executable} = {spec.module}:main" in setup
+
+
+def test_each_station_has_its_own_recorder_name():
+    assert recorder_name("hall-a.07") == "recorder_hall_a_07"
+    assert recorder_name("") == "recorder__"
+    station = default_station()
+    assert station.endswith(f"_{os.getpid()}")
+    assert re.fullmatch(r"recorder_[A-Za-z0-9_]+", recorder_name(station))
+    names = {recorder_name(s) for s in ("a", "b")}
+    assert len(names) == 2
+
+
+@pytest.mark.parametrize("launch_file", ["record.launch.yaml", "sim_session.launch.yaml"])
+def test_the_launch_files_need_a_station(launch_file):
+    given = {"profile": "p", "session": "s.yaml", "out": "d"}
+    with pytest.raises(AssertionError, match="argument 'station' has no value"):
+        _launch_graph(LAUNCH / launch_file, given)

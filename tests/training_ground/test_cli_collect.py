@@ -66,7 +66,9 @@ def test_demo_records_through_the_ros_graph_and_passes_qa(tmp_path, ros_env):
         assert ep.metadata.extra["sim"]["operator"] == "scripted"  # the teleop node's part of the metadata
         assert "recorder" in ep.metadata.extra  # the recorder node's diagnostics
     (logs,) = (out / "logs").glob("session-*")
-    assert {p.name for p in logs.glob("*.log")} == {"sim_bridge.log", "scripted_teleop.log", "recorder.log"}
+    names = {p.name for p in logs.glob("*.log")}
+    (recorder_log,) = names - {"sim_bridge.log", "scripted_teleop.log"}
+    assert recorder_log.startswith("recorder_")  # named after the station: this host and process
 
 
 def _collect_until_recording(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], Path]:
@@ -105,9 +107,15 @@ def test_ctrl_c_finishes_the_current_episode_and_stops(tmp_path, ros_env):
     pytest.importorskip("rclpy")
     process, out = _collect_until_recording(tmp_path, ros_env)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, stderr  # fewer episodes than asked
     assert "finishing the current episode and stopping (Ctrl-C again to abort it)" in stderr
+    (path,) = episodes.list_episodes(out)
+    with episodes.open(path) as ep:
+        recorded = f"{ep.metadata.duration_s:.2f} s recorded (wall "
+    flat = stderr.replace("\n", "")
+    assert recorded in flat  # the episode's line gives tg info's figure, labelled, then the wall time
+    assert f"next: tg validate {out} --write --html {out / 'qa_report.html'}" in stdout.replace("\n", "")
     (path,) = episodes.list_episodes(out)
     with episodes.open(path) as ep:
         assert ep.metadata.status == "complete" and ep.metadata.success is False
@@ -126,3 +134,52 @@ def test_a_second_ctrl_c_aborts_and_the_open_episode_is_saved_as_aborted(tmp_pat
     (path,) = episodes.list_episodes(out)
     with episodes.open(path) as ep:
         assert ep.metadata.status == "aborted"
+
+
+def _progress_text(progress) -> str:
+    from rich.console import Console
+
+    from training_ground.cli._collect import status_view
+
+    console = Console(record=True, width=200)
+    console.print(status_view(progress))
+    return console.export_text()
+
+
+def test_the_progress_shows_pace_rates_once_heard_and_no_placeholder_seed():
+    """Issue 12 item 12: no `seed -`, no 0 Hz before anything arrived, remaining time and episodes/h."""
+    pytest.importorskip("rclpy")
+    from tg_sim.session import EpisodeResult, SessionProgress
+
+    from collectors import RecorderStatus, TopicStatus
+
+    progress = SessionProgress(episodes=3)
+    topic = TopicStatus("sensor_msgs/msg/JointState", ("joint_position",), 0, 0.0, 200.0, 0, 0)
+    progress.recorder = RecorderStatus("idle", "", 0.0, 0, "", topics={"/joint_states": topic})
+    head, *rows = _progress_text(progress).splitlines()
+    assert head.startswith("episode 1/3  starting nodes") and "seed" not in head and "left" not in head
+    (row,) = [r for r in rows if r.startswith("/joint_states")]
+    assert row.split()[1:4] == ["0", "-", "200"]  # received, rate (nothing yet), expected
+
+    heard = TopicStatus("sensor_msgs/msg/JointState", ("joint_position",), 40, 199.5, 200.0, 0, 0, heard=True)
+    progress.recorder = RecorderStatus(
+        "recording",
+        "e1",
+        3.0,
+        1,
+        "",
+        topics={"/joint_states": heard},
+        recorded_s=2.5,
+        warnings=("clock: /joint_states stamps are 10.810 s behind the recorder's clock",),
+    )
+    progress.seed, progress.phase, progress.done = 6, "recording", 1
+    progress.episode_started = time.monotonic() - 3.0
+    progress.started = time.monotonic() - 60.0  # one episode took a minute
+    result = EpisodeResult(0, 5, Path("e0.h5"), True, "", "", "i", 13.2, 17.0, 0.8, {}, {})
+    progress.results.append(result)
+    head, *rows = _progress_text(progress).splitlines()
+    assert head.startswith("episode 2/3  seed 6  recording    2.5 s recorded (wall 3.0 s)  ~2 min")
+    assert head.endswith("left, 60 episodes/h")
+    assert "warning: clock: /joint_states stamps are 10.810 s behind" in rows[0]
+    (row,) = [r for r in rows if r.startswith("/joint_states")]
+    assert row.split()[1:4] == ["40", "199.5", "200"]

@@ -1,4 +1,9 @@
-"""`tg collect`: record a simulated session's episodes, through the ROS 2 node graph or directly."""
+"""`tg collect`: record a simulated session's episodes, through the ROS 2 node graph or directly.
+
+Durations are labelled everywhere: *recorded* is an episode's data span (first to
+last sample's arrival, what ``tg info`` shows as its duration), *wall* the real time
+it took (reset, planning and closing included).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 from types import FrameType
@@ -16,7 +22,9 @@ from rich.console import Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+import episodes
 from sim_envs import SimEpisodeRecord, SimOverrides, collect_sim
 from tg_config import ResolvedSession, load_session
 from training_ground.cli._console import console, err_console
@@ -24,7 +32,15 @@ from training_ground.cli._console import console, err_console
 if TYPE_CHECKING:
     from tg_sim.session import EpisodeResult, SessionProgress
 
-__all__ = ["collect", "record_simulated", "record_through_ros", "ros_available"]
+__all__ = [
+    "collect",
+    "episode_line",
+    "next_step",
+    "record_simulated",
+    "record_through_ros",
+    "ros_available",
+    "status_view",
+]
 
 
 class Renderer(str, Enum):
@@ -55,15 +71,39 @@ def record_simulated(
 
         def done(record: SimEpisodeRecord) -> None:
             o = record.outcome
-            result = "[green]success[/]" if o.success else f"[yellow]failure[/] ({o.failure})"
+            line = episode_line(o.seed, o.success, o.failure, recorded_s(record.path))
             progress.console.print(
-                f"  seed {o.seed}: {result}, {o.duration_ns / 1e9:.1f} s, {o.instruction!r} -> {record.path}",
-                highlight=False,
-                soft_wrap=True,
+                f"{line}, {o.instruction!r} -> {record.path}", highlight=False, soft_wrap=True
             )
             progress.advance(bar)
 
         return collect_sim(run, episodes=episodes, seed=seed, overrides=overrides, on_episode=done)
+
+
+def recorded_s(path: Path) -> float:
+    """The episode's recorded data span in s: its ``metadata.duration_s``, the figure ``tg info`` shows."""
+    with episodes.open(path) as ep:
+        return round(ep.metadata.duration_s, 3)
+
+
+def episode_line(seed: int, success: bool, failure: str, recorded: float, wall: str = "") -> str:
+    """One finished episode: its seed, verdict and recorded span (``wall``: its wall-time part, if any).
+
+    >>> episode_line(5, True, "", 13.284, "wall 17.2 s, real-time factor 0.78")
+    '  seed 5: [green]success[/], 13.28 s recorded (wall 17.2 s, real-time factor 0.78)'
+    """
+    verdict = "[green]success[/]" if success else f"[yellow]failure[/] ({failure})"
+    return f"  seed {seed}: {verdict}, {recorded:.2f} s recorded" + (f" ({wall})" if wall else "")
+
+
+def next_step(dataset: Path) -> str:
+    """What to run after recording: the quality gate, with its report's path.
+
+    >>> print(next_step(Path("d")))
+    next: tg validate d --write --html d/qa_report.html (the report: d/qa_report.html)
+    """
+    report = dataset / "qa_report.html"
+    return f"next: tg validate {dataset} --write --html {report} (the report: {report})"
 
 
 def ros_available() -> str:
@@ -89,8 +129,12 @@ def record_through_ros(
     seed: int | None = None,
     domain_id: int | None = None,
     real_time_factor: float = 1.0,
+    station: str | None = None,
 ) -> list[EpisodeResult]:
     """Run the session's node graph and record ``episodes`` episodes, with a live status on stderr.
+
+    The recorder is named after ``station`` (default: this host and process), so
+    sessions and ``tg record`` sharing a ROS domain never drive each other's.
 
     The first Ctrl-C finishes the current episode early (kept, labelled a
     failure) and ends the session; a second one stops every node at once (the
@@ -102,22 +146,27 @@ def record_through_ros(
     with Live(console=err_console, refresh_per_second=4, transient=True) as live:
 
         def show(progress: SessionProgress) -> None:
-            live.update(_status_view(progress))
+            live.update(status_view(progress))
 
         runner = SessionRunner(
-            config, out=out, domain_id=domain, real_time_factor=real_time_factor, on_progress=show
+            config,
+            out=out,
+            domain_id=domain,
+            station=station,
+            real_time_factor=real_time_factor,
+            on_progress=show,
         )
         err_console.print(
-            f"ROS 2 domain {domain}; node logs in {runner.log_dir}", highlight=False, soft_wrap=True
+            f"ROS 2 domain {domain}, recorder /{runner.recorder_name}; node logs in {runner.log_dir}",
+            highlight=False,
+            soft_wrap=True,
         )
 
         def done(result: EpisodeResult) -> None:
-            verdict = "[green]success[/]" if result.success else f"[yellow]failure[/] ({result.failure})"
+            wall = f"wall {result.wall_s:.1f} s, real-time factor {result.real_time_factor:.2f}"
+            line = episode_line(result.seed, result.success, result.failure, result.duration_s, wall)
             live.console.print(
-                f"  seed {result.seed}: {verdict}, {result.wall_s:.1f} s (real-time factor "
-                f"{result.real_time_factor:.2f}), {result.instruction!r} -> {result.path}",
-                highlight=False,
-                soft_wrap=True,
+                f"{line}, {result.instruction!r} -> {result.path}", highlight=False, soft_wrap=True
             )
 
         with runner, _first_interrupt(runner.request_stop):
@@ -143,28 +192,45 @@ def _first_interrupt(finish: Callable[[], None]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _status_view(progress: SessionProgress) -> Group:
-    head = (
-        f"episode {min(progress.done + 1, progress.episodes)}/{progress.episodes}"
-        f"  seed {progress.seed if progress.seed is not None else '-'}"
-        f"  {progress.phase}  {progress.episode_elapsed_s:5.1f} s"
-    )
+def status_view(progress: SessionProgress) -> Group:
+    """The live display: where the session is, its pace, the recorder's warnings and its topics."""
     table = Table(box=None, pad_edge=False)
     for column in ("topic", "received", "rate Hz", "expected Hz", "gaps", "rejected"):
         table.add_column(column, justify="left" if column == "topic" else "right")
     status = progress.recorder
+    warnings = Text()
     if status is not None:
+        for warning in status.warnings:
+            warnings.append(f"warning: {warning}\n", style="yellow")
         for name, topic in sorted(status.topics.items()):
             expected = "-" if topic.expected_hz is None else f"{topic.expected_hz:g}"
-            table.add_row(
-                name,
-                str(topic.received),
-                f"{topic.rate_hz:.1f}",
-                expected,
-                str(topic.gaps),
-                str(topic.rejected),
-            )
-    return Group(head, table)
+            # Before anything arrived a rate of 0 says nothing: it is "-" until the first message.
+            rate = f"{topic.rate_hz:.1f}" if topic.heard else "-"
+            table.add_row(name, str(topic.received), rate, expected, str(topic.gaps), str(topic.rejected))
+    return Group(Text.from_markup(_status_head(progress)), warnings, table)
+
+
+def _status_head(progress: SessionProgress) -> str:
+    """``episode 2/5  seed 6  recording  4.2 s recorded (wall 5.0 s)  ~1 min 10 s left, 51 episodes/h``."""
+    parts = [f"episode {min(progress.done + 1, progress.episodes)}/{progress.episodes}"]
+    if progress.seed is not None:
+        parts.append(f"seed {progress.seed}")
+    parts.append(progress.phase)
+    if progress.episode_started is not None:
+        parts.append(f"{progress.recorded_s:5.1f} s recorded (wall {progress.episode_elapsed_s:.1f} s)")
+    remaining, rate = progress.remaining_s, progress.episodes_per_hour
+    if remaining is not None and rate is not None:
+        parts.append(f"~{_minutes(remaining)} left, {rate:.0f} episodes/h")
+    return "  ".join(parts)
+
+
+def _minutes(seconds: float) -> str:
+    """
+    >>> _minutes(42.4), _minutes(130)
+    ('42 s', '2 min 10 s')
+    """
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60} s"
 
 
 _NoRos = Annotated[
@@ -199,6 +265,13 @@ _DomainId = Annotated[
         min=0, max=232, help="ROS_DOMAIN_ID of the session's nodes (default: $ROS_DOMAIN_ID, else 0)."
     ),
 ]
+_Station = Annotated[
+    str | None,
+    typer.Option(
+        help="Station id, unique in the ROS domain: the recorder is recorder_<station> "
+        "(default: this host and process)."
+    ),
+]
 _RealTimeFactor = Annotated[
     float,
     typer.Option(
@@ -220,6 +293,7 @@ def collect(
     renderer: _RendererOption = None,
     domain_id: _DomainId = None,
     real_time_factor: _RealTimeFactor = 1.0,
+    station: _Station = None,
 ) -> None:
     """Record episodes of a simulated session: through the ROS 2 node graph, or with --no-ros directly.
 
@@ -248,20 +322,21 @@ def collect(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    _collect_through_ros(
-        config, out=out, episodes=episodes, seed=seed, domain_id=domain_id, real_time_factor=real_time_factor
-    )
+    _collect_through_ros(config, out, _RosRun(episodes, seed, domain_id, real_time_factor, station))
 
 
-def _collect_through_ros(
-    config: Path,
-    *,
-    out: Path | None,
-    episodes: int,
-    seed: int | None,
-    domain_id: int | None,
-    real_time_factor: float,
-) -> None:
+@dataclass(frozen=True)
+class _RosRun:
+    """What ``tg collect`` asks of the node graph (the options of :func:`record_through_ros`)."""
+
+    episodes: int
+    seed: int | None
+    domain_id: int | None
+    real_time_factor: float
+    station: str | None
+
+
+def _collect_through_ros(config: Path, out: Path | None, run: _RosRun) -> None:
     """``tg collect`` without ``--no-ros``: the node graph records; exit 1 if it recorded fewer."""
     why = ros_available()
     if why:
@@ -269,14 +344,7 @@ def _collect_through_ros(
         raise typer.Exit(1)
     dataset = out if out is not None else load_session(config).resolve().out
     try:
-        results = record_through_ros(
-            config,
-            out=dataset,
-            episodes=episodes,
-            seed=seed,
-            domain_id=domain_id,
-            real_time_factor=real_time_factor,
-        )
+        results = record_through_ros(config, out=dataset, **asdict(run))
     except KeyboardInterrupt:
         err_console.print(
             f"[bold red]aborted:[/] nodes stopped; an episode in progress was saved as aborted in {dataset}",
@@ -284,11 +352,8 @@ def _collect_through_ros(
             soft_wrap=True,
         )
         raise typer.Exit(1) from None
-    ok = sum(1 for r in results if r.success)
-    console.print(
-        f"{len(results)} episode(s), {ok} successful, in {dataset}", highlight=False, soft_wrap=True
-    )
-    if len(results) < episodes:
+    _summary([(r.success, r.duration_s) for r in results], dataset)
+    if len(results) < run.episodes:
         raise typer.Exit(1)
 
 
@@ -306,7 +371,17 @@ def _collect_directly(
         soft_wrap=True,
     )
     records = record_simulated(run, episodes=episodes, seed=seed, overrides=overrides)
-    ok = sum(1 for r in records if r.outcome.success)
+    _summary([(r.outcome.success, recorded_s(r.path)) for r in records], run.out)
+
+
+def _summary(episodes_done: list[tuple[bool, float]], dataset: Path) -> None:
+    """The closing lines: how many, how many successful, the recorded span in all, and what to run next."""
+    ok = sum(1 for success, _ in episodes_done if success)
+    total = sum(recorded for _, recorded in episodes_done)
     console.print(
-        f"{len(records)} episode(s), {ok} successful, in {run.out}", highlight=False, soft_wrap=True
+        f"{len(episodes_done)} episode(s), {ok} successful, {total:.2f} s recorded, in {dataset}",
+        highlight=False,
+        soft_wrap=True,
     )
+    if episodes_done:
+        console.print(next_step(dataset), highlight=False, soft_wrap=True)

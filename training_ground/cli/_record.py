@@ -3,8 +3,13 @@
 Keys: space or Enter starts and stops an episode, ``d`` discards the current
 one (to re-record it), ``s`` / ``f`` mark the current (or last) episode a
 success / failure, ``q`` quits (finishing an episode in progress). A status
-line shows each topic's rate against the profile's, rejected messages, gaps
-and the episode timer.
+line shows each topic's rate against the profile's, rejected messages, gaps,
+the recorded data span and the recorder's warnings (a required stream still
+silent, stamps that disagree with the recorder's clock).
+
+The recorder is the node of :func:`tg_station.record_graph` (``--profile``) or
+the recorder of :func:`tg_station.session_graph` (``--config``: the session's
+profile, rates, labels and simulated time), named after ``--station``.
 
 >>> key_action(" "), key_action("d"), key_action("x")
 (<Action.TOGGLE: 'toggle'>, <Action.DISCARD: 'discard'>, None)
@@ -15,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import re
 import select
 import signal
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -28,14 +35,35 @@ import typer
 
 from collectors import EpisodeLabels, LiveRecorder, RecorderStatus
 from tg_base import TgError
-from tg_config import SessionConfig
-from tg_station import ros_environment, segment_bytes_for, write_fastdds_profile
+from tg_config import ConfigError, ResolvedSession, SessionConfig, load_session
+from tg_station import (
+    NodeSpec,
+    ParameterValue,
+    default_station,
+    record_graph,
+    ros_environment,
+    segment_bytes_for,
+    session_graph,
+    write_fastdds_profile,
+)
+from training_ground.cli._collect import recorded_s
 from training_ground.cli._console import console, err_console
-from training_ground.cli._robot_options import OutOption, ProfileOption
+from training_ground.cli._robot_options import ProfileOrConfig
 
-__all__ = ["Action", "apply_action", "key_action", "record", "status_line"]
+__all__ = [
+    "Action",
+    "RecordSource",
+    "RecorderSetup",
+    "apply_action",
+    "key_action",
+    "new_warnings",
+    "record",
+    "recorder_setup",
+    "status_line",
+]
 
 _POLL_S = 0.25
+_FIGURES = re.compile(r"\d+(\.\d+)?")
 # What the DDS layer reads from the environment when rclpy starts.
 _DDS_VARS = (
     "ROS_DOMAIN_ID",
@@ -76,21 +104,28 @@ def apply_action(action: Action, recorder: LiveRecorder, *, labels: EpisodeLabel
     """
     if action is Action.TOGGLE:
         if recorder.recording:
-            return f"saved {recorder.stop()}"
+            return _saved(recorder.stop())
         return f"recording episode {recorder.start(labels)}"
     if action is Action.DISCARD:
         return f"discarded episode {recorder.discard()}; press space to record it again"
     if action in (Action.SUCCESS, Action.FAILURE):
         return recorder.mark_success(action is Action.SUCCESS)
     if recorder.recording:  # QUIT finishes the episode in progress
-        return f"saved {recorder.stop()}"
+        return _saved(recorder.stop())
     return "bye"
 
 
+def _saved(path: Path) -> str:
+    return f"saved {path} ({recorded_s(path):.2f} s recorded)"
+
+
 def status_line(status: RecorderStatus) -> str:
-    """One line: state, timer, and per topic its rate (expected), rejected messages and gaps."""
+    """One line: state, recorded span, per topic its rate (expected), rejected messages and gaps; warnings.
+
+    A topic's rate shows ``-`` until its first message: 0 would say it stopped.
+    """
     if status.recording:
-        head = f"[bold red]● REC[/] {status.episode_id[-8:]} {status.elapsed_s:6.1f} s"
+        head = f"[bold red]● REC[/] {status.episode_id[-8:]} {status.recorded_s:6.1f} s recorded"
     else:
         head = f"[green]idle[/] ({status.episodes_recorded} saved)"
     parts = [head]
@@ -101,7 +136,9 @@ def status_line(status: RecorderStatus) -> str:
             flags += f" [red]rej {t.rejected}[/]"
         if t.gaps:
             flags += f" [yellow]gaps {t.gaps}[/]"
-        parts.append(f"{topic} {t.rate_hz:.0f}{expected} Hz{flags}")
+        rate = f"{t.rate_hz:.0f}" if t.heard else "-"
+        parts.append(f"{topic} {rate}{expected} Hz{flags}")
+    parts += [f"[yellow]warning: {w}[/]" for w in status.warnings]
     return " | ".join(parts)
 
 
@@ -113,32 +150,128 @@ _DomainId = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class RecordSource:
+    """Where ``tg record``'s settings come from: a profile or a session config (exactly one), and more."""
+
+    profile: str | None = None
+    config: Path | None = None
+    out: Path | None = None
+    station: str = ""
+    use_sim_time: bool | None = None  # None: the graph's (a session's recorder runs on simulated time)
+    keep_empty: bool = False
+
+
+@dataclass(frozen=True)
+class RecorderSetup:
+    """The recorder ``tg record`` runs: its node (one of tg_station's graphs) and the session it records."""
+
+    node: NodeSpec
+    run: ResolvedSession
+
+    @property
+    def parameters(self) -> dict[str, ParameterValue]:
+        return dict(self.node.parameters)
+
+
+def recorder_setup(source: RecordSource) -> RecorderSetup:
+    """The recorder node for ``source``; :class:`ConfigError` unless exactly one of profile and config.
+
+    >>> setup = recorder_setup(RecordSource(config=Path("launch/sim_pick_place.yaml"), station="a"))
+    >>> setup.node.name, setup.parameters["use_sim_time"], setup.run.session.task.name
+    ('recorder_a', True, 'pick_place')
+    """
+    if (source.profile is None) == (source.config is None):
+        raise ConfigError(
+            "give either --profile (a robot profile) or --config (a session config: its profile, rates, "
+            "task, instruction and simulated time), not both"
+            if source.profile
+            else "give --profile (a robot profile) or --config (a session config, launch/*.yaml)"
+        )
+    station = source.station or default_station()
+    if source.config is not None:
+        session = load_session(source.config)
+        out = source.out or session.resolve().out
+        graph = session_graph(source.config, out=out, station=station)
+        (node,) = [n for n in graph if n.package == "tg_recorder"]
+        session = session.model_copy(update={"out": str(out)})
+    else:
+        if source.out is None:
+            raise ConfigError("--out: where to write the episodes (with --profile it has no default)")
+        out = source.out
+        (node,) = record_graph(str(source.profile), out=out, station=station)
+        session = SessionConfig.for_profile(str(source.profile), out=str(out))
+    parameters = dict(node.parameters)
+    if source.use_sim_time is not None:
+        parameters["use_sim_time"] = source.use_sim_time
+    parameters["keep_empty"] = source.keep_empty
+    node = NodeSpec(node.package, node.executable, node.name, node.module, parameters, node.remappings)
+    return RecorderSetup(node, session.resolve())
+
+
+_Config = Annotated[
+    Path | None,
+    typer.Option(
+        help="Session config (launch/*.yaml): its profile, rates, task, instruction and simulated time; "
+        "instead of --profile."
+    ),
+]
+_Out = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Dataset directory of the episodes (default: the config's out)."),
+]
+_Station = Annotated[
+    str,
+    typer.Option(
+        help="Which collection station: the episodes' label, and the recorder's name (recorder_<station>), "
+        "unique in the ROS domain (default name: this host and process)."
+    ),
+]
+_KeepEmpty = Annotated[
+    bool,
+    typer.Option(
+        "--keep-empty",
+        help="Keep an episode in which a required stream got nothing (by default it is discarded).",
+    ),
+]
+_UseSimTime = Annotated[
+    bool | None,
+    typer.Option(
+        "--use-sim-time/--no-use-sim-time",
+        help="Use /clock for arrival times (simulation; default: on with --config, off with --profile).",
+    ),
+]
+
+
 def record(
-    profile: ProfileOption,
-    out: OutOption,
+    profile: ProfileOrConfig = None,
+    out: _Out = None,
+    config: _Config = None,
     domain_id: _DomainId = None,
     task: Annotated[str, typer.Option(help="Task label of the episodes, e.g. pick_place.")] = "",
     instruction: Annotated[str, typer.Option(help="Language instruction of the task.")] = "",
     operator: Annotated[str, typer.Option(help="Who teleoperates.")] = "",
-    station: Annotated[str, typer.Option(help="Which collection station.")] = "",
-    use_sim_time: Annotated[bool, typer.Option(help="Use /clock for arrival times (simulation).")] = False,
+    station: _Station = "",
+    use_sim_time: _UseSimTime = None,
+    keep_empty: _KeepEmpty = False,
 ) -> None:
     """Record a running robot's topics into episodes, with keyboard control.
 
     Keys: space/Enter start/stop, d discard (re-record), s/f mark success/failure, q quit.
 
     Example: tg record --profile kuavo4pro --out datasets/kuavo_pick --task pick_place --operator ana
+
+    Example: tg record --config launch/sim_pick_place.yaml --station lab1
     """
-    run = SessionConfig.for_profile(profile, out=str(out)).resolve()
+    source = RecordSource(profile, config, out, station, use_sim_time, keep_empty)
+    setup = recorder_setup(source)
     domain = domain_id if domain_id is not None else int(os.environ.get("ROS_DOMAIN_ID", "0") or 0)
-    _set_dds_environment(domain, segment_bytes_for(run.streams))
+    _set_dds_environment(domain, segment_bytes_for(setup.run.streams))
     labels = EpisodeLabels(task=task, instruction=instruction, operator=operator, station=station)
-    _record_with_keys(profile, out, labels, use_sim_time=use_sim_time, domain=domain, robot=run.profile.name)
+    _record_with_keys(setup, labels, domain=domain)
 
 
-def _record_with_keys(
-    profile: str, out: Path, labels: EpisodeLabels, *, use_sim_time: bool, domain: int, robot: str
-) -> None:
+def _record_with_keys(setup: RecorderSetup, labels: EpisodeLabels, *, domain: int) -> None:
     """Run the recorder node in this process, driven by the keyboard, until ``q`` or a signal."""
     try:
         from tg_recorder.recorder_node import embedded_recorder
@@ -148,14 +281,15 @@ def _record_with_keys(
     # SIGTERM and SIGHUP (a closed terminal) end the session like Ctrl-C: the episode is saved.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
-    parameters: dict[str, str | bool] = {"profile": profile, "out": str(out), "use_sim_time": use_sim_time}
+    parameters = setup.parameters
     parameters |= {"task": labels.task, "instruction": labels.instruction}
     parameters |= {"operator": labels.operator, "station": labels.station}
-    with embedded_recorder(parameters, domain_id=domain) as node:
+    with embedded_recorder(parameters, domain_id=domain, node_name=setup.node.name) as node:
         try:
             console.print(
-                f"recording [bold]{robot}[/] into {out} on ROS domain {domain}; "
-                "space/Enter start/stop, d discard, s/f success/failure, q quit"
+                f"recording [bold]{setup.run.profile.name}[/] into {setup.run.out} on ROS domain {domain} "
+                f"as /{setup.node.name}; space/Enter start/stop, d discard, s/f success/failure, q quit",
+                highlight=False,
             )
             _keyboard_loop(node.core, labels)
         except KeyboardInterrupt:
@@ -187,6 +321,7 @@ def _set_dds_environment(domain: int, segment_bytes: int) -> None:
 
 
 def _keyboard_loop(recorder: LiveRecorder, labels: EpisodeLabels) -> None:
+    shown: set[str] = set()
     with _cbreak() as keys, console.status(status_line(recorder.status())) as live:
         while True:
             key = keys()
@@ -198,7 +333,32 @@ def _keyboard_loop(recorder: LiveRecorder, labels: EpisodeLabels) -> None:
                     err_console.print(f"[red]{exc}[/]")
                 if action is Action.QUIT:
                     return
-            live.update(status_line(recorder.status()))
+            status = recorder.status()
+            for warning in new_warnings(status, shown):
+                err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            live.update(status_line(status))
+
+
+def new_warnings(status: RecorderStatus, shown: set[str]) -> list[str]:
+    """The warnings of ``status`` not printed yet (added to ``shown``): the status line is gone from a log.
+
+    Figures do not make a warning new, so a drifting clock offset is printed once.
+
+    >>> shown: set[str] = set()
+    >>> def status(*warnings: str) -> RecorderStatus:
+    ...     return RecorderStatus("idle", "", 0.0, 0, "", warnings=warnings)
+    >>> new_warnings(status("clock: /js stamps are 10.8 s behind"), shown)
+    ['clock: /js stamps are 10.8 s behind']
+    >>> new_warnings(status("clock: /js stamps are 10.9 s behind", "other"), shown)
+    ['other']
+    """
+    fresh = []
+    for warning in status.warnings:
+        key = _FIGURES.sub("#", warning)
+        if key not in shown:
+            shown.add(key)
+            fresh.append(warning)
+    return fresh
 
 
 @contextlib.contextmanager

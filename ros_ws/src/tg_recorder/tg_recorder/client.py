@@ -2,9 +2,12 @@
 
 The session runner (``tg collect``) and ``tg record`` use these; each call
 returns a typed result or raises :class:`collectors.RecorderServiceError`
-naming the service (no answer in time, or the recorder refused).
+naming the service (no answer in time, or the recorder refused). A client
+names the one recorder it drives (``/recorder_<station>``, see
+:func:`tg_station.recorder_name`): there is no default, so no client drives
+another station's recorder by accident.
 
->>> client = RecorderClient(node, recorder="/recorder")  # doctest: +SKIP
+>>> client = RecorderClient(node, recorder="/recorder_lab1")  # doctest: +SKIP
 >>> episode_id = client.start()  # doctest: +SKIP
 >>> path = client.stop()  # doctest: +SKIP
 """
@@ -39,7 +42,7 @@ class RecorderClient:
         self,
         node: Node,
         *,
-        recorder: str = "/recorder",
+        recorder: str,
         timeout_s: float = 10.0,
         stop_timeout_s: float = 30.0,
         spun_elsewhere: bool = False,
@@ -112,7 +115,7 @@ class StatusListener:
         self,
         node: Node,
         *,
-        recorder: str = "/recorder",
+        recorder: str,
         callback: Callable[[RecorderStatus], None] | None = None,
     ) -> None:
         self.latest: RecorderStatus | None = None

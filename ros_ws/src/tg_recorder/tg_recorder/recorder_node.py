@@ -7,7 +7,13 @@ Parameters: ``session`` (a session YAML) or ``profile`` (a profile name or
 path), ``out`` (dataset folder, wins over the session's), and the labels of the
 next episode, read at each ``~/start``: ``task``, ``instruction``,
 ``operator``, ``station``, ``extra_json`` (a JSON object); ``notes`` (read at
-``~/mark_success``: why the episode failed, say); ``use_sim_time``.
+``~/mark_success``: why the episode failed, say); ``use_sim_time``;
+``keep_empty`` (keep an episode in which a required stream got nothing; by
+default ``~/stop`` discards it and answers which streams were silent).
+
+Name: one per station, ``recorder_<station>`` (:func:`tg_station.recorder_name`);
+the node waits for discovery at start and exits with an error when a node of
+its name already runs in the ROS domain, so one station never drives another's.
 
 Services: ``~/start``, ``~/stop``, ``~/discard`` (``std_srvs/Trigger``) and
 ``~/mark_success`` (``std_srvs/SetBool``: the current episode, or the last
@@ -18,7 +24,8 @@ fit the state answers ``success=false`` with the reason and changes nothing.
 Topic ``~/status`` (``std_msgs/String``): :class:`collectors.RecorderStatus` as
 JSON, once a second and after every change of state.
 
-    python -m tg_recorder.recorder_node --ros-args -p profile:=generic_ros2_arm -p out:=datasets/arm
+    python -m tg_recorder.recorder_node --ros-args -r __node:=recorder_arm1 \
+        -p profile:=generic_ros2_arm -p out:=datasets/arm
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -48,10 +57,15 @@ from collectors import CameraIntrinsics, EpisodeLabels, LiveRecorder, Publisher,
 from tg_base import TgError
 from tg_config import ResolvedSession, SessionConfig, load_session
 from tg_recorder._messages import message_class, schemas_for
+from tg_station import ParameterValue
 
-__all__ = ["RecorderNode", "embedded_recorder", "main", "run_recorder"]
+__all__ = ["RecorderNode", "embedded_recorder", "main", "namesake", "refuse_a_namesake", "run_recorder"]
 
 STATUS_PERIOD_S = 1.0
+# How long a starting recorder listens for a namesake: DDS discovery on one host takes well under
+# this, even loaded. One discovered later (a loaded machine, a network) is caught by the status
+# timer: while it runs, neither recorder starts an episode.
+DISCOVERY_S = 3.0
 _STRING_PARAMS = (
     "session",
     "profile",
@@ -70,8 +84,10 @@ class RecorderNode(Node):
 
     def __init__(self, *, node_name: str = "recorder", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
+        discovering_until = time.monotonic() + DISCOVERY_S  # while the setup below runs
         for name in _STRING_PARAMS:
             self.declare_parameter(name, "")
+        self.declare_parameter("keep_empty", False)
         run, from_session = self._resolve()
         defaults = None if from_session else EpisodeLabels()
         types = topic_types(run)
@@ -81,7 +97,25 @@ class RecorderNode(Node):
             out=run.out,
             clock=self._now_ns,
             default_labels=defaults,
+            keep_empty=bool(self.get_parameter("keep_empty").value),
         )
+        self._subscribe()
+        refuse_a_namesake(self, until=discovering_until)  # before our services could answer anyone
+        self._namesake = ""  # why no episode may start: a namesake discovered later
+        self._status_pub = self.create_publisher(String, "~/status", 10)
+        self.create_service(Trigger, "~/start", self._on_start)
+        self.create_service(Trigger, "~/stop", self._on_stop)
+        self.create_service(Trigger, "~/discard", self._on_discard)
+        self.create_service(SetBool, "~/mark_success", self._on_mark_success)
+        # Wall time: under use_sim_time a paused or slow simulation must not stop the status.
+        self.create_timer(STATUS_PERIOD_S, self._on_timer, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.get_logger().info(
+            f"recording profile {run.profile.name!r} into {run.out}: {', '.join(types)}; "
+            "call ~/start to begin"
+        )
+
+    def _subscribe(self) -> None:
+        """The profile's topics, each camera's CameraInfo and ``/robot_description``."""
         for plan in self.core.topics:
             qos = QoSProfile(
                 history=HistoryPolicy.KEEP_LAST, depth=plan.depth, reliability=ReliabilityPolicy.BEST_EFFORT
@@ -100,17 +134,6 @@ class RecorderNode(Node):
         )
         self.create_subscription(
             String, "/robot_description", lambda msg: self.core.set_robot_description(msg.data), latched
-        )
-        self._status_pub = self.create_publisher(String, "~/status", 10)
-        self.create_service(Trigger, "~/start", self._on_start)
-        self.create_service(Trigger, "~/stop", self._on_stop)
-        self.create_service(Trigger, "~/discard", self._on_discard)
-        self.create_service(SetBool, "~/mark_success", self._on_mark_success)
-        # Wall time: under use_sim_time a paused or slow simulation must not stop the status.
-        self.create_timer(STATUS_PERIOD_S, self._on_timer, clock=Clock(clock_type=ClockType.STEADY_TIME))
-        self.get_logger().info(
-            f"recording profile {run.profile.name!r} into {run.out}: {', '.join(types)}; "
-            "call ~/start to begin"
         )
 
     def _param(self, name: str) -> str:
@@ -157,7 +180,11 @@ class RecorderNode(Node):
                 for i in infos
             ]
             self.core.check_publishers(plan.topic, publishers)
-        self._publish(self.core.tick().to_json())
+        self._namesake = namesake(self)
+        status = self.core.tick()
+        if self._namesake:
+            status = replace(status, warnings=(*status.warnings, self._namesake))
+        self._publish(status.to_json())
 
     def _publish(self, text: str) -> None:
         self._status_pub.publish(String(data=text))
@@ -182,7 +209,12 @@ class RecorderNode(Node):
         )
 
     def _on_start(self, request: Any, response: Any) -> Any:
-        return self._answer(response, lambda: self.core.start(self._labels()))
+        return self._answer(response, self._start)
+
+    def _start(self) -> str:
+        if self._namesake:  # a request to both: neither may take the other's episode
+            raise TgError(f"no episode starts while two recorders share a name: {self._namesake}")
+        return self.core.start(self._labels())
 
     def _on_stop(self, request: Any, response: Any) -> Any:
         return self._answer(response, lambda: str(self.core.stop()))
@@ -202,6 +234,33 @@ class RecorderNode(Node):
         return path
 
 
+def namesake(node: Node) -> str:
+    """Why ``node`` must not serve: another node of its name runs in its ROS domain; "" when none does."""
+    me = (node.get_name(), node.get_namespace())
+    if node.get_node_names_and_namespaces().count(me) < 2:
+        return ""
+    full = f"{me[1].rstrip('/')}/{me[0]}"
+    return (
+        f"a recorder named {full} already runs in ROS domain {node.context.get_domain_id()}; "
+        "pick another --station (the recorder is named after it) or another --domain-id "
+        "(one killed a moment ago stays visible until its DDS lease ends, about 20 s)"
+    )
+
+
+def refuse_a_namesake(node: Node, *, until: float) -> None:
+    """Raise TgError when another node of ``node``'s name runs in its ROS domain.
+
+    Discovery is given until ``until`` (``time.monotonic()``): a namesake found by then is refused.
+    """
+    while True:
+        why = namesake(node)
+        if why:
+            raise TgError(why)
+        if time.monotonic() >= until:
+            return
+        time.sleep(0.1)
+
+
 def run_recorder(node: RecorderNode, stop: threading.Event) -> None:
     """Spin ``node`` until ``stop`` is set, then close its episode; the caller owns rclpy's context."""
     executor = SingleThreadedExecutor(context=node.context)
@@ -215,8 +274,10 @@ def run_recorder(node: RecorderNode, stop: threading.Event) -> None:
 
 
 @contextmanager
-def embedded_recorder(parameters: Mapping[str, str | bool], *, domain_id: int) -> Iterator[RecorderNode]:
-    """A recorder node in this process (``tg record``), spinning in a thread until the block ends.
+def embedded_recorder(
+    parameters: Mapping[str, ParameterValue], *, domain_id: int, node_name: str
+) -> Iterator[RecorderNode]:
+    """A recorder node ``node_name`` in this process (``tg record``), spun in a thread until the block ends.
 
     rclpy's signal handlers stay off: the caller decides what a signal does to the
     open episode. Leaving the block closes the episode in progress ("stopped"),
@@ -227,7 +288,8 @@ def embedded_recorder(parameters: Mapping[str, str | bool], *, domain_id: int) -
     spinner: threading.Thread | None = None
     node: RecorderNode | None = None
     try:
-        node = RecorderNode(parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])
+        overrides = [Parameter(k, value=v) for k, v in parameters.items()]
+        node = RecorderNode(node_name=node_name, parameter_overrides=overrides)
         spinner = threading.Thread(target=run_recorder, args=(node, stop), name="tg-record-spin", daemon=True)
         spinner.start()
         yield node

@@ -49,13 +49,18 @@ POLL_S = 0.1
 
 
 class GraphClient:
-    """The runner's node in domain ``domain_id`` with the DDS settings ``env``; :meth:`close` ends it."""
+    """The runner's node in domain ``domain_id`` with the DDS settings ``env``; :meth:`close` ends it.
+
+    ``recorder`` is the name of the recorder node the runner started (its station's):
+    the only recorder this client drives.
+    """
 
     def __init__(
         self,
         *,
         env: Mapping[str, str],
         domain_id: int,
+        recorder: str,
         log_dir: Path,
         check_nodes: Callable[[], None],
         on_recorder_status: Callable[[RecorderStatus], None],
@@ -73,14 +78,15 @@ class GraphClient:
         self._executor: SingleThreadedExecutor | None = SingleThreadedExecutor(context=context)
         self._executor.add_node(node)
         threading.Thread(target=self._spin, daemon=True).start()
-        self.recorder = RecorderClient(node, recorder="/recorder", spun_elsewhere=True, timeout_s=CALL_S)
-        self.status = StatusListener(node, recorder="/recorder", callback=on_recorder_status)
+        path = f"/{recorder}"
+        self.recorder = RecorderClient(node, recorder=path, spun_elsewhere=True, timeout_s=CALL_S)
+        self.status = StatusListener(node, recorder=path, callback=on_recorder_status)
         self._reset: Any = node.create_client(Trigger, "/sim_bridge/reset")
         self._evaluate: Any = node.create_client(Trigger, "/sim_bridge/evaluate")
         self._teleop_start: Any = node.create_client(Trigger, "/scripted_teleop/start")
         self._teleop_stop: Any = node.create_client(Trigger, "/scripted_teleop/stop")
         self._bridge_params: Any = node.create_client(SetParameters, "/sim_bridge/set_parameters")
-        self._recorder_params: Any = node.create_client(SetParameters, "/recorder/set_parameters")
+        self._recorder_params: Any = node.create_client(SetParameters, f"{path}/set_parameters")
         node.create_subscription(String, "/scripted_teleop/status", self._on_teleop_status, _LATCHED)
 
     def close(self) -> None:

@@ -10,8 +10,12 @@ session with an error naming it and its log file; :meth:`SessionRunner.request_s
 (the first Ctrl-C) finishes the current episode early, labelled a failure, and
 ends the session; leaving the ``with`` block stops every node.
 
+The recorder is named after ``station`` (default: this host and process,
+:func:`tg_station.default_station`), and the runner drives only that one: a
+second session, or a ``tg record``, in the same ROS domain cannot take it over.
+
 >>> session = Path("launch/sim_pick_place.yaml")
->>> with SessionRunner(session, out=Path("d"), domain_id=42) as runner:  # doctest: +SKIP
+>>> with SessionRunner(session, out=Path("d"), domain_id=42, station="lab1") as runner:  # doctest: +SKIP
 ...     results = runner.run(episodes=2, seed=0)
 """
 
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import episodes
 from collectors import RecorderStatus
 from episodes import Role
 from sim_envs import SimScene, TeleopStart, judge_outcome
@@ -32,6 +37,8 @@ from tg_sim._client import POLL_S, STARTUP_S, GraphClient, episode_labels
 from tg_station import (
     NodeProcesses,
     SessionError,
+    default_station,
+    recorder_name,
     ros_environment,
     segment_bytes_for,
     session_graph,
@@ -54,7 +61,8 @@ class EpisodeResult:
     failure: str
     notes: str
     instruction: str
-    wall_s: float  # from reset to closed file
+    duration_s: float  # recorded data span: the episode's metadata.duration_s, as tg info shows it
+    wall_s: float  # wall time from reset to closed file (planning and closing included)
     real_time_factor: float  # simulated / real time between reset and evaluation
     published: Mapping[str, int]  # by the simulator, per topic, since the reset
     received: Mapping[str, int]  # by the recorder, per topic, in its last status while recording
@@ -72,10 +80,33 @@ class SessionProgress:
     episode_started: float | None = None  # time.monotonic() of the current episode's start
     recorder: RecorderStatus | None = None
     results: list[EpisodeResult] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)  # the session's start
 
     @property
     def episode_elapsed_s(self) -> float:
+        """Wall time since the current episode's recorder started."""
         return 0.0 if self.episode_started is None else time.monotonic() - self.episode_started
+
+    @property
+    def recorded_s(self) -> float:
+        """The current episode's recorded data span so far (the recorder's figure; 0 before it has one)."""
+        status = self.recorder
+        return status.recorded_s if status is not None and status.recording else 0.0
+
+    @property
+    def episodes_per_hour(self) -> float | None:
+        """Finished episodes per wall-clock hour of the session so far; None before the first."""
+        if not self.results:
+            return None
+        return len(self.results) * 3600.0 / max(time.monotonic() - self.started, 1e-9)
+
+    @property
+    def remaining_s(self) -> float | None:
+        """Expected wall time until the last episode is done, at the pace so far; None before the first."""
+        if not self.results:
+            return None
+        per_episode = (time.monotonic() - self.started) / len(self.results)
+        return max(self.episodes - len(self.results), 0) * per_episode
 
 
 class SessionRunner:
@@ -91,6 +122,7 @@ class SessionRunner:
         *,
         out: Path,
         domain_id: int,
+        station: str | None = None,
         real_time_factor: float = 1.0,
         localhost_only: bool = True,
         log_dir: Path | None = None,
@@ -105,7 +137,9 @@ class SessionRunner:
         )
         self.env = ros_environment(domain_id=domain_id, profile_file=profile, localhost_only=localhost_only)
         self.domain_id = domain_id
-        self.graph = session_graph(session, out=out, real_time_factor=real_time_factor)
+        self.station = station or default_station()
+        self.graph = session_graph(session, out=out, station=self.station, real_time_factor=real_time_factor)
+        self.recorder_name = recorder_name(self.station)
         self.progress = SessionProgress(episodes=0)
         self._on_progress = on_progress
         self._stop = threading.Event()
@@ -121,6 +155,7 @@ class SessionRunner:
             self._client = GraphClient(
                 env=self.env,
                 domain_id=self.domain_id,
+                recorder=self.recorder_name,
                 log_dir=self.log_dir,
                 check_nodes=self._check_nodes,
                 on_recorder_status=self._on_recorder_status,
@@ -172,6 +207,7 @@ class SessionRunner:
         self._update("waiting for the nodes")
         self.client.wait_services()
         self._wait_recorder_hears_robot()
+        self.progress.started = time.monotonic()  # the pace counts episodes, not the nodes' start
         for i in range(episodes):
             if self._stop.is_set():
                 break
@@ -198,6 +234,8 @@ class SessionRunner:
         self.client.recorder.mark_success(not failure)
         self._update("closing the episode")
         path = self.client.recorder.stop()
+        with episodes.open(path) as ep:
+            duration_s = round(ep.metadata.duration_s, 3)
         return EpisodeResult(
             index=index,
             seed=seed,
@@ -206,6 +244,7 @@ class SessionRunner:
             failure=failure,
             notes=notes,
             instruction=scene.instruction,
+            duration_s=duration_s,
             wall_s=time.monotonic() - started,
             real_time_factor=verdict.real_time_factor,
             published=dict(verdict.published),
