@@ -12,7 +12,7 @@ from tg_config import SessionConfig, load_session
 from tg_station import write_session
 from training_ground.cli import _annotate, _episodes, _validate
 from training_ground.cli._collect import record_simulated, record_through_ros, ros_available
-from training_ground.cli._console import console, err_console
+from training_ground.cli._console import console, err_console, heading
 
 __all__ = ["demo"]
 
@@ -99,16 +99,16 @@ def _record_config(path: Path, session: SessionConfig, *, episodes: int, seed: i
 
 def _check_and_annotate(outputs: list[Path]) -> None:
     """``tg info``, ``tg validate --write --html`` and ``tg annotate`` on what was recorded."""
-    console.rule("tg info")
+    heading("tg info")
     _episodes.info(outputs)
     report = (outputs[0] if len(outputs) == 1 else Path.cwd()) / "qa_report.html"
-    console.rule("tg validate --write --html")
+    heading("tg validate --write --html")
     qa_failed = False
     try:
         _validate.validate(outputs, html_file=report, write=True)
     except typer.Exit:
         qa_failed = True  # annotate and say where things are all the same, then fail
-    console.rule("tg annotate")
+    heading("tg annotate")
     _annotate.annotate(outputs)
     for directory in outputs:
         console.print(f"\nData: {directory.resolve()}")
