@@ -586,7 +586,7 @@ class EpisodeReader:
     @property
     @_damage_is_corrupt("the aligned view")
     def aligned(self) -> AlignedView:
-        view = _read_aligned(self._file[fmt.ALIGNED], self.aligned_info)
+        view = _read_aligned(self._file[fmt.ALIGNED], self.aligned_info, self.path)
         for name, index in view.index.items():
             # An index past a stream's samples would make every consumer fail later (export: IndexError).
             count = self._readable_count(name)
@@ -713,9 +713,9 @@ class EpisodeReader:
         return self._fd
 
     def _readable_count(self, name: str) -> int | None:
-        """A stream's complete samples; 0 if it is not there, None if it is damaged (reported when read)."""
+        """A stream's complete samples; None if it is not there or damaged (reported where it is read)."""
         if name not in self.stream_names:
-            return 0
+            return None
         try:
             return self._count(self._group(name))
         except CorruptEpisodeError:
@@ -766,13 +766,22 @@ def _images_of(frames: FrameBytes, g: Any, name: str, first: int, stop: int) -> 
     )
 
 
-def _read_aligned(g: Any, info: AlignedInfo) -> AlignedView:
+def _read_aligned(g: Any, info: AlignedInfo, path: Path) -> AlignedView:
     n = info.num_frames
     index: dict[str, Int64Array] = {}
     error: dict[str, Int64Array] = {}
     for name, sg in g[fmt.ALIGNED_STREAMS].items():
         index[name] = np.asarray(sg[fmt.INDEX][:n], dtype=np.int64)
         error[name] = np.asarray(sg[fmt.ERROR_NS][:n], dtype=np.int64)
+    short = [
+        key
+        for key, got in (("time_ns", g[fmt.TIME_NS]), *((f"streams/{k}", v) for k, v in index.items()))
+        if got.shape[0] < n
+    ]
+    if n < 0 or short:
+        raise CorruptEpisodeError(
+            f"{path}: the aligned view has {n} ticks but {short or 'a negative count'} hold fewer values"
+        )
     return AlignedView(
         rate_hz=info.rate_hz,
         t0_ns=info.t0_ns,

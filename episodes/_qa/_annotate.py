@@ -132,7 +132,8 @@ def annotate_episode(
         if changed:
             try:
                 write_annotations(p, _updates(found))
-            except (EpisodeError, OSError) as exc:
+            except (EpisodeError, OSError, TypeError, ValueError, KeyError) as exc:
+                # TypeError: h5py's, where a damaged file has a dataset in place of an annotation group.
                 why = f"{p}: cannot store the annotations ({type(exc).__name__}: {exc})"
                 return AnnotationResult(str(p), episode_id, found, False, why)
     return AnnotationResult(str(p), episode_id, found, changed)

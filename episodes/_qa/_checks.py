@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -24,7 +25,7 @@ from episodes._qa._findings import Finding
 from episodes._qa._frames import FINE, PROBLEMS, CameraScan, scan_camera
 from episodes._qa._motion import active_span
 from episodes._qa._ranges import capped_runs, runs
-from episodes._reader import AlignedView, EpisodeMetadata
+from episodes._reader import AlignedView, AnnotationGroup, EpisodeMetadata
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamKind
 
 __all__ = ["Context", "check_structure", "guard", "motion_reference", "run_checks"]
@@ -672,9 +673,25 @@ def check_structure(data: EpisodeData) -> list[Finding]:
                 f"(expected {expected}); rename it, or the loader and export may take it for another episode",
             )
         )
-    for problem in _annotation_problems(data):
-        found.append(Finding.of("file.structure", f"{reader.path}: {problem}"))
+    problems = _annotation_problems(data) + _view_problems(data)
+    try:
+        _ = reader.urdf
+    except CorruptEpisodeError as exc:
+        problems.append(str(exc).removeprefix(f"{reader.path}: "))
+    found += [Finding.of("file.structure", f"{reader.path}: {problem}") for problem in problems]
     return found
+
+
+def _view_problems(data: EpisodeData) -> list[str]:
+    try:
+        in_view = data.reader.aligned.index
+    except CorruptEpisodeError:
+        return []  # reported by the check that reads the view (sync.skew's guard)
+    return [
+        f"stream {name!r} of the aligned view is not in the file (deleted?)"
+        for name in in_view
+        if name not in data.infos and name not in data.unreadable
+    ]
 
 
 def _annotation_problems(data: EpisodeData) -> list[str]:
@@ -682,20 +699,39 @@ def _annotation_problems(data: EpisodeData) -> list[str]:
     try:
         names = reader.annotations
         active = reader.annotation(schema.ANNOTATION_ACTIVE_RANGE) if names else None
+        qa = reader.annotation(schema.ANNOTATION_QA) if names else None
     except CorruptEpisodeError as exc:
         return [str(exc).removeprefix(f"{reader.path}: ")]
+    problems = _qa_problems(qa, reader.path) if qa is not None else []
     if active is None:
-        return []
+        return problems
+    return problems + _active_range_problems(active, reader.path)
+
+
+_QA_DATASETS = ("check", "severity", "message", "stream", "columns", "start_ns", "stop_ns", "count")
+
+
+def _qa_problems(qa: AnnotationGroup, path: Path) -> list[str]:
+    lacking = [name for name in _QA_DATASETS if name not in qa.datasets]
+    if "passed" not in qa.attrs or lacking:
+        return [
+            f"annotation {schema.ANNOTATION_QA!r} lacks {lacking or 'its passed attribute'}; "
+            f"run `tg validate --write {path}` again"
+        ]
+    return []
+
+
+def _active_range_problems(active: AnnotationGroup, path: Path) -> list[str]:
     bounds = [active.attrs.get(key) for key in ("start_ns", "stop_ns")]
     if not all(isinstance(b, (int, np.integer)) and not isinstance(b, (bool, np.bool_)) for b in bounds):
         return [
             f"annotation {schema.ANNOTATION_ACTIVE_RANGE!r} lacks integer start_ns and stop_ns "
-            f"(found {bounds!r}); run `tg annotate {reader.path}` again"
+            f"(found {bounds!r}); run `tg annotate {path}` again"
         ]
     start, stop = int(bounds[0]), int(bounds[1])  # type: ignore[arg-type]  # checked just above
     if start > stop:
         return [
             f"annotation {schema.ANNOTATION_ACTIVE_RANGE!r} ends before it starts "
-            f"({start} > {stop}); run `tg annotate {reader.path}` again"
+            f"({start} > {stop}); run `tg annotate {path}` again"
         ]
     return []
