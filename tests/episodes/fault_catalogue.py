@@ -13,6 +13,7 @@ warning for the harmless ones marked so); a pass is a *silent pass*.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,22 +46,24 @@ def record_clean(directory: Path, *, seconds: float = 1.5, close: bool = True) -
         robot=RobotInfo("test_arm", model="TA-1", joint_names=JOINTS), source="synthetic", task="pick"
     )
     rng = np.random.default_rng(len(os.listdir(directory)) if directory.exists() else 0)
-    writer = episodes.EpisodeWriter(directory, streams=specs, info=info, aligned_rate_hz=10, required=[ARM])
+    # close=False: flush after every sample, so that the file on disk is what a recorder
+    # killed (kill -9) after its last sample leaves.
+    options = episodes.WriterOptions(required=[ARM], flush_interval_s=1.0 if close else 1e-6)
+    writer = episodes.EpisodeWriter(directory, streams=specs, info=info, aligned_rate_hz=10, options=options)
     for k in range(int(seconds * 50)):
         stamp = k * 20_000_000
         writer.append(ARM, stamp, np.sin(np.arange(3) + k / 10.0))
         if k % 5 == 0:
             writer.append(GRIPPER, stamp, np.array([min(1.0, k / 50.0)]))
             writer.append(CAMERA, stamp, rng.integers(0, 255, (24, 32, 3), dtype=np.uint8))
-    writer.close()
     if close:
+        writer.close()
         return writer.final_path
-    # What a recording killed after its last flush leaves: the file under its .partial name,
-    # status still "recording" (opened in SWMR mode, as the reader opens every partial).
-    with h5py.File(writer.final_path, "r+") as f:
-        f.attrs["status"] = "recording"
-    partial = writer.final_path.with_name(writer.final_path.name + ".partial")
-    writer.final_path.rename(partial)
+    partial = next(directory.glob("*.h5.partial"))
+    kept = directory / "kept.bin"
+    shutil.copyfile(partial, kept)
+    writer.discard()
+    kept.rename(partial)
     return partial
 
 
