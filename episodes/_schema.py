@@ -377,7 +377,7 @@ def decode_attr(decl: AttrDecl, value: Any) -> Any:
 
 
 def _shown(value: Any) -> str:
-    shown = repr(value)
+    shown = repr(value.item() if isinstance(value, np.generic) else value)
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 

@@ -306,6 +306,70 @@ def test_annotate_on_damaged_values_is_a_result_with_an_error(
         assert result.error or result.annotations is not None, name
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("attr_retyped:/:format_version='abc'", r"root attribute 'format_version': 'abc' is not a valid int"),
+        ("attr_retyped:/:format_version=1.5", r"root attribute 'format_version': 1\.5 is not a valid int"),
+        (
+            "attr_retyped:/:success='maybe'",
+            r"root attribute 'success' is 'maybe', not one of 'true', 'false'",
+        ),
+        ("attr_retyped:/:extra_json='{bad'", r"root attribute 'extra_json' is not JSON"),
+        ("attr_retyped:/:extra_json='[1, 2]'", r"root attribute 'extra_json' is not a JSON object"),
+        (
+            "attr_retyped:/:start_time_ns='yesterday'",
+            r"root attribute 'start_time_ns': 'yesterday' is not a valid int",
+        ),
+        (
+            "attr_retyped:/streams/joint_position:kind='bogus'",
+            r"stream 'joint_position' has a bad or missing",
+        ),
+        (
+            "attr_retyped:/streams/head:calibration_json='{bad'",
+            r"'calibration_json' is not a camera calibration",
+        ),
+        (
+            "out_of_range:/aligned/streams/joint_position/index",
+            r"index of stream 'joint_position' points outside",
+        ),
+        ("shortened:/aligned/time_ns", r"the aligned view has \d+ ticks but \['time_ns'\] hold fewer values"),
+        ("annotations_dataset", r"/annotations is not a group"),
+        (
+            "retyped:/streams/joint_position/data 1-D",
+            r"dataset 'data' of stream 'joint_position' has 1 dimension",
+        ),
+        (
+            "retyped:/streams/joint_position/stamp_ns float",
+            r"'stamp_ns' of stream 'joint_position' holds float64",
+        ),
+    ],
+)
+def test_reader_errors_name_the_file_and_what_is_wrong(
+    name: str, message: str, sources: dict[str, Path], tmp_path: Path
+) -> None:
+    path = CATALOGUE[name].apply(shutil.copyfile(sources["victim"], tmp_path / sources["victim"].name))
+    with pytest.raises(episodes.CorruptEpisodeError, match=message) as caught:
+        read_everything(path)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_recover_over_a_directory_goes_on_past_a_damaged_partial(
+    sources: dict[str, Path], tmp_path: Path
+) -> None:
+    (tmp_path / "cut").mkdir()
+    bad = _unreadable_cut(sources["partial"], tmp_path / "cut")
+    directory = tmp_path / "ds"
+    directory.mkdir()
+    shutil.move(bad, directory / bad.name)
+    other = record_clean(tmp_path / "other", close=False)
+    shutil.move(other, directory / other.name)
+    result = CliRunner().invoke(app, ["recover", str(directory)])
+    assert result.exit_code == 1 and "1 file(s) not recovered" in result.output
+    assert (directory / other.name.removesuffix(".partial")).exists() and (directory / bad.name).exists()
+    assert not list(directory.glob(".recover-*"))
+
+
 # ---------------------------------------------------------------- property-based damage
 
 
