@@ -41,7 +41,8 @@ CHECKS: Mapping[str, CheckInfo] = MappingProxyType(
             CheckInfo(
                 "file.structure",
                 _E,
-                "readable, but not laid out as the schema says: damaged annotations",
+                "readable, but not laid out as the schema says: damaged annotations, a stream of the "
+                "aligned view missing, no readable URDF",
             ),
             CheckInfo(
                 "file.name",
