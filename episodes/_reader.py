@@ -7,13 +7,14 @@ died, always read-only and in SWMR mode, so it never takes a live file over.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import h5py
 import numpy as np
@@ -44,6 +45,7 @@ from episodes._spec import (
     StreamKind,
     StreamSpec,
 )
+from episodes._swmr import open_swmr
 
 __all__ = [
     "AlignedFrame",
@@ -66,6 +68,37 @@ __all__ = [
 Int64Array = npt.NDArray[np.int64]
 _OPEN_ATTEMPTS = 3
 _OPEN_RETRY_S = 0.05
+# What h5py and numpy raise on a damaged file: HDF5 errors (OSError, RuntimeError, KeyError for
+# an object that is not there), values of the wrong type or shape (ValueError, IndexError).
+_DAMAGE = (OSError, RuntimeError, KeyError, ValueError, IndexError)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _damage_is_corrupt(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Turn what a damaged file makes h5py raise in a reader method into a CorruptEpisodeError.
+
+    The message names the file and ``what`` was read (with the method's first argument,
+    a stream or annotation name, if it has one) and what to do next.
+    """
+
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except EpisodeError:
+                raise
+            except _DAMAGE as exc:
+                reader = args[0]
+                if not isinstance(reader, EpisodeReader):
+                    raise
+                named = args[1] if len(args) > 1 and isinstance(args[1], str) else None
+                raise reader.damaged(f"{what} {named!r}" if named else what, exc) from exc
+
+        return wrapper
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -280,6 +313,7 @@ class EpisodeReader:
         self._counts: dict[str, int] = {}
         self._frame_bytes: dict[str, FrameBytes] = {}
         self._origins: dict[str, int] = {}
+        self._groups: dict[str, Any] = {}
         self._fd: int | None = None
         # SWMR does not cover attribute rewrites: a reader that opens a file while its writer
         # finalises it (rewriting status, notes... in the global heap) can read a heap entry
@@ -288,18 +322,25 @@ class EpisodeReader:
             self._file = _open_h5(self.path)
             try:
                 check_format(self._file, self.path)
-                self._metadata = _metadata_of(self.root_attrs())
+                self._metadata = _metadata_of(self.root_attrs(), self.path)
                 return
+            except EpisodeError:
+                self._file.close()
+                raise
             except OSError as exc:
                 self._file.close()
-                if isinstance(exc, EpisodeError):
-                    raise
                 if attempt + 1 == _OPEN_ATTEMPTS:
                     raise CorruptEpisodeError(
                         f"{self.path}: cannot read the episode's attributes ({exc}); if the episode "
                         "is still being recorded or finalised, open it again"
                     ) from exc
                 time.sleep(_OPEN_RETRY_S)
+            except (RuntimeError, KeyError, ValueError, IndexError) as exc:
+                self._file.close()
+                raise CorruptEpisodeError(
+                    f"{self.path}: the episode's attributes cannot be read ({type(exc).__name__}: {exc}); "
+                    "the file is damaged"
+                ) from exc
             except BaseException:
                 self._file.close()
                 raise
@@ -315,7 +356,21 @@ class EpisodeReader:
         """True for a file still being recorded or whose writer died."""
         return self.path.name.endswith(fmt.PARTIAL_SUFFIX)
 
+    def damaged(self, what: str, exc: BaseException) -> CorruptEpisodeError:
+        """The error for a part of this file that cannot be read: which file, which part, what next."""
+        if self.is_partial:
+            advice = (
+                "if its recorder is still running, try again once it has finished; otherwise the file "
+                "is damaged beyond what `tg recover` can rebuild: keep a copy and move it out of the dataset"
+            )
+        else:
+            advice = "the file is damaged: restore it from a copy, or move it out of the dataset directory"
+        return CorruptEpisodeError(
+            f"{self.path}: {what} cannot be read ({type(exc).__name__}: {exc}); {advice}"
+        )
+
     @property
+    @_damage_is_corrupt("the provenance attributes")
     def provenance(self) -> Provenance:
         """Which process recorded the episode (recovery checks it is no longer running)."""
         a = self.root_attrs()
@@ -325,20 +380,23 @@ class EpisodeReader:
         """Every root attribute datasets/FORMAT.md declares, decoded (``episodes._schema.ROOT_ATTRS``)."""
         return schema.read_attrs(self._file.attrs, schema.ROOT_ATTRS, f"{self.path}: root")
 
+    @_damage_is_corrupt("stream")
     def stream_attrs(self, name: str) -> dict[str, Any]:
         """A stream's declared attributes, decoded (``episodes._schema.STREAM_ATTRS``)."""
         g = self._group(name)
         return schema.read_attrs(
-            g.attrs, schema.stream_attr_decls(fmt.FRAMES in g), f"{self.path}: stream {name!r}"
+            g.attrs, schema.stream_attr_decls(_is_image(g)), f"{self.path}: stream {name!r}"
         )
 
     @property
+    @_damage_is_corrupt("the embodiment's URDF")
     def urdf(self) -> str:
         return schema.text(self._file[fmt.EMBODIMENT][fmt.URDF][()])
 
     # ------------------------------------------------------------------ streams
 
     @property
+    @_damage_is_corrupt("the list of streams")
     def stream_names(self) -> tuple[str, ...]:
         return tuple(self._file[fmt.STREAMS].keys())
 
@@ -346,10 +404,12 @@ class EpisodeReader:
     def streams(self) -> dict[str, StreamInfo]:
         return {name: self.stream(name) for name in self.stream_names}
 
+    @_damage_is_corrupt("stream")
     def spec(self, name: str) -> StreamSpec:
         """A stream's declaration, from attributes only (no sample is read)."""
         return _spec_from_group(name, self._group(name), self.path)
 
+    @_damage_is_corrupt("stream")
     def stream(self, name: str) -> StreamInfo:
         g = self._group(name)
         count = self._count(g)
@@ -358,8 +418,7 @@ class EpisodeReader:
         last = int(stamps[count - 1]) if count else 0
         calibration = None
         if fmt.ATTR_CALIBRATION in g.attrs:
-            value = fmt.parse_json_attr(g.attrs[fmt.ATTR_CALIBRATION])
-            calibration = CameraCalibration.from_json(value) if value else None
+            calibration = _calibration_of(g.attrs[fmt.ATTR_CALIBRATION], f"{self.path}: stream {name!r}")
         return StreamInfo(
             spec=_spec_from_group(name, g, self.path),
             count=count,
@@ -379,22 +438,25 @@ class EpisodeReader:
 
     # ------------------------------------------------------------------ raw streams
 
+    @_damage_is_corrupt("stream")
     def times(self, stream: str, clock: str = fmt.CLOCK_STAMP) -> Int64Array:
         """Every complete sample's source stamp (``clock="stamp"``) or arrival time, in one read."""
         g = self._group(stream)
         return np.asarray(g[_clock_dataset(clock)][: self._count(g)], dtype=np.int64)
 
+    @_damage_is_corrupt("stream")
     def values(
         self, stream: str, start: int = 0, stop: int | None = None, *, dtype: npt.DTypeLike | None = None
     ) -> npt.NDArray[Any]:
         """An array stream's rows ``[start, stop)`` (default: all complete ones) in one read, as ``dtype``."""
         g = self._group(stream)
-        if fmt.DATA not in g:
+        if _is_image(g):
             raise UnknownStreamError(f"{self.path}: {stream!r} is a camera stream; it has frames, not values")
         n = self._count(g)
         stop = n if stop is None else min(stop, n)
         return np.asarray(g[fmt.DATA][start:stop], dtype=dtype)
 
+    @_damage_is_corrupt("stream")
     def frame_index(self, stream: str) -> FrameIndex:
         """A camera stream's frame offsets and sizes in its frame bytes (complete frames only)."""
         g = self._image_group(stream)
@@ -404,6 +466,7 @@ class EpisodeReader:
             np.asarray(g[fmt.FRAME_SIZE][:n], dtype=np.int64),
         )
 
+    @_damage_is_corrupt("stream")
     def frame_bytes(self, stream: str) -> FrameBytes:
         """The one way to a camera stream's encoded frame bytes (see :class:`FrameBytes`)."""
         found = self._frame_bytes.get(stream)
@@ -412,6 +475,7 @@ class EpisodeReader:
             found = self._frame_bytes[stream] = FrameBytes(self.path, g[fmt.FRAMES], self._descriptor)
         return found
 
+    @_damage_is_corrupt("stream")
     def read(
         self,
         stream: str,
@@ -434,6 +498,7 @@ class EpisodeReader:
         first, stop = self._index_range(g, start_ns, stop_ns, clock)
         return self._read_rows(stream, g, first, stop)
 
+    @_damage_is_corrupt("the first sample on clock")
     def origin_ns(self, clock: str = fmt.CLOCK_STAMP) -> int:
         """The episode's start on ``clock``: its earliest sample of any stream (-1 if it has none).
 
@@ -480,12 +545,18 @@ class EpisodeReader:
         stop_s: float | None = None,
     ) -> Iterator[ArraySamples | ImageSamples]:
         """Like :meth:`read`, but in blocks of at most ``max_rows`` samples, for long episodes."""
-        g = self._group(stream)
-        start_ns, stop_ns = self._window(start_ns, stop_ns, start_s, stop_s, clock)
-        first, stop = self._index_range(g, start_ns, stop_ns, clock)
-        for begin in range(first, stop, max(1, max_rows)):
-            yield self._read_rows(stream, g, begin, min(stop, begin + max_rows))
+        try:
+            g = self._group(stream)
+            start_ns, stop_ns = self._window(start_ns, stop_ns, start_s, stop_s, clock)
+            first, stop = self._index_range(g, start_ns, stop_ns, clock)
+            for begin in range(first, stop, max(1, max_rows)):
+                yield self._read_rows(stream, g, begin, min(stop, begin + max_rows))
+        except EpisodeError:
+            raise
+        except _DAMAGE as exc:
+            raise self.damaged(f"stream {stream!r}", exc) from exc
 
+    @_damage_is_corrupt("stream")
     def image(self, stream: str, index: int) -> EncodedImage:
         """Frame ``index`` of a camera stream, still encoded."""
         g = self._group(stream)
@@ -497,6 +568,7 @@ class EpisodeReader:
     # ------------------------------------------------------------------ aligned view, annotations
 
     @property
+    @_damage_is_corrupt("the aligned view's attributes")
     def aligned_info(self) -> AlignedInfo:
         """The aligned view's attributes, without reading its arrays."""
         a = schema.read_attrs(
@@ -512,8 +584,18 @@ class EpisodeReader:
         )
 
     @property
+    @_damage_is_corrupt("the aligned view")
     def aligned(self) -> AlignedView:
-        return _read_aligned(self._file[fmt.ALIGNED], self.aligned_info)
+        view = _read_aligned(self._file[fmt.ALIGNED], self.aligned_info, self.path)
+        for name, index in view.index.items():
+            # An index past a stream's samples would make every consumer fail later (export: IndexError).
+            count = self._readable_count(name)
+            if count is not None and index.size and (int(index.max()) >= count or int(index.min()) < -1):
+                raise CorruptEpisodeError(
+                    f"{self.path}: the aligned view's index of stream {name!r} points outside its "
+                    f"{count} samples; recompute the view: tg realign {self.path} --rate {view.rate_hz:g}"
+                )
+        return view
 
     def iter_aligned(
         self,
@@ -525,6 +607,21 @@ class EpisodeReader:
     ) -> Iterator[AlignedFrame]:
         """Aligned frames with ``start_ns <= time_ns < stop_ns``, read in contiguous blocks."""
         view = self.aligned
+        try:
+            yield from self._aligned_blocks(view, streams, start_ns, stop_ns, block)
+        except EpisodeError:
+            raise
+        except _DAMAGE as exc:
+            raise self.damaged("the streams of the aligned view", exc) from exc
+
+    def _aligned_blocks(
+        self,
+        view: AlignedView,
+        streams: Sequence[str] | None,
+        start_ns: int | None,
+        stop_ns: int | None,
+        block: int,
+    ) -> Iterator[AlignedFrame]:
         names = list(streams) if streams is not None else list(view.index)
         for name in names:
             if name not in view.index:
@@ -548,16 +645,24 @@ class EpisodeReader:
             yield from (_aligned_frame(view, names, rows, k) for k in range(begin, end))
 
     @property
+    @_damage_is_corrupt("the annotations")
     def annotations(self) -> tuple[str, ...]:
         """Names of the groups under ``/annotations``."""
-        group = self._file.get(fmt.ANNOTATIONS)
-        return tuple(group.keys()) if group is not None else ()
+        kind = self._file.get(fmt.ANNOTATIONS, getclass=True)
+        if kind is None:
+            return ()
+        if kind is not h5py.Group:
+            raise CorruptEpisodeError(f"{self.path}: /annotations is not a group; the file is damaged")
+        return tuple(self._file[fmt.ANNOTATIONS].keys())
 
+    @_damage_is_corrupt("annotation")
     def annotation(self, name: str) -> AnnotationGroup | None:
         """The group ``/annotations/<name>`` (``name`` may hold ``/``), or None if it is not there."""
         group = self._file.get(f"{fmt.ANNOTATIONS}/{name}")
         if group is None:
             return None
+        if not isinstance(group, h5py.Group):
+            raise CorruptEpisodeError(f"{self.path}: annotation {name!r} is not a group; the file is damaged")
         return _annotation_group(group, name)
 
     # ------------------------------------------------------------------ lifetime
@@ -586,14 +691,19 @@ class EpisodeReader:
     # ------------------------------------------------------------------ internals
 
     def _group(self, name: str) -> Any:
-        streams = self._file[fmt.STREAMS]
-        if name not in streams:
-            raise UnknownStreamError(f"{self.path}: no stream {name!r}; streams: {', '.join(streams.keys())}")
-        return streams[name]
+        found = self._groups.get(name)
+        if found is None:
+            streams = self._file[fmt.STREAMS]
+            if name not in streams:
+                raise UnknownStreamError(
+                    f"{self.path}: no stream {name!r}; streams: {', '.join(streams.keys())}"
+                )
+            found = self._groups[name] = _checked_stream_group(streams[name], name, self.path)
+        return found
 
     def _image_group(self, name: str) -> Any:
         g = self._group(name)
-        if fmt.FRAMES not in g:
+        if not _is_image(g):
             raise UnknownStreamError(f"{self.path}: {name!r} is not a camera stream; it has no frames")
         return g
 
@@ -601,6 +711,15 @@ class EpisodeReader:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)
         return self._fd
+
+    def _readable_count(self, name: str) -> int | None:
+        """A stream's complete samples; None if it is not there or damaged (reported where it is read)."""
+        if name not in self.stream_names:
+            return None
+        try:
+            return self._count(self._group(name))
+        except CorruptEpisodeError:
+            return None
 
     def _count(self, g: Any) -> int:
         name = g.name
@@ -622,7 +741,7 @@ class EpisodeReader:
         first = max(0, min(first, stop))
         stamps = np.asarray(g[fmt.STAMP_NS][first:stop], dtype=np.int64)
         arrivals = np.asarray(g[fmt.ARRIVAL_NS][first:stop], dtype=np.int64)
-        if fmt.DATA in g:
+        if not _is_image(g):
             return ArraySamples(name, stamps, arrivals, g[fmt.DATA][first:stop], first)
         images = _images_of(self.frame_bytes(name), g, name, first, stop) if stop > first else ()
         return ImageSamples(name, stamps, arrivals, images, first)
@@ -647,13 +766,22 @@ def _images_of(frames: FrameBytes, g: Any, name: str, first: int, stop: int) -> 
     )
 
 
-def _read_aligned(g: Any, info: AlignedInfo) -> AlignedView:
+def _read_aligned(g: Any, info: AlignedInfo, path: Path) -> AlignedView:
     n = info.num_frames
     index: dict[str, Int64Array] = {}
     error: dict[str, Int64Array] = {}
     for name, sg in g[fmt.ALIGNED_STREAMS].items():
         index[name] = np.asarray(sg[fmt.INDEX][:n], dtype=np.int64)
         error[name] = np.asarray(sg[fmt.ERROR_NS][:n], dtype=np.int64)
+    short = [
+        key
+        for key, got in (("time_ns", g[fmt.TIME_NS]), *((f"streams/{k}", v) for k, v in index.items()))
+        if got.shape[0] < n
+    ]
+    if n < 0 or short:
+        raise CorruptEpisodeError(
+            f"{path}: the aligned view has {n} ticks but {short or 'a negative count'} hold fewer values"
+        )
     return AlignedView(
         rate_hz=info.rate_hz,
         t0_ns=info.t0_ns,
@@ -705,22 +833,44 @@ def _aligned_frame(
     )
 
 
-def _metadata_of(a: Mapping[str, Any]) -> EpisodeMetadata:
+def _metadata_of(a: Mapping[str, Any], path: Path) -> EpisodeMetadata:
     """Root attributes (decoded through the schema) as the typed metadata.
 
     Fields named as an attribute take its value; the others are built from attributes here.
     """
     names = {f.name for f in dataclasses.fields(EpisodeMetadata)}
     values = {name: value for name, value in a.items() if name in names}
+    success = a[fmt.ATTR_SUCCESS]
+    if success not in (fmt.SUCCESS_TRUE, fmt.SUCCESS_FALSE, fmt.SUCCESS_UNKNOWN):
+        raise CorruptEpisodeError(
+            f"{path}: root attribute 'success' is {success!r}, not one of "
+            f"{fmt.SUCCESS_TRUE!r}, {fmt.SUCCESS_FALSE!r}, {fmt.SUCCESS_UNKNOWN!r}"
+        )
+    try:
+        extra = fmt.parse_json_attr(a[fmt.ATTR_EXTRA]) or {}
+    except ValueError as exc:
+        raise CorruptEpisodeError(f"{path}: root attribute {fmt.ATTR_EXTRA!r} is not JSON ({exc})") from exc
+    if not isinstance(extra, dict):
+        raise CorruptEpisodeError(f"{path}: root attribute {fmt.ATTR_EXTRA!r} is not a JSON object")
     values.update(
         robot=RobotInfo(
             profile=a["robot_profile"], model=a["robot_model"], joint_names=a["robot_joint_names"]
         ),
-        success=fmt.parse_success(a[fmt.ATTR_SUCCESS]),
-        extra=fmt.parse_json_attr(a[fmt.ATTR_EXTRA]) or {},
+        success=fmt.parse_success(success),
+        extra=extra,
         content_digest=a[fmt.ATTR_CONTENT_DIGEST] or None,
     )
     return EpisodeMetadata(**values)
+
+
+def _calibration_of(value: Any, where: str) -> CameraCalibration | None:
+    try:
+        parsed = fmt.parse_json_attr(value)
+        return CameraCalibration.from_json(parsed) if parsed else None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptEpisodeError(
+            f"{where}: attribute {fmt.ATTR_CALIBRATION!r} is not a camera calibration ({exc})"
+        ) from exc
 
 
 def _clock_dataset(clock: str) -> str:
@@ -732,7 +882,7 @@ def _clock_dataset(clock: str) -> str:
 def _count_complete_samples(g: Any) -> int:
     """Samples fully on disk: the shortest of the stream's datasets, as a crash may cut any."""
     n = min(g[fmt.STAMP_NS].shape[0], g[fmt.ARRIVAL_NS].shape[0])
-    if fmt.DATA in g:
+    if not _is_image(g):
         return int(min(n, g[fmt.DATA].shape[0]))
     n = min(n, g[fmt.FRAME_OFFSET].shape[0], g[fmt.FRAME_SIZE].shape[0])
     if n == 0:
@@ -750,7 +900,10 @@ def check_format(file: Any, path: Path) -> None:
             f"{path}: HDF5 file but not a Training Ground episode "
             f"(root attribute 'format' is not {fmt.FORMAT_NAME!r})"
         )
-    version = int(attrs.get("format_version", -1))
+    try:
+        version = schema.decode_attr(schema.ROOT_ATTRS[1], attrs.get("format_version", -1))
+    except CorruptEpisodeError as exc:
+        raise CorruptEpisodeError(f"{path}: root attribute 'format_version': {exc}") from None
     if version > fmt.FORMAT_VERSION:
         raise UnsupportedFormatVersionError(
             f"{path}: format version {version} is newer than this reader "
@@ -778,11 +931,10 @@ def _open_h5(path: Path) -> Any:
     overlaid = None if partial else open_overlaid(path)
     if overlaid is not None:
         return overlaid
-    attempts = [{"swmr": True, "libver": "latest"}] if partial else [{}, {"swmr": True, "libver": "latest"}]
     message = ""
-    for options in attempts:
+    for swmr in (True,) if partial else (False, True):
         try:
-            opened = h5py.File(path, "r", **options)
+            opened = open_swmr(path) if swmr else h5py.File(path, "r")
         except (OSError, RuntimeError) as exc:
             message = str(exc)
             # An update may have committed after the check above and be writing onto the file now.
@@ -802,8 +954,37 @@ def _open_h5(path: Path) -> Any:
     raise CorruptEpisodeError(f"{path}: HDF5 file is truncated or corrupt ({message})")
 
 
+def _is_image(g: Any) -> bool:
+    """A camera stream's group (frames, their index or image attributes), not an array stream's."""
+    return fmt.FRAMES in g or fmt.FRAME_OFFSET in g or (fmt.DATA not in g and "encoding" in g.attrs)
+
+
+def _checked_stream_group(g: Any, name: str, path: Path) -> Any:
+    """``g`` if it holds every dataset the schema declares for its kind, 1-D integers (``data``: 2-D)."""
+    if not isinstance(g, h5py.Group):
+        raise CorruptEpisodeError(f"{path}: stream {name!r} is not a group; the file is damaged")
+    kind = "image" if _is_image(g) else "array"
+    for decl in schema.STREAM_DATASETS:
+        if decl.applies not in ("all", kind):
+            continue
+        ds = g.get(decl.name)
+        problem = ""
+        if not isinstance(ds, h5py.Dataset):
+            problem = "is missing" if ds is None else "is not a dataset"
+        elif ds.ndim != (2 if decl.dtype is None else 1):
+            problem = f"has {ds.ndim} dimension(s)"
+        elif decl.dtype is not None and ds.dtype.kind not in "iu":
+            problem = f"holds {ds.dtype}, not integers"
+        if problem:
+            raise CorruptEpisodeError(
+                f"{path}: dataset {decl.name!r} of stream {name!r} {problem}; the file is damaged: "
+                "restore it from a copy, or move it out of the dataset directory"
+            )
+    return g
+
+
 def _spec_from_group(name: str, g: Any, path: Path) -> StreamSpec:
-    is_image = fmt.FRAMES in g
+    is_image = _is_image(g)
     try:
         a = schema.read_attrs(g.attrs, schema.stream_attr_decls(is_image), f"{path}: stream {name!r}")
         rate = a[fmt.ATTR_RATE_HZ]
@@ -826,5 +1007,5 @@ def _spec_from_group(name: str, g: Any, path: Path) -> StreamSpec:
                 **common,
             )
         return ArrayStreamSpec(names=a["names"], units=a["units"], dtype=str(g[fmt.DATA].dtype), **common)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise CorruptEpisodeError(f"{path}: stream {name!r} has a bad or missing attribute ({exc})") from exc

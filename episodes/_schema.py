@@ -353,20 +353,81 @@ def read_attrs(attrs: Any, decls: Sequence[AttrDecl], where: Path | str) -> dict
     missing = [d.name for d in decls if not d.optional and d.name not in attrs]
     if missing:
         raise CorruptEpisodeError(f"{where} attributes {missing} are missing")
-    return {d.name: decode_attr(d, attrs[d.name]) if d.name in attrs else None for d in decls}
+    decoded = {}
+    for d in decls:
+        try:
+            decoded[d.name] = decode_attr(d, attrs[d.name]) if d.name in attrs else None
+        except CorruptEpisodeError as exc:
+            raise CorruptEpisodeError(f"{where} attribute {d.name!r}: {exc}") from None
+        except (OSError, RuntimeError, KeyError) as exc:  # HDF5 cannot read the attribute's value
+            raise CorruptEpisodeError(f"{where} attribute {d.name!r} cannot be read ({exc})") from exc
+    return decoded
 
 
 def decode_attr(decl: AttrDecl, value: Any) -> Any:
-    """An attribute's stored value as the Python type its declaration says."""
-    if decl.type == "str[]":
-        return texts(value)
-    if decl.type == "int":
-        return int(value)
-    if decl.type == "float":
-        return float(value)
-    if decl.type == "bool":
-        return bool(value)
+    """An attribute's stored value as the Python type its declaration says.
+
+    Raises CorruptEpisodeError for a value that is not of that type (a damaged or
+    hand-edited file): an int that is ``'abc'`` or ``1.5``, a number that is text.
+    """
+    try:
+        return _DECODERS[decl.type](value)
+    except (ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
+        raise CorruptEpisodeError(f"{_shown(value)} is not a valid {decl.type} ({exc})") from None
+
+
+def _shown(value: Any) -> str:
+    shown = repr(value.item() if isinstance(value, np.generic) else value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, np.ndarray) and value.shape in ((), (1,)):
+        value = value.reshape(())[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError("expected an integer")
+    return int(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, np.ndarray) and value.shape in ((), (1,)):
+        value = value.reshape(())[()]
+    if isinstance(value, (str, bytes, np.str_, np.bytes_, np.ndarray)):
+        raise TypeError("expected a number")
+    return float(value)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, np.ndarray) and value.shape in ((), (1,)):
+        value = value.reshape(())[()]
+    if not isinstance(value, (bool, np.bool_, int, np.integer)) or int(value) not in (0, 1):
+        raise TypeError("expected a boolean")
+    return bool(value)
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.shape != ():
+        raise TypeError("expected a string, got an array")
+    if isinstance(value, (int, float, np.number, np.bool_)):
+        raise TypeError("expected a string, got a number")
     return text(value)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (int, float, np.number, np.bool_)) or (
+        isinstance(value, np.ndarray) and value.dtype.kind not in "OSU"
+    ):
+        raise TypeError("expected strings")
+    return texts(value)
+
+
+_DECODERS: dict[str, Any] = {
+    "str[]": _strings,
+    "int": _integer,
+    "float": _number,
+    "bool": _boolean,
+    "str": _string,
+}
 
 
 def text(value: Any) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from episodes._errors import EpisodeError
 from episodes._reader import EpisodeReader, FrameBytes, StreamInfo
 
 __all__ = ["EpisodeData"]
@@ -18,9 +20,22 @@ Int64Array = npt.NDArray[np.int64]
 class EpisodeData:
     """An open episode's streams as numpy arrays, each read in one contiguous slice."""
 
-    def __init__(self, reader: EpisodeReader) -> None:
+    def __init__(
+        self, reader: EpisodeReader, on_error: Callable[[str, Exception], None] | None = None
+    ) -> None:
+        """``on_error(stream, exc)``: a stream that cannot be read is left out of :attr:`infos`
+        (named in :attr:`unreadable`) instead of raising; without it, the error is raised."""
         self.reader = reader
-        self.infos: dict[str, StreamInfo] = reader.streams
+        self.infos: dict[str, StreamInfo] = {}
+        self.unreadable: set[str] = set()
+        for name in reader.stream_names:
+            try:
+                self.infos[name] = reader.stream(name)
+            except EpisodeError as exc:
+                if on_error is None:
+                    raise
+                self.unreadable.add(name)
+                on_error(name, exc)
         self._prefetched = False
 
     def count(self, name: str) -> int:

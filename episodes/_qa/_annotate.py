@@ -114,7 +114,7 @@ def annotate_episode(
             qa = _config(config, reader)
             found = compute_annotations(EpisodeData(reader), qa)
             unchanged = write and _unchanged(reader, found)
-    except (EpisodeError, OSError, KeyError, ValueError, RuntimeError) as exc:
+    except (EpisodeError, OSError, KeyError, ValueError, RuntimeError, IndexError) as exc:
         return AnnotationResult(
             str(p), "", None, False, f"{p}: cannot annotate ({type(exc).__name__}: {exc})"
         )
@@ -130,7 +130,12 @@ def annotate_episode(
             )
         changed = not unchanged
         if changed:
-            write_annotations(p, _updates(found))
+            try:
+                write_annotations(p, _updates(found))
+            except (EpisodeError, OSError, TypeError, ValueError, KeyError) as exc:
+                # TypeError: h5py's, where a damaged file has a dataset in place of an annotation group.
+                why = f"{p}: cannot store the annotations ({type(exc).__name__}: {exc})"
+                return AnnotationResult(str(p), episode_id, found, False, why)
     return AnnotationResult(str(p), episode_id, found, changed)
 
 

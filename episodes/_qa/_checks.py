@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from episodes import _layout as fmt
+from episodes import _schema as schema
+from episodes._errors import CorruptEpisodeError, EpisodeError
 from episodes._journal import has_pending_update, journal_path
 from episodes._qa._access import EpisodeData
 from episodes._qa._config import QaConfig
@@ -22,10 +25,10 @@ from episodes._qa._findings import Finding
 from episodes._qa._frames import FINE, PROBLEMS, CameraScan, scan_camera
 from episodes._qa._motion import active_span
 from episodes._qa._ranges import capped_runs, runs
-from episodes._reader import AlignedView, EpisodeMetadata
+from episodes._reader import AlignedView, AnnotationGroup, EpisodeMetadata
 from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamKind
 
-__all__ = ["Context", "guard", "motion_reference", "run_checks"]
+__all__ = ["Context", "check_structure", "guard", "motion_reference", "run_checks"]
 
 T = TypeVar("T")
 
@@ -45,6 +48,7 @@ class Context:
     active_ns: tuple[int, int] | None = None
     """Where the robot moves (stamp clock); ``value.stuck`` looks only there."""
     periods: dict[str, float | None] = field(default_factory=dict)
+    required_by_view: tuple[str, ...] = ()
 
     def add(
         self,
@@ -145,8 +149,13 @@ def _duration(ctx: Context, meta: EpisodeMetadata) -> None:
 
 def _missing_streams(ctx: Context, meta: EpisodeMetadata) -> None:
     infos = ctx.data.infos
+    # What the file itself requires: its streams marked required, and the streams its aligned
+    # view was computed from (which still names a stream whose group was deleted).
     declared = {name for name, info in infos.items() if info.spec.required}
+    declared |= set(ctx.required_by_view)
     for name in sorted(declared | set(ctx.config.required_streams)):
+        if name in ctx.data.unreadable:
+            continue  # reported as file.unreadable
         if name not in infos:
             ctx.add("episode.missing_stream", f"required stream {name!r} is absent", stream=name)
         elif infos[name].count == 0:
@@ -587,8 +596,10 @@ def run_checks(
     """Every check on one open episode; a stream that cannot be read is reported by ``on_error``."""
     ctx = Context(data, config)
     meta = data.reader.metadata
+    view = guard(on_error, "", lambda: data.reader.aligned_info)
+    ctx.required_by_view = view.required if view is not None else ()
     for check in EPISODE_CHECKS:
-        check(ctx, meta)
+        guard(on_error, "", lambda check=check: check(ctx, meta))  # type: ignore[misc]
     arrivals: dict[str, Int64Array] = {}
     for name in data.infos:
         got = guard(on_error, name, lambda name=name: data.arrivals(name))  # type: ignore[misc]
@@ -634,6 +645,93 @@ def guard(on_error: Callable[[str, Exception], None], where: str, work: Callable
     """Run ``work``; HDF5 and format errors of a damaged stream go to ``on_error`` instead of stopping."""
     try:
         return work()
-    except (OSError, RuntimeError, KeyError, ValueError, IndexError) as exc:
+    except (EpisodeError, OSError, RuntimeError, KeyError, ValueError, IndexError) as exc:
         on_error(where, exc)
         return None
+
+
+# ---------------------------------------------------------------- the file's structure
+
+
+def check_structure(data: EpisodeData) -> list[Finding]:
+    """What the schema requires of the file beyond what reading it checks.
+
+    The reader refuses attributes of the wrong type, streams that lack a dataset and an
+    aligned view that points outside the samples (``file.unreadable``, from the checks
+    that read them); here: the file's name (``file.name``) and the annotations' layout
+    (``file.structure``), episodes/QA.md.
+    """
+    reader = data.reader
+    found: list[Finding] = []
+    episode_id = reader.metadata.episode_id
+    expected = f"{episode_id}{fmt.EPISODE_SUFFIX}"
+    if reader.path.name not in (expected, expected + fmt.PARTIAL_SUFFIX):
+        found.append(
+            Finding.of(
+                "file.name",
+                f"{reader.path}: the file name differs from its episode_id {episode_id!r} "
+                f"(expected {expected}); rename it, or the loader and export may take it for another episode",
+            )
+        )
+    problems = _annotation_problems(data) + _view_problems(data)
+    try:
+        _ = reader.urdf
+    except CorruptEpisodeError as exc:
+        problems.append(str(exc).removeprefix(f"{reader.path}: "))
+    found += [Finding.of("file.structure", f"{reader.path}: {problem}") for problem in problems]
+    return found
+
+
+def _view_problems(data: EpisodeData) -> list[str]:
+    try:
+        in_view = data.reader.aligned.index
+    except CorruptEpisodeError:
+        return []  # reported by the check that reads the view (sync.skew's guard)
+    return [
+        f"stream {name!r} of the aligned view is not in the file (deleted?)"
+        for name in in_view
+        if name not in data.infos and name not in data.unreadable
+    ]
+
+
+def _annotation_problems(data: EpisodeData) -> list[str]:
+    reader = data.reader
+    try:
+        names = reader.annotations
+        active = reader.annotation(schema.ANNOTATION_ACTIVE_RANGE) if names else None
+        qa = reader.annotation(schema.ANNOTATION_QA) if names else None
+    except CorruptEpisodeError as exc:
+        return [str(exc).removeprefix(f"{reader.path}: ")]
+    problems = _qa_problems(qa, reader.path) if qa is not None else []
+    if active is None:
+        return problems
+    return problems + _active_range_problems(active, reader.path)
+
+
+_QA_DATASETS = ("check", "severity", "message", "stream", "columns", "start_ns", "stop_ns", "count")
+
+
+def _qa_problems(qa: AnnotationGroup, path: Path) -> list[str]:
+    lacking = [name for name in _QA_DATASETS if name not in qa.datasets]
+    if "passed" not in qa.attrs or lacking:
+        return [
+            f"annotation {schema.ANNOTATION_QA!r} lacks {lacking or 'its passed attribute'}; "
+            f"run `tg validate --write {path}` again"
+        ]
+    return []
+
+
+def _active_range_problems(active: AnnotationGroup, path: Path) -> list[str]:
+    bounds = [active.attrs.get(key) for key in ("start_ns", "stop_ns")]
+    if not all(isinstance(b, (int, np.integer)) and not isinstance(b, (bool, np.bool_)) for b in bounds):
+        return [
+            f"annotation {schema.ANNOTATION_ACTIVE_RANGE!r} lacks integer start_ns and stop_ns "
+            f"(found {bounds!r}); run `tg annotate {path}` again"
+        ]
+    start, stop = int(bounds[0]), int(bounds[1])  # type: ignore[arg-type]  # checked just above
+    if start > stop:
+        return [
+            f"annotation {schema.ANNOTATION_ACTIVE_RANGE!r} ends before it starts "
+            f"({start} > {stop}); run `tg annotate {path}` again"
+        ]
+    return []

@@ -38,6 +38,17 @@ CHECKS: Mapping[str, CheckInfo] = MappingProxyType(
         c.id: c
         for c in (
             CheckInfo("file.unreadable", _E, "not HDF5, not an episode, truncated or corrupt"),
+            CheckInfo(
+                "file.structure",
+                _E,
+                "readable, but not laid out as the schema says: damaged annotations, a stream of the "
+                "aligned view missing, no readable URDF",
+            ),
+            CheckInfo(
+                "file.name",
+                _W,
+                "the file name differs from its episode_id (a renamed copy?)",
+            ),
             CheckInfo("config.profile", _W, "the episode's robot profile was not found; defaults were used"),
             CheckInfo("episode.status", _E, "status not complete (aborted, recovered, still recording)"),
             CheckInfo(

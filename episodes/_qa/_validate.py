@@ -17,7 +17,7 @@ from episodes import _schema as schema
 from episodes._errors import EpisodeError
 from episodes._identity import episode_identities, find_repeats
 from episodes._qa._access import EpisodeData
-from episodes._qa._checks import guard, run_checks
+from episodes._qa._checks import check_structure, guard, run_checks
 from episodes._qa._config import QaConfig
 from episodes._qa._findings import EpisodeReport, Finding, Severity
 from episodes._qa._parallel import run_parallel
@@ -76,15 +76,19 @@ def validate_episode(
         with reader:
             episode_id, digest = reader.metadata.episode_id, reader.metadata.content_digest
             qa = _config_for(config, reader.metadata, findings)
-            data = guard(unreadable, "", lambda: EpisodeData(reader))
+            data = guard(unreadable, "", lambda: EpisodeData(reader, unreadable))
             if data is not None:
+                findings += check_structure(data)
                 findings += run_checks(data, qa, unreadable)
                 if visuals:
                     shown = guard(unreadable, "", lambda: episode_visuals(data, findings))
-    readable = not any(f.check == "file.unreadable" for f in findings)
+    readable = not any(f.check in ("file.unreadable", "file.structure") for f in findings)
     written = False
     if write and readable and not p.name.endswith(fmt.PARTIAL_SUFFIX):
-        written = _write_qa(p, tuple(findings))
+        try:
+            written = _write_qa(p, tuple(findings))
+        except (EpisodeError, OSError, KeyError, ValueError) as exc:
+            findings.append(Finding.of("file.unreadable", f"{p}: cannot store the result ({exc})"))
     return EpisodeReport(
         path=str(p),
         episode_id=episode_id,

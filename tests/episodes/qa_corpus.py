@@ -135,7 +135,7 @@ def moving_column(
 def realign(path: Path, required: list[str] | None = None) -> None:
     """Recompute the aligned view after stamps changed, as `tg realign` would."""
     with episodes.open(path) as ep:
-        rate = ep.aligned.rate_hz
+        rate = ep.aligned_info.rate_hz  # the view itself may point past the samples just dropped
     episodes.realign(path, rate_hz=rate, required=required)
 
 
@@ -232,6 +232,61 @@ def _not_hdf5(clean: Path, work: Path, source: Source) -> Injected:
     work.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"this is not an episode\n" * 100)
     return Injected(path, "file.unreadable")
+
+
+@injector("format_version_not_integer", "file.unreadable")
+def _format_version_not_integer(clean: Path, work: Path, source: Source) -> Injected:
+    path = copy_of(clean, work)
+    with h5py.File(path, "r+") as f:
+        f.attrs["format_version"] = 1.5
+    return Injected(path, "file.unreadable")
+
+
+@injector("success_maybe", "file.unreadable")
+def _success_maybe(clean: Path, work: Path, source: Source) -> Injected:
+    path = copy_of(clean, work)
+    with h5py.File(path, "r+") as f:
+        f.attrs["success"] = "maybe"
+    return Injected(path, "file.unreadable")
+
+
+@injector("float_stamps", "file.unreadable")
+def _float_stamps(clean: Path, work: Path, source: Source) -> Injected:
+    path = copy_of(clean, work)
+    stream = stream_of(path, episodes.StreamKind.JOINT_POSITION)
+    with h5py.File(path, "r+") as f:
+        stamps = f[f"streams/{stream}/stamp_ns"][()]
+        del f[f"streams/{stream}/stamp_ns"]
+        f[f"streams/{stream}"].create_dataset("stamp_ns", data=stamps.astype(np.float64) + 0.5)
+    return Injected(path, "file.unreadable", stream)
+
+
+@injector("aligned_index_out_of_range", "file.unreadable")
+def _aligned_index_out_of_range(clean: Path, work: Path, source: Source) -> Injected:
+    path = copy_of(clean, work)
+    stream = stream_of(path, episodes.StreamKind.JOINT_POSITION)
+    with h5py.File(path, "r+") as f:
+        index = f[f"aligned/streams/{stream}/index"]
+        index[-1] = f[f"streams/{stream}/stamp_ns"].shape[0] + 1000
+    return Injected(path, "file.unreadable")
+
+
+@injector("file_named_otherwise", "file.name")
+def _file_named_otherwise(clean: Path, work: Path, source: Source) -> Injected:
+    path = copy_of(clean, work)
+    renamed = path.with_name("01AAAAAAAAAAAAAAAAAAAAAAAA.h5")
+    path.rename(renamed)
+    return Injected(renamed, "file.name")
+
+
+@injector("active_range_garbage", "file.structure")
+def _active_range_garbage(clean: Path, work: Path, source: Source) -> Injected:
+    path = copy_of(clean, work)
+    with h5py.File(path, "r+") as f:
+        group = f.require_group("annotations").require_group("active_range")
+        group.attrs["start_ns"] = "soon"
+        group.attrs["stop_ns"] = np.int64(5)
+    return Injected(path, "file.structure")
 
 
 @injector("aborted", "episode.status")

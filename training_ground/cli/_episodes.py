@@ -34,12 +34,18 @@ def info(
     Example: tg info datasets/demo
     """
     files = episode_files(paths, include_partial=partial)
+    single_file = len(paths) == 1 and not paths[0].is_dir()
     summaries = []
+    failed: list[str] = []
     with progress(len(files), "reading episodes") as advance:
         for path in files:
-            summaries.append(episodes.summarize(path))
+            try:
+                summaries.append(episodes.summarize(path))
+            except episodes.EpisodeError as exc:
+                if single_file:
+                    raise
+                failed.append(str(exc))  # one damaged file never hides the others
             advance(path)
-    single_file = len(paths) == 1 and not paths[0].is_dir()
     if as_json:
         payload = summaries[0].to_json() if single_file else [s.to_json() for s in summaries]
         console.print_json(json.dumps(payload))
@@ -47,8 +53,21 @@ def info(
         _print_episode(summaries[0])
     else:
         _print_dataset(summaries)
-    if partial:
-        return
+    if not partial:
+        _mention_partials(paths)
+    _report_failures(failed, "could not be read")
+
+
+def _report_failures(failed: list[str], what: str) -> None:
+    """One line per file a verb could not handle, then exit 1 (the others are already done)."""
+    for message in failed:
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    if failed:
+        err_console.print(f"{len(failed)} file(s) {what}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _mention_partials(paths: list[Path]) -> None:
     for directory in (p for p in paths if p.is_dir()):
         hidden = len(episodes.list_episodes(directory, include_partial=True)) - len(
             episodes.list_episodes(directory)
@@ -165,11 +184,25 @@ def realign(
     Example: tg realign datasets/demo --rate 10
     """
     files = episode_files(paths)
+    failed: list[str] = []
     with progress(len(files), "realigning") as advance:
         for path in files:
-            frames = episodes.realign(path, rate_hz=rate, clock=clock)
-            console.print(f"{path}: {frames} aligned frames at {rate:g} Hz")
+            # Per file: a file that cannot be realigned keeps its old view and is named at the end.
+            try:
+                frames = episodes.realign(path, rate_hz=rate, clock=clock)
+                console.print(f"{path}: {frames} aligned frames at {rate:g} Hz")
+            except episodes.EpisodeError as exc:
+                failed.append(str(exc))
             advance(path)
+    if failed:
+        console.print(
+            f"{len(files) - len(failed)} of {len(files)} file(s) realigned at {rate:g} Hz; the "
+            f"{len(failed)} below keep their previous aligned view, so the files no longer share "
+            "one rate: fix or move them away, then run the same command again (realigned files are "
+            "recomputed the same way)",
+            highlight=False,
+        )
+    _report_failures(failed, "not realigned")
 
 
 def recover(
@@ -199,16 +232,26 @@ def recover(
     if not files:
         console.print("nothing to recover: no *.partial files and no interrupted updates")
         return
+    failed: list[str] = []
     with progress(len(files), "recovering") as advance:
         for path in files:
-            if not path.name.endswith(".partial"):
-                episodes.recover(path)
-                console.print(f"{path}: finished its interrupted update")
-                advance(path)
-                continue
-            final = episodes.recover(path, force=force)
-            s = episodes.summarize(final)
-            counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
-            console.print(f"{path} -> {final}: {s.metadata.duration_s:.1f} s ({counts})")
-            console.print(f"  content digest {s.metadata.content_digest}")
+            try:
+                _recover_one(path, force)
+            except episodes.EpisodeError as exc:
+                if len(files) == 1:
+                    raise
+                failed.append(str(exc))  # the other files are still recovered
             advance(path)
+    _report_failures(failed, "not recovered")
+
+
+def _recover_one(path: Path, force: bool) -> None:
+    if not path.name.endswith(".partial"):
+        episodes.recover(path)
+        console.print(f"{path}: finished its interrupted update")
+        return
+    final = episodes.recover(path, force=force)
+    s = episodes.summarize(final)
+    counts = ", ".join(f"{st.name} {st.count}" for st in s.streams)
+    console.print(f"{path} -> {final}: {s.metadata.duration_s:.1f} s ({counts})")
+    console.print(f"  content digest {s.metadata.content_digest}")
