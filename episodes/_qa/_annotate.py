@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from episodes import _layout as fmt
 from episodes import _schema as schema
-from episodes._errors import CorruptEpisodeError, EpisodeError
+from episodes._errors import CorruptEpisodeError, EpisodeBusyError, EpisodeError
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import motion_reference
 from episodes._qa._config import QaConfig
@@ -132,6 +132,8 @@ def annotate_episode(
         if changed:
             try:
                 write_annotations(p, _updates(found))
+            except EpisodeBusyError:
+                raise  # another process is updating the episode: the pool waits for it (run_parallel)
             except (EpisodeError, OSError, TypeError, ValueError, KeyError) as exc:
                 # TypeError: h5py's, where a damaged file has a dataset in place of an annotation group.
                 why = f"{p}: cannot store the annotations ({type(exc).__name__}: {exc})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -151,17 +152,28 @@ def test_tg_record_runs_the_recorder_with_keys_from_stdin(tmp_path, ros_env, kee
     proc = subprocess.Popen(
         cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    assert proc.stdin is not None
+    assert proc.stdin is not None and proc.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True)
+    reader.start()
+
+    def printed(text: str, within_s: float) -> None:
+        # What the operator sees, not a fixed sleep: a loaded machine starts the recorder later.
+        deadline = time.monotonic() + within_s
+        while text not in "".join(b.decode(errors="replace") for b in lines).replace("\n", ""):
+            assert time.monotonic() < deadline and proc.poll() is None, f"never printed {text!r}: {lines}"
+            time.sleep(0.1)
+
     try:
-        time.sleep(3)
+        printed("space/Enter start/stop", 60)
         proc.stdin.write(b" ")
         proc.stdin.flush()
-        time.sleep(2.0)  # past the 1 s the recorder waits before warning about silent streams
+        printed("nothing yet on required stream(s)", 30)  # the recorder warns after 1 s
         proc.stdin.write(b"s q")  # success while recording, then quit (saves it)
         proc.stdin.close()
         proc.wait(timeout=30)
-        assert proc.stdout is not None
-        output = proc.stdout.read().decode(errors="replace")
+        reader.join(timeout=10)
+        output = "".join(b.decode(errors="replace") for b in lines)
     finally:
         if proc.poll() is None:
             proc.kill()
