@@ -75,17 +75,24 @@ _METAVARS: dict[Any, str] = {str: "TEXT", Path: "PATH", int: "N", float: "X"}
 
 
 def readable_help(command: Any) -> Any:
-    """Give every option of ``command`` (and its subcommands) a metavar a user reads.
+    """Give every parameter of ``command`` (and its subcommands) help a user reads.
 
     Typer shows Python's types (``<list[str]>``, ``<bool>``); click's convention is
-    ``PATH``, ``TEXT``, ``N``, and flags show none. Arguments keep typer's display.
+    ``PATH``, ``TEXT``, ``N``, and flags and arguments show none.
     """
     for sub in getattr(command, "commands", {}).values():
         readable_help(sub)
     for param in command.params:
-        if param.param_type_name == "option" and param.metavar is None and not param.is_flag:
+        if param.param_type_name == "argument":
+            # The argument's name already says what it is; typer would add its Python type.
+            param.display_type_rich = _no_type
+        elif param.metavar is None and not param.is_flag:
             param.metavar = _metavar(param)
     return command
+
+
+def _no_type(ctx: Any) -> None:
+    return None
 
 
 def _metavar(param: Any) -> str:
