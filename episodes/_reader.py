@@ -314,6 +314,7 @@ class EpisodeReader:
         self._frame_bytes: dict[str, FrameBytes] = {}
         self._origins: dict[str, int] = {}
         self._groups: dict[str, Any] = {}
+        self._identity = _Verified.identity(self.path)  # before opening: a later write changes it
         self._fd: int | None = None
         # SWMR does not cover attribute rewrites: a reader that opens a file while its writer
         # finalises it (rewriting status, notes... in the global heap) can read a heap entry
@@ -587,6 +588,8 @@ class EpisodeReader:
     @_damage_is_corrupt("the aligned view")
     def aligned(self) -> AlignedView:
         view = _read_aligned(self._file[fmt.ALIGNED], self.aligned_info, self.path)
+        if self._identity is not None and self._identity in _VERIFIED.aligned:
+            return view
         for name, index in view.index.items():
             # An index past a stream's samples would make every consumer fail later (export: IndexError).
             count = self._readable_count(name)
@@ -595,6 +598,7 @@ class EpisodeReader:
                     f"{self.path}: the aligned view's index of stream {name!r} points outside its "
                     f"{count} samples; recompute the view: tg realign {self.path} --rate {view.rate_hz:g}"
                 )
+        _VERIFIED.remember_aligned(self._identity)
         return view
 
     def iter_aligned(
@@ -698,7 +702,11 @@ class EpisodeReader:
                 raise UnknownStreamError(
                     f"{self.path}: no stream {name!r}; streams: {', '.join(streams.keys())}"
                 )
-            found = self._groups[name] = _checked_stream_group(streams[name], name, self.path)
+            found = streams[name]
+            if not _VERIFIED.stream_ok(self._identity, name):
+                _checked_stream_group(found, name, self.path)
+                _VERIFIED.remember_stream(self._identity, name)
+            self._groups[name] = found
         return found
 
     def _image_group(self, name: str) -> Any:
@@ -957,6 +965,51 @@ def _open_h5(path: Path) -> Any:
 def _is_image(g: Any) -> bool:
     """A camera stream's group (frames, their index or image attributes), not an array stream's."""
     return fmt.FRAMES in g or fmt.FRAME_OFFSET in g or (fmt.DATA not in g and "encoding" in g.attrs)
+
+
+class _Verified:
+    """What this process already checked of finished files, by their identity on disk.
+
+    A training worker reopens the same files again and again (a pickled dataset copy per
+    batch): checking every stream group and the aligned view's indices on each open cost
+    about as much as reading the samples. A finished episode changes only through a
+    rewrite (realign, recover: a new inode) or an in-place update (a new mtime), either of
+    which gives it a new identity; files still recording are never remembered.
+    """
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.streams: dict[tuple[int, ...], set[str]] = {}
+        self.aligned: set[tuple[int, ...]] = set()
+
+    @staticmethod
+    def identity(path: Path) -> tuple[int, ...] | None:
+        if path.name.endswith(fmt.PARTIAL_SUFFIX):
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def stream_ok(self, identity: tuple[int, ...] | None, name: str) -> bool:
+        return identity is not None and name in self.streams.get(identity, ())
+
+    def remember_stream(self, identity: tuple[int, ...] | None, name: str) -> None:
+        if identity is not None:
+            if len(self.streams) >= self._LIMIT:
+                self.streams.clear()
+            self.streams.setdefault(identity, set()).add(name)
+
+    def remember_aligned(self, identity: tuple[int, ...] | None) -> None:
+        if identity is not None:
+            if len(self.aligned) >= self._LIMIT:
+                self.aligned.clear()
+            self.aligned.add(identity)
+
+
+_VERIFIED = _Verified()
 
 
 def _checked_stream_group(g: Any, name: str, path: Path) -> Any:
