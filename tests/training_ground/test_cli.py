@@ -21,11 +21,27 @@ REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
-def tg(*args: str, pythonpath: list[Path] | None = None) -> subprocess.CompletedProcess[str]:
+def tg_env(
+    *, pythonpath: list[Path] | None = None, columns: str | None = "200", **extra: str
+) -> dict[str, str]:
+    """The environment of a `tg` subprocess; ``columns=None``: no COLUMNS, as in a pipe or CI log."""
     paths = [*(pythonpath or []), REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths)), "COLUMNS": "200"}
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env |= {"PYTHONPATH": os.pathsep.join(map(str, paths)), **extra}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    return env
+
+
+def tg(
+    *args: str, pythonpath: list[Path] | None = None, columns: str | None = "200"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "training_ground", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "training_ground", *args],
+        capture_output=True,
+        text=True,
+        env=tg_env(pythonpath=pythonpath, columns=columns),
+        timeout=120,
     )
 
 
@@ -185,31 +201,15 @@ def test_demo_records_and_describes_directly_where_ros_cannot_be_imported(tmp_pa
 
 def test_tables_piped_into_a_file_print_in_full(dataset):
     # A CI log or `tg ... > file` has no terminal width: nothing may be cut to 80 columns.
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        map(str, [REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"])
-    )
     for args in (["profiles"], ["info", str(dataset)]):
-        done = subprocess.run(
-            [sys.executable, "-m", "training_ground", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        done = tg(*args, columns=None)
         assert done.returncode == 0, done.stderr
         assert "…" not in done.stdout, done.stdout
-    listed = subprocess.run(
-        [sys.executable, "-m", "training_ground", "profiles"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    ).stdout
-    assert any(
-        "generic_ros2_arm" in line and "tg_config/profiles/generic_ros2_arm.yaml" in line
-        for line in listed.splitlines()
-    )
+        if args == ["profiles"]:
+            assert any(
+                "generic_ros2_arm" in line and "tg_config/profiles/generic_ros2_arm.yaml" in line
+                for line in done.stdout.splitlines()
+            )
 
 
 def test_an_unexpected_exception_is_one_line_and_a_crash_log_not_a_traceback(tmp_path):
@@ -223,10 +223,7 @@ def test_an_unexpected_exception_is_one_line_and_a_crash_log_not_a_traceback(tmp
         "sys.argv = ['tg', 'boom']\n"
         "main()\n"
     )
-    env = {**os.environ, "TG_CRASH_DIR": str(tmp_path / "crashes"), "COLUMNS": "200"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        map(str, [REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"])
-    )
+    env = tg_env(TG_CRASH_DIR=str(tmp_path / "crashes"))
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
     )
@@ -240,29 +237,13 @@ def test_an_unexpected_exception_is_one_line_and_a_crash_log_not_a_traceback(tmp
 
 
 def test_help_names_every_option_in_full_without_python_type_tags():
-    env = {**os.environ, "COLUMNS": "80"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        map(str, [REPO, REPO / "ros_ws/src/tg_recorder", REPO / "ros_ws/src/tg_sim"])
-    )
     for verb in ("record", "export", "collect", "ingest", "info", "validate"):
-        done = subprocess.run(
-            [sys.executable, "-m", "training_ground", verb, "--help"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        done = tg(verb, "--help", columns="80")
         assert done.returncode == 0, done.stderr
         for tag in ("<bool>", "<str>", "<path>", "<int", "<list[", "<Path>", "…"):
             assert tag not in done.stdout, (verb, tag, done.stdout)
-    record = subprocess.run(
-        [sys.executable, "-m", "training_ground", "record", "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    ).stdout
-    assert "--use-sim-time / --no-use-sim-time" in record and "--out PATH" in record
+        if verb == "record":
+            assert "--use-sim-time / --no-use-sim-time" in done.stdout and "--out PATH" in done.stdout
 
 
 @pytest.mark.parametrize(
