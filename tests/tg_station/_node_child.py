@@ -7,6 +7,9 @@ import sys
 import time
 
 if __name__ == "__main__":
+    # A test run started in a script's background inherits SIGINT ignored; rclpy installs its
+    # own handler in the real nodes, so this stand-in does the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mode = next((a.split(":=", 1)[1] for a in sys.argv if a.startswith("mode:=")), "")
     print(f"child started: {mode}", flush=True)
     if mode == "exit3":
