@@ -192,11 +192,13 @@ def _best_lag(tracks: _Tracks, max_lag_s: float) -> tuple[float, float]:
 
 
 def _worst_moments(tracks: _Tracks, absolute: FloatArray, count: int) -> tuple[WorstMoment, ...]:
-    """The ``count`` largest errors over all joints, at least half a second apart."""
+    """The ``count`` largest errors over all joints, at least half a second apart (none if exact)."""
     per_row = absolute.max(axis=1)
     column = absolute.argmax(axis=1)
     picked: list[WorstMoment] = []
     for row in np.argsort(-per_row, kind="stable"):
+        if per_row[row] <= 0.0:
+            break  # the rest replays exactly: no moment is worth showing
         when = float(tracks.time_s[row])
         if any(abs(when - m.time_s) < _MOMENT_SPACING_S for m in picked):
             continue

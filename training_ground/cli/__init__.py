@@ -25,6 +25,7 @@ from training_ground.cli import (
     _ingest,
     _profiles,
     _record,
+    _replay,
     _validate,
 )
 from training_ground.cli._console import err_console
@@ -68,6 +69,7 @@ app.command("profiles")(_profiles.profiles)
 app.command("validate")(_validate.validate)
 app.command("annotate")(_annotate.annotate)
 app.command("export")(_export.export)
+app.command("replay")(_replay.replay)
 
 
 # Click's names for the types our parameters take.
