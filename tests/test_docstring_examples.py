@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("tg_base", "episodes", "tg_config", "collectors", "sim_envs", "tg_station", "training_ground")
+PACKAGES = (
+    "tg_base",
+    "episodes",
+    "tg_config",
+    "collectors",
+    "sim_envs",
+    "tg_view",
+    "tg_station",
+    "training_ground",
+)
 # The ROS layer's modules import rclpy: their examples run where the `ros` extra is installed.
 ROS_PACKAGES = ("tg_recorder", "tg_sim")
 
