@@ -27,6 +27,7 @@ from training_ground.cli import (
     _record,
     _replay,
     _validate,
+    _view,
 )
 from training_ground.cli._console import err_console
 from training_ground.cli._crash import write_crash_log
@@ -70,6 +71,7 @@ app.command("validate")(_validate.validate)
 app.command("annotate")(_annotate.annotate)
 app.command("export")(_export.export)
 app.command("replay")(_replay.replay)
+app.command("view")(_view.view)
 
 
 # Click's names for the types our parameters take.
