@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+import rerun as rr
+import rerun.urdf
 from rerun.chunk import RrdReader
 
 import episodes
@@ -16,6 +18,7 @@ import tg_view
 from sim_envs import collect_sim
 from tests.sim_envs._sessions import session_file
 from tg_config import load_session
+from tg_view._robot import joint_transform_columns
 
 URDF = Path(__file__).resolve().parents[2] / "sim_envs/robots/kuavo_humanoid.urdf"
 
@@ -167,3 +170,51 @@ def test_a_dataset_is_one_recording_per_episode(demo: Path, tmp_path: Path) -> N
             tg_view.save_episodes([demo, other], tmp_path / "both.rrd")
     finally:
         other.unlink()
+
+
+TILTED = """<robot name="tilted">
+  <link name="base"/><link name="upper"/><link name="finger"/>
+  <joint name="shoulder" type="revolute">
+    <parent link="base"/><child link="upper"/>
+    <origin xyz="0.1 -0.2 0.3" rpy="0.4 -0.7 1.1"/><axis xyz="0.6 0 -0.8"/>
+    <limit lower="-3" upper="3" effort="1" velocity="1"/>
+  </joint>
+  <joint name="slide" type="prismatic">
+    <parent link="upper"/><child link="finger"/>
+    <origin xyz="0 0.05 0.2" rpy="-0.3 0.2 0.9"/><axis xyz="1 0 0"/>
+    <limit lower="0" upper="0.1" effort="1" velocity="1"/>
+  </joint>
+</robot>
+"""
+
+
+def test_joint_transforms_equal_rerun_s_own(tmp_path: Path) -> None:
+    """Our numpy transforms against Rerun's UrdfJoint.compute_transform_columns, read back from a file.
+
+    The axes are unit vectors: Rerun 0.41 uses a URDF axis as written, unnormalised (a
+    quaternion that is not a unit one); we normalise it, as URDF means.
+    """
+    urdf = tmp_path / "tilted.urdf"
+    urdf.write_text(TILTED, encoding="utf-8")
+    tree = rr.urdf.UrdfTree.from_file_path(urdf)
+    values = {"shoulder": np.linspace(-2.5, 2.5, 7), "slide": np.linspace(0.0, 0.1, 7)}
+    rrd = tmp_path / "joints.rrd"
+    recording = rr.RecordingStream("tg_view_test")
+    recording.save(rrd)
+    index = [rr.TimeColumn("t", sequence=range(7))]
+    for name, v in values.items():
+        joint = tree.get_joint_by_name(name)
+        assert joint is not None
+        recording.send_columns(f"ours/{name}", indexes=index, columns=joint_transform_columns(joint, v))
+        theirs = joint.compute_transform_columns(v.tolist(), clamp=False)
+        recording.send_columns(f"rerun/{name}", indexes=index, columns=theirs)
+    recording.flush()
+    recording.disconnect()
+    for name in values:
+        for component in ("Transform3D:quaternion", "Transform3D:translation"):
+            ours = np.array(_column(rrd, f"/ours/{name}", component))
+            theirs = np.array(_column(rrd, f"/rerun/{name}", component))
+            assert ours.shape == theirs.shape == (7, 1, 4 if "quaternion" in component else 3)
+            np.testing.assert_allclose(ours, theirs, atol=1e-6, err_msg=f"{name} {component}")
+        for component in ("Transform3D:parent_frame", "Transform3D:child_frame"):
+            assert _column(rrd, f"/ours/{name}", component) == _column(rrd, f"/rerun/{name}", component)
