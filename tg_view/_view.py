@@ -25,6 +25,7 @@ from tg_view._streams import TIMELINE, camera_entity, log_streams, stream_entity
 __all__ = ["APPLICATION_ID", "EpisodeView", "ViewOptions", "log_episode", "new_recording", "save_episodes"]
 
 APPLICATION_ID = "training_ground"
+_EYE, _LOOK_AT = (1.7, -1.5, 0.7), (0.2, 0.0, 0.1)  # metres, in the URDF's root frame
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,10 @@ def _blueprint(reader: EpisodeReader, robot: RobotView) -> rrb.Blueprint:
             rrb.Spatial3DView(
                 name="robot",
                 origin="/",
-                contents=[f"/{ROBOT_ENTITY}/**"],
-                # Our URDFs' collision shapes are their visual shapes: show them once.
-                overrides={
-                    f"/{ROBOT_ENTITY}/{robot.name}/collision_geometries": rrb.EntityBehavior(visible=False)
-                },
+                # The collision shapes would cover the visual ones.
+                contents=[f"+ /{ROBOT_ENTITY}/**", f"- /{ROBOT_ENTITY}/{robot.name}/collision_geometries/**"],
+                # URDF axes (REP 103): x forward, z up; the eye stands front right, a little above.
+                eye_controls=rrb.EyeControls3D(position=_EYE, look_target=_LOOK_AT, eye_up=(0.0, 0.0, 1.0)),
             )
         )
     if cameras:
