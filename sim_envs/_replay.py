@@ -29,6 +29,7 @@ from sim_envs._driver import Pacer
 from sim_envs._episode import _physics_hz
 from sim_envs._errors import SimError
 from sim_envs._pybullet import pb
+from sim_envs._replay_hints import command_hints
 from sim_envs._replay_report import ReplayReport, compare_tracks
 from sim_envs._robots import ROBOTS, SimRobot, build_humanoid
 from sim_envs._tasks import TASKS
@@ -72,6 +73,7 @@ class _Plan:
     compared: tuple[str, ...]  # joints both commanded and recorded
     state_ns: npt.NDArray[np.int64]  # stamps of the compared state samples, from the origin
     recorded: FloatArray  # (samples, compared)
+    commanded: FloatArray  # (samples, compared): the latest command of each compared joint at each stamp
     scene: tuple[str, int] | None  # (task, seed) of a simulated episode
     notes: tuple[str, ...]
 
@@ -115,6 +117,7 @@ def replay_reader(reader: EpisodeReader, options: ReplayOptions | None = None) -
         physics_hz=plan.physics_hz,
         tracking=tracking,
         notes=plan.notes,
+        hints=command_hints(plan.compared, plan.commanded, plan.recorded),
         wall_s=time.perf_counter() - started,
     )
 
@@ -148,6 +151,7 @@ def _plan(reader: EpisodeReader) -> _Plan:
     actions, notes = _actions(reader, specs, robot, locked, origin)
     compared = tuple(n for s in commands for n in s.names if n in state.names and n not in locked)
     columns = [state.names.index(n) for n in compared]
+    state_ns = reader.times(state.name) - origin
     sim = _sim_extra(extra)
     hz = sim.get("physics_hz")
     physics_hz = float(hz) if isinstance(hz, (int, float)) and hz > 0 else _physics_hz(tuple(specs))
@@ -160,11 +164,31 @@ def _plan(reader: EpisodeReader) -> _Plan:
         start={n: q for n, q in first.items() if n not in locked},
         actions=actions,
         compared=compared,
-        state_ns=reader.times(state.name) - origin,
+        state_ns=state_ns,
         recorded=positions[:, columns],
+        commanded=_held_commands(reader, commands, compared, state_ns + origin),
         scene=_scene(sim.get("task"), extra.get("seed")),
         notes=notes,
     )
+
+
+def _held_commands(
+    reader: EpisodeReader,
+    commands: list[ArrayStreamSpec],
+    joints: tuple[str, ...],
+    at_ns: npt.NDArray[np.int64],
+) -> FloatArray:
+    """Each joint's latest command at or before each stamp (the first one before it starts)."""
+    out = np.empty((at_ns.size, len(joints)))
+    for spec in commands:
+        mine = [(k, spec.names.index(j)) for k, j in enumerate(joints) if j in spec.names]
+        if not mine or not reader.stream(spec.name).count:
+            continue
+        rows = np.searchsorted(reader.times(spec.name), at_ns, side="right") - 1
+        values = reader.values(spec.name, dtype=np.float64)[np.clip(rows, 0, None)]
+        for k, column in mine:
+            out[:, k] = values[:, column]
+    return out
 
 
 def _sim_extra(extra: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:

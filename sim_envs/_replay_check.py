@@ -77,6 +77,8 @@ def divergence_findings(report: ReplayReport, rms_threshold: float, lag_threshol
             f"; the replay matches best shifted by {tracking.lag_s * 1000:+.0f} ms "
             f"(RMS {tracking.rms_at_lag:.3f} rad): the actions are offset in time from the states"
         )
+    for hint in report.hints:
+        message += f"; {hint}"
     at_ns = report.origin_ns + round(worst.worst_s * 1e9)
     return [
         Finding.of(

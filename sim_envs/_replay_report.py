@@ -97,6 +97,7 @@ class ReplayReport:
     tracking: Tracking
     notes: tuple[str, ...]
     wall_s: float = 0.0
+    hints: tuple[str, ...] = ()  # what the commands alone suggest (units, swapped joints)
 
     @property
     def real_time_factor(self) -> float:
@@ -119,6 +120,7 @@ class ReplayReport:
             tracking=Tracking.from_json(data["tracking"]),
             notes=tuple(data["notes"]),
             wall_s=data["wall_s"],
+            hints=tuple(data.get("hints", ())),
         )
 
 

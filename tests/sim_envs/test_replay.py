@@ -53,7 +53,7 @@ def test_replay_reproduces_a_no_ros_episode(reports: dict[str, ReplayReport]) ->
     assert report.robot == "kuavo_humanoid" and report.stream == "joint_position"
     assert len(tracking.joints) == 14  # the arms: what action_arm commands
     assert tracking.rms <= 0.01 and tracking.max <= 0.01
-    assert tracking.lag_s == 0.0
+    assert tracking.lag_s == 0.0 and report.hints == ()
     assert report.duration_s > 5 and report.real_time_factor > 1
     assert ReplayReport.from_json(json.loads(json.dumps(report.to_json()))) == report
 
@@ -72,6 +72,8 @@ def test_actions_in_degrees_fail_naming_the_worst_joint(
     assert finding.columns == (worst.joint,) and finding.stream == "joint_position"
     assert finding.start_ns == round(worst.worst_s * 1e9)
     assert f"{worst.joint} RMS" in finding.message and "14 of 14 joint(s) above 0.05 rad" in finding.message
+    hint = "the commands are 57.3 times the recorded positions: degrees where radians belong?"
+    assert hint in finding.message
 
 
 def test_actions_200_ms_late_fail_naming_the_lag(recorded: dict[str, Path]) -> None:
@@ -88,6 +90,10 @@ def test_swapped_joints_fail_naming_one_of_them(
     ranked = sorted(reports["swapped"].tracking.joints, key=lambda j: -j.rms)
     assert {j.joint for j in ranked[:2]} == set(SWAPPED)
     assert "2 of 14 joint(s) above" in finding.message
+    assert reports["swapped"].hints == (
+        "the commands of l_arm_pitch and l_forearm_pitch look swapped: each follows the other joint",
+    )
+    assert reports["swapped"].hints[0] in finding.message
 
 
 def test_divergence_check_runs_in_worker_processes(recorded: dict[str, Path]) -> None:

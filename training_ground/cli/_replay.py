@@ -88,5 +88,7 @@ def _print(report: sim_envs.ReplayReport) -> None:
 
 
 def _notes(report: sim_envs.ReplayReport) -> None:
+    for hint in report.hints:
+        console.print(f"hint: {hint}", highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
