@@ -61,6 +61,7 @@ def serve_episodes(
             recording.connect_grpc(url)
         recordings.append(recording)
         views.append(log_episode(path, recording, options))
+        recording.flush()
     rr.serve_web_viewer(web_port=web_port, open_browser=False, connect_to=url)
     web_url = f"http://127.0.0.1:{web_port}/?url={quote(url, safe='')}"
     return ServedViewer(url, web_url, views, recordings)
