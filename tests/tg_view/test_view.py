@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+
+pytest.importorskip("rerun", reason="tg view needs the [view] extra (rerun-sdk, Python 3.11 or later)")
 import rerun as rr
 import rerun.urdf
 from rerun.chunk import RrdReader

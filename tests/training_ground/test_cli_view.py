@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("rerun", reason="tg view needs the [view] extra (rerun-sdk, Python 3.11 or later)")
 from rerun.chunk import RrdReader
 
 from tests.sim_envs._replay_episodes import physics_session, record
@@ -99,3 +101,19 @@ def test_serve_hosts_the_web_viewer_until_stopped(episode: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def test_without_rerun_it_says_how_to_install_it(episode: Path, tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow" / "rerun"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('not here', name='rerun')\n", encoding="utf-8")
+    result = subprocess.run(
+        [*COMMAND, str(episode), "--save", str(tmp_path / "x.rrd")],
+        capture_output=True,
+        text=True,
+        env=tg_env(pythonpath=[shadow.parent]),
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "tg view needs the Rerun SDK (rerun cannot be imported): pip install -e '.[view]'" in result.stderr

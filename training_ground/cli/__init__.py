@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from tg_base import TgError, __version__
 from training_ground.cli import (
@@ -124,7 +125,8 @@ def main() -> None:
     try:
         command()
     except TgError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # The message is text, not markup: "pip install -e '.[view]'" keeps its brackets.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except Exception as exc:  # the last resort: every other exception is a bug of ours
         log = write_crash_log(exc, sys.argv)

@@ -60,7 +60,8 @@ def view(
         import tg_view
     except ImportError as exc:
         raise TgError(
-            f"tg view needs the Rerun SDK ({exc.name} is not installed): pip install -e '.[view]'"
+            f"tg view needs the Rerun SDK ({exc.name} cannot be imported): pip install -e '.[view]' "
+            "(rerun-sdk 0.41 needs Python 3.11 or later)"
         ) from None
     options = tg_view.ViewOptions(urdf=urdf)
     if save is not None:
