@@ -75,14 +75,36 @@ def test_validate_replay_fails_the_late_episode_only(
     assert _tg("validate", str(late), "--workers", "1").returncode == 0
 
 
-def test_replay_refuses_an_episode_without_actions(tmp_path: Path) -> None:
+def _without_actions(folder: Path) -> Path:
     spec = episodes.ArrayStreamSpec(
         "joint_position", episodes.StreamKind.JOINT_POSITION, ("l_arm_pitch",), ("rad",), rate_hz=100
     )
     info = episodes.EpisodeInfo(robot=episodes.RobotInfo("sim_humanoid"), source="sim")
-    with episodes.EpisodeWriter(tmp_path, streams=[spec], info=info, aligned_rate_hz=10) as writer:
+    with episodes.EpisodeWriter(folder, streams=[spec], info=info, aligned_rate_hz=10) as writer:
         for k in range(20):
             writer.append("joint_position", k * 10_000_000, [0.0])
-    result = _tg("replay", str(writer.final_path))
+    return writer.final_path
+
+
+def test_replay_refuses_an_episode_without_actions(tmp_path: Path) -> None:
+    result = _tg("replay", str(_without_actions(tmp_path)))
     assert result.returncode == 1
     assert "error:" in result.stderr and "no joint position actions to replay" in result.stderr
+
+
+def test_an_episode_that_cannot_replay_never_hides_the_others(
+    dataset: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, clean, _ = dataset
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / clean.name).write_bytes(clean.read_bytes())
+    bad = _without_actions(folder)
+    report = tmp_path / "replay.json"
+    result = runner.invoke(app, ["replay", str(folder), "--report", str(report)])
+    assert result.exit_code == 1
+    assert f"{clean.stem} on kuavo_humanoid" in result.output
+    assert f"error: {bad}: no joint position actions to replay" in result.output
+    assert "1 file(s) not replayed" in result.output
+    payload = json.loads(report.read_text(encoding="utf-8"))
+    assert [e["episode_id"] for e in payload["episodes"]] == [clean.stem] and len(payload["errors"]) == 1

@@ -10,7 +10,9 @@ import typer
 from rich.table import Table
 
 import sim_envs
+from tg_base import TgError
 from training_ground.cli._console import console, heading
+from training_ground.cli._episodes import _report_failures as report_failures
 from training_ground.cli._paths import episode_files
 
 __all__ = ["replay"]
@@ -42,16 +44,24 @@ def replay(
 
     Example: tg replay datasets/demo --report replay.json
     """
-    reports = []
-    for path in episode_files(paths):
-        report = sim_envs.replay_episode(path, sim_envs.ReplayOptions(speed=speed))
+    files = episode_files(paths)
+    reports, failed = [], []
+    for path in files:
+        try:
+            report = sim_envs.replay_episode(path, sim_envs.ReplayOptions(speed=speed))
+        except TgError as exc:
+            if len(files) == 1:
+                raise
+            failed.append(str(exc))  # one episode that cannot replay never hides the others
+            continue
         _print(report)
         _notes(report)
         reports.append(report)
     if report_file is not None:
-        payload = {"episodes": [r.to_json() for r in reports]}
+        payload = {"episodes": [r.to_json() for r in reports], "errors": failed}
         report_file.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
         console.print(f"report: {report_file}")
+    report_failures(failed, "not replayed")
 
 
 def _print(report: sim_envs.ReplayReport) -> None:
