@@ -6,9 +6,10 @@ as one recording per episode, and opening the same episode twice shows one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,18 @@ class EpisodeView:
     robot: RobotView
     events: EventCounts
     output: str = ""  # the .rrd file it was saved to
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "episode": self.episode,
             "episode_id": self.episode_id,
             "samples": dict(self.samples),
-            "robot": {"urdf": self.robot.urdf, "posed_joints": list(self.robot.posed_joints)},
+            "robot": {
+                "urdf": self.robot.urdf,
+                "name": self.robot.name,
+                "posed_joints": list(self.robot.posed_joints),
+            },
             "events": {
                 "phases": self.events.phases,
                 "gripper_events": self.events.gripper_events,
@@ -105,16 +110,25 @@ def save_episodes(paths: Sequence[Path], out: Path, options: ViewOptions | None 
         with episodes.open(path) as reader:
             episode_id = reader.metadata.episode_id
         target = out if single else out / f"{episode_id}.rrd"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        recording = new_recording(episode_id)
-        recording.save(target)
+        recording = _file_recording(episode_id, target)
         try:
             view = log_episode(path, recording, options)
         finally:
             recording.flush()
             recording.disconnect()
-        views.append(EpisodeView(**{**view.__dict__, "output": str(target)}))
+        views.append(dataclasses.replace(view, output=str(target)))
     return views
+
+
+def _file_recording(episode_id: str, target: Path) -> rr.RecordingStream:
+    """A recording saved to ``target`` (replaced if it exists), its folder made if needed."""
+    recording = new_recording(episode_id)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        recording.save(target)
+    except (OSError, RuntimeError) as exc:  # Rerun's file sink reports a failed open as RuntimeError
+        raise ViewError(f"{target}: cannot write the recording ({exc}); check --save") from None
+    return recording
 
 
 def _blueprint(reader: EpisodeReader, robot: RobotView) -> rrb.Blueprint:

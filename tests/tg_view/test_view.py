@@ -160,6 +160,17 @@ def test_bad_urdf_inputs_are_errors(tmp_path: Path) -> None:
         tg_view.save_episodes([path], tmp_path / "y.rrd", tg_view.ViewOptions(urdf=broken))
 
 
+def test_an_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    path = _without_urdf(tmp_path / "ds")
+    taken = tmp_path / "taken.rrd"
+    taken.mkdir()
+    with pytest.raises(
+        tg_view.ViewError,
+        match=r"taken\.rrd: cannot write the recording \(.*Is a directory.*\); check --save",
+    ):
+        tg_view.save_episodes([path], taken)
+
+
 def test_a_dataset_is_one_recording_per_episode(demo: Path, tmp_path: Path) -> None:
     other = _without_urdf(demo.parent)
     try:
