@@ -6,6 +6,7 @@ the printed address, or forward the two ports over SSH.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from urllib.parse import quote
 import rerun as rr
 
 import episodes
+from tg_view._errors import ViewError
 from tg_view._view import EpisodeView, ViewOptions, log_episode, new_recording
 
 __all__ = ["DEFAULT_GRPC_PORT", "DEFAULT_WEB_PORT", "ServedViewer", "serve_episodes"]
@@ -48,6 +50,8 @@ def serve_episodes(
 ) -> ServedViewer:
     """Log every episode (one recording each) into a gRPC server on ``grpc_port`` and host the
     web viewer on ``web_port``; returns at once, the servers run until ``close()`` or exit."""
+    _check_free(grpc_port, "--grpc-port")
+    _check_free(web_port, "--web-port")
     recordings: list[rr.RecordingStream] = []
     views: list[EpisodeView] = []
     url = ""
@@ -65,3 +69,12 @@ def serve_episodes(
     rr.serve_web_viewer(web_port=web_port, open_browser=False, connect_to=url)
     web_url = f"http://127.0.0.1:{web_port}/?url={quote(url, safe='')}"
     return ServedViewer(url, web_url, views, recordings)
+
+
+def _check_free(port: int, option: str) -> None:
+    """Refuse a port something already listens on: Rerun's gRPC server only logs that it could not."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("0.0.0.0", port))  # where the servers listen: every interface
+        except OSError as exc:
+            raise ViewError(f"port {port} is taken ({exc.strerror}); pick another with {option}") from None

@@ -117,3 +117,23 @@ def test_without_rerun_it_says_how_to_install_it(episode: Path, tmp_path: Path) 
     )
     assert result.returncode == 1
     assert "tg view needs the Rerun SDK (rerun cannot be imported): pip install -e '.[view]'" in result.stderr
+
+
+def test_serve_refuses_a_port_in_use(episode: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # as the servers bind
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*COMMAND, str(episode), "--serve", "--grpc-port", str(port)],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert (
+        f"error: port {port} is taken (Address already in use); pick another with --grpc-port"
+        in result.stderr
+    )
