@@ -82,7 +82,7 @@ from episodes._qa._config import (
     threshold_kinds,
 )
 from episodes._qa._errors import QaConfigError, StaleStatisticsError
-from episodes._qa._findings import CHECKS, CheckInfo, EpisodeReport, Finding, Severity
+from episodes._qa._findings import CHECKS, CheckInfo, EpisodeReport, Finding, Severity, register_check
 from episodes._qa._motion import GripperEvent, Segment
 from episodes._qa._report import render_html_report
 from episodes._qa._stats import (
@@ -92,7 +92,7 @@ from episodes._qa._stats import (
     load_dataset_stats,
     write_dataset_stats,
 )
-from episodes._qa._validate import Configure, read_qa, validate_episode, validate_episodes
+from episodes._qa._validate import Configure, EpisodeCheck, read_qa, validate_episode, validate_episodes
 from episodes._reader import (
     AlignedFrame,
     AlignedInfo,
@@ -172,6 +172,7 @@ __all__ = [
     "EncodedImage",
     "EpisodeAnnotations",
     "EpisodeBusyError",
+    "EpisodeCheck",
     "EpisodeDataset",
     "EpisodeEntry",
     "EpisodeError",
@@ -252,6 +253,7 @@ __all__ = [
     "read_qa",
     "realign",
     "recover",
+    "register_check",
     "render_html_report",
     "sample_layout",
     "scan_episode",

@@ -22,6 +22,9 @@ Run from the repository root (a physics-only episode, nothing rendered):
 
 Recording goes through :func:`collect_sim` (``tg collect --no-ros``), or through
 ROS 2: :class:`SimDriver` is the simulator as a robot driver, which ``tg_sim``'s nodes wrap.
+:func:`replay_episode` drives the simulated robot with an episode's recorded actions and
+compares the joints it reaches with the recorded ones (``tg replay``); :class:`DivergenceCheck`
+is the quality check built on it (``replay.divergence``, ``tg validate --replay``).
 :func:`record_synthetic_episode` writes a plausible episode without any physics (for
 tests and benchmarks that need data fast).
 
@@ -54,12 +57,16 @@ from sim_envs._operators import (
 )
 from sim_envs._overrides import SimOverrides
 from sim_envs._registry import Registry
+from sim_envs._replay import ReplayOptions, replay_episode
+from sim_envs._replay_check import DIVERGENCE, DivergenceCheck
+from sim_envs._replay_report import JointTracking, ReplayReport, Tracking, WorstMoment
 from sim_envs._robots import ROBOTS, ArmSpec, KuavoHumanoid, SimRobot, WalkerHumanoid
 from sim_envs._synthetic import record_synthetic_episode
 from sim_envs._tasks import TASKS, BimanualLift, Grip, Phase, PickPlace, Reach, Rest, Step, Task
 from sim_envs._world import CameraModel, SimWorld
 
 __all__ = [
+    "DIVERGENCE",
     "OPERATORS",
     "ROBOTS",
     "TASKS",
@@ -70,10 +77,12 @@ __all__ = [
     "CameraModel",
     "CarefulOperator",
     "Command",
+    "DivergenceCheck",
     "EpisodeOutcome",
     "EpisodeTimings",
     "Grip",
     "HastyOperator",
+    "JointTracking",
     "KuavoHumanoid",
     "OperatorStyle",
     "Pacer",
@@ -82,6 +91,8 @@ __all__ = [
     "Pose",
     "Reach",
     "Registry",
+    "ReplayOptions",
+    "ReplayReport",
     "Rest",
     "Sampler",
     "ScriptedOperator",
@@ -99,11 +110,14 @@ __all__ = [
     "Task",
     "TeleopStart",
     "TeleopStatus",
+    "Tracking",
     "UnknownNameError",
     "UnreachableError",
     "WalkerHumanoid",
+    "WorstMoment",
     "collect_sim",
     "judge_outcome",
     "merge_extra",
     "record_synthetic_episode",
+    "replay_episode",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
 import pkgutil
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("tg_base", "episodes", "tg_config", "collectors", "sim_envs", "tg_station", "training_ground")
+# The viewer's modules import Rerun (the [view] extra, Python 3.11 or later).
+VIEW_PACKAGES = ("tg_view",) if importlib.util.find_spec("rerun") else ()
 # The ROS layer's modules import rclpy: their examples run where the `ros` extra is installed.
 ROS_PACKAGES = ("tg_recorder", "tg_sim")
 
@@ -25,7 +28,7 @@ def _ros_available() -> bool:
 
 def _modules() -> list[str]:
     names = []
-    for package in PACKAGES + (ROS_PACKAGES if _ros_available() else ()):
+    for package in PACKAGES + VIEW_PACKAGES + (ROS_PACKAGES if _ros_available() else ()):
         names.append(package)
         module = importlib.import_module(package)
         names += [info.name for info in pkgutil.walk_packages(module.__path__, f"{package}.")]

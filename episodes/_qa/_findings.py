@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from episodes._qa._report import EpisodeVisuals
 
-__all__ = ["CHECKS", "CheckInfo", "EpisodeReport", "Finding", "Severity"]
+__all__ = ["CHECKS", "CheckInfo", "EpisodeReport", "Finding", "Severity", "register_check"]
 
 
 class Severity(str, Enum):
@@ -132,6 +132,27 @@ CHECKS: Mapping[str, CheckInfo] = MappingProxyType(
     }
 )
 """Every check by id. Ids and severities are stable: scripts may rely on them."""
+# A live view: checks of the layers above are added by :func:`register_check`.
+_REGISTRY: dict[str, CheckInfo] = dict(CHECKS)
+CHECKS = MappingProxyType(_REGISTRY)
+
+
+def register_check(info: CheckInfo) -> None:
+    """Add an opt-in check of a layer above the format (the simulation's ``replay.divergence``).
+
+    Its module registers it on import, so a worker process that unpickles the
+    check knows it too. Registering the same info again is a no-op.
+
+    >>> register_check(CHECKS["time.gap"])
+    >>> register_check(CheckInfo("time.gap", Severity.WARNING, "other"))
+    Traceback (most recent call last):
+    ...
+    ValueError: check 'time.gap' is already registered with other settings
+    """
+    known = _REGISTRY.get(info.id)
+    if known is not None and known != info:
+        raise ValueError(f"check {info.id!r} is already registered with other settings")
+    _REGISTRY[info.id] = info
 
 
 @dataclass(frozen=True)

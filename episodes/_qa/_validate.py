@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Union
+from typing import Protocol, Union
 
 import numpy as np
 
@@ -27,12 +27,20 @@ from episodes._reader import EpisodeMetadata, EpisodeReader
 from episodes._writer_annotations import AnnotationUpdate, write_annotations
 from tg_base import TgError
 
-__all__ = ["Configure", "read_qa", "validate_episode", "validate_episodes"]
+__all__ = ["Configure", "EpisodeCheck", "read_qa", "validate_episode", "validate_episodes"]
 
 QA_GROUP = schema.ANNOTATION_QA
 Configure = Callable[[EpisodeMetadata], QaConfig]
 """Picks the config from an episode's metadata (its robot profile); may raise a TgError."""
 ConfigSource = Union[QaConfig, Configure, None]  # noqa: UP007 - runtime alias, 3.10
+
+
+class EpisodeCheck(Protocol):
+    """An opt-in check from a layer above the format (``sim_envs.DivergenceCheck``): it gets the open
+    episode and returns findings of a check it registered (``register_check``). It must be picklable,
+    for the worker processes."""
+
+    def __call__(self, reader: EpisodeReader, config: QaConfig) -> list[Finding]: ...
 
 
 def validate_episode(
@@ -41,6 +49,7 @@ def validate_episode(
     *,
     write: bool = False,
     visuals: bool = False,
+    checks: Sequence[EpisodeCheck] = (),
 ) -> EpisodeReport:
     """Run every check on one episode file. It never raises for a bad file: that is a finding.
 
@@ -48,7 +57,8 @@ def validate_episode(
     returns one (``collectors.EpisodeQaConfigs`` loads the episode's robot
     profile), or ``None`` for the defaults. ``write=True`` stores the result in
     ``/annotations/qa`` (only if it differs from what is stored); ``visuals=True``
-    adds plots and thumbnails for :func:`render_html_report`.
+    adds plots and thumbnails for :func:`render_html_report`; ``checks`` are opt-in
+    checks run after the built-in ones.
 
     >>> report = validate_episode("datasets/demo/01J....h5")  # doctest: +SKIP
     >>> report.passed, report.counts()  # doctest: +SKIP
@@ -80,6 +90,8 @@ def validate_episode(
             if data is not None:
                 findings += check_structure(data)
                 findings += run_checks(data, qa, unreadable)
+                for check in checks:
+                    findings += guard(unreadable, "", lambda check=check: check(reader, qa)) or []  # type: ignore[misc]
                 if visuals:
                     shown = guard(unreadable, "", lambda: episode_visuals(data, findings))
     readable = not any(f.check in ("file.unreadable", "file.structure") for f in findings)
@@ -109,6 +121,7 @@ def validate_episodes(
     write: bool = False,
     visuals: bool = False,
     on_result: Callable[[EpisodeReport], None] | None = None,
+    checks: Sequence[EpisodeCheck] = (),
 ) -> list[EpisodeReport]:
     """:func:`validate_episode` for many files over ``workers`` processes (default: all cores).
 
@@ -117,7 +130,7 @@ def validate_episodes(
     ``config`` must be picklable and, as for any spawned process pool, a script
     must call this under ``if __name__ == "__main__":``.
     """
-    work = functools.partial(validate_episode, config=config, write=write, visuals=visuals)
+    work = functools.partial(validate_episode, config=config, write=write, visuals=visuals, checks=checks)
     reports = run_parallel(
         work, [Path(p) for p in paths], workers=workers, on_result=on_result, on_crash=_crashed
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from tg_base import TgError, __version__
 from training_ground.cli import (
@@ -25,7 +26,9 @@ from training_ground.cli import (
     _ingest,
     _profiles,
     _record,
+    _replay,
     _validate,
+    _view,
 )
 from training_ground.cli._console import err_console
 from training_ground.cli._crash import write_crash_log
@@ -68,6 +71,8 @@ app.command("profiles")(_profiles.profiles)
 app.command("validate")(_validate.validate)
 app.command("annotate")(_annotate.annotate)
 app.command("export")(_export.export)
+app.command("replay")(_replay.replay)
+app.command("view")(_view.view)
 
 
 # Click's names for the types our parameters take.
@@ -120,7 +125,8 @@ def main() -> None:
     try:
         command()
     except TgError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # The message is text, not markup: "pip install -e '.[view]'" keeps its brackets.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except Exception as exc:  # the last resort: every other exception is a bug of ours
         log = write_crash_log(exc, sys.argv)

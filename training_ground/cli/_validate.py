@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 import episodes
+import sim_envs
 from tg_base import TgError
 from tg_config import EpisodeQaConfigs, load_profile, load_session
 from training_ground.cli._console import console, progress
@@ -51,6 +52,12 @@ def validate(
     workers: WorkersOption = None,
     profile: ProfileOption = None,
     config: ConfigOption = None,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay", help="Also replay simulated episodes' actions in the simulation (replay.divergence)."
+        ),
+    ] = False,
 ) -> None:
     """Check episodes: timing, values, images, sync, status. Exit code 1 if any episode has an error.
 
@@ -63,7 +70,13 @@ def validate(
     configs = qa_configs(profile, config)
     with progress(len(files), "validating") as advance:
         reports = episodes.validate_episodes(
-            files, configs, workers=workers, write=write, visuals=html_file is not None, on_result=advance
+            files,
+            configs,
+            workers=workers,
+            write=write,
+            visuals=html_file is not None,
+            on_result=advance,
+            checks=[sim_envs.DivergenceCheck()] if replay else [],
         )
     _print_table(reports)
     if json_file is not None:
