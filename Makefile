@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loader.py
 	$(BIN)/python benchmarks/bench_export.py
 	$(BIN)/python benchmarks/bench_ros_recorder.py
+	$(BIN)/python benchmarks/bench_replay.py
+	$(BIN)/python benchmarks/bench_view.py
 
 # Our exports loaded by lerobot 0.4.4 (LeRobotDataset, pyav backend) and robomimic 0.3.0
 # (SequenceDataset) in their own pinned environment: lerobot 0.4.4 is the last release for
