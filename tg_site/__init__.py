@@ -7,5 +7,6 @@ that ``tg site reindex`` rebuilds from them.
 """
 
 from tg_site._errors import SiteError
+from tg_site._store import CATALOGUE_FILE, EpisodeExistsInStoreError, InvalidEpisodeIdError, Store
 
-__all__ = ["SiteError"]
+__all__ = ["CATALOGUE_FILE", "EpisodeExistsInStoreError", "InvalidEpisodeIdError", "SiteError", "Store"]
