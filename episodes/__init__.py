@@ -112,12 +112,14 @@ from episodes._reader import open_episode as open
 from episodes._sample_index import SampleIndex
 from episodes._schema_digest import content_digest
 from episodes._spec import (
+    REVIEW_STATES,
     ArrayStreamSpec,
     CameraCalibration,
     EpisodeInfo,
     ImageEncoding,
     ImageStreamSpec,
     JsonValue,
+    ReviewState,
     RobotInfo,
     Role,
     StreamKind,
@@ -142,6 +144,7 @@ from episodes._training import (
     usable_range,
 )
 from episodes._writer import EpisodeWriter, WriterOptions
+from episodes._writer_labels import set_labels, set_review
 
 __all__ = [
     "CHECKS",
@@ -150,6 +153,7 @@ __all__ = [
     "EXPORTERS",
     "FORMAT_VERSION",
     "QA_RULES",
+    "REVIEW_STATES",
     "SEGMENT_KINDS",
     "SPLITS_FILE",
     "THRESHOLD_KINDS",
@@ -205,6 +209,7 @@ __all__ = [
     "QaConfig",
     "QaConfigError",
     "QaRule",
+    "ReviewState",
     "RobotInfo",
     "Role",
     "Sample",
@@ -256,6 +261,8 @@ __all__ = [
     "sample_layout",
     "scan_episode",
     "select_episodes",
+    "set_labels",
+    "set_review",
     "split_of",
     "summarize",
     "threshold_kinds",
