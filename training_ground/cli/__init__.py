@@ -25,6 +25,8 @@ from training_ground.cli import (
     _ingest,
     _profiles,
     _record,
+    _site,
+    _transfer,
     _validate,
 )
 from training_ground.cli._console import err_console
@@ -68,6 +70,9 @@ app.command("profiles")(_profiles.profiles)
 app.command("validate")(_validate.validate)
 app.command("annotate")(_annotate.annotate)
 app.command("export")(_export.export)
+app.command("push")(_transfer.push)
+app.command("pull")(_transfer.pull)
+app.add_typer(_site.site_app)
 
 
 # Click's names for the types our parameters take.
