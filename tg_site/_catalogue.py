@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 import episodes
@@ -80,21 +81,21 @@ class Catalogue:
 
     def upsert(self, record: EpisodeRecord) -> None:
         """Insert or replace the episode's row (its trash mark is kept unless the record sets one)."""
-        with self.session() as s, s.begin():
-            row = s.get(EpisodeRow, record.episode_id)
-            values = _row_values(record)
-            if row is None:
-                s.add(EpisodeRow(**values))
-                return
-            if record.trashed_at_ns is None:
-                values["trashed_at_ns"] = row.trashed_at_ns
-            for key, value in values.items():
-                setattr(row, key, value)
+        self.upsert_many([record])
 
-    def upsert_many(self, records: list[EpisodeRecord]) -> None:
-        """Insert many new rows in one transaction (a reindex, a benchmark); ids must be new."""
+    def upsert_many(self, records: Sequence[EpisodeRecord]) -> None:
+        """:meth:`upsert` for many records in one transaction (a reindex, a benchmark)."""
+        if not records:
+            return
+        statement = sqlite_insert(EpisodeRow)
+        kept = {"episode_id", "trashed_at_ns"}
+        update = {
+            c.name: statement.excluded[c.name] for c in EpisodeRow.__table__.columns if c.name not in kept
+        }
+        update["trashed_at_ns"] = func.coalesce(statement.excluded.trashed_at_ns, EpisodeRow.trashed_at_ns)
+        statement = statement.on_conflict_do_update(index_elements=[EpisodeRow.episode_id], set_=update)
         with self.session() as s, s.begin():
-            s.execute(insert(EpisodeRow), [_row_values(r) for r in records])
+            s.execute(statement, [_row_values(r) for r in records])
 
     def get(self, episode_id: str) -> EpisodeRecord | None:
         with self.session() as s:
@@ -129,6 +130,11 @@ class Catalogue:
         """Ids of every row, trashed ones included."""
         with self.session() as s:
             return set(s.scalars(select(EpisodeRow.episode_id)))
+
+    def trashed_ids(self) -> set[str]:
+        """Ids of the episodes in the trash."""
+        with self.session() as s:
+            return set(s.scalars(select(EpisodeRow.episode_id).where(EpisodeRow.trashed_at_ns.is_not(None))))
 
     def delete(self, episode_id: str) -> None:
         """Remove an episode's row (its file is gone)."""
