@@ -15,7 +15,6 @@ from typing import Any
 import episodes
 from tg_site._errors import SiteError
 from tg_site._messages import ReviewRequest
-from tg_site._records import record_from_file
 from tg_site._state import SiteState
 from tg_site._tokens import TokenInfo
 
@@ -69,7 +68,7 @@ def review_episode(
         after = {"review": verdict.to_json(), "instruction": review.instruction, "success": review.success}
 
         def write() -> dict[str, Any]:
-            record = record_from_file(path)
+            record = site.record(path)
             site.catalogue.upsert(record)
             site.catalogue.audit(token.name, "review", episode_id, {"before": before, "after": after})
             return record.to_json()

@@ -7,6 +7,7 @@ after its upload's row).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from tg_site._arrival import ArrivalOutcome, Arrivals
 from tg_site._auth import ForbiddenError, RateLimiter, TokenCheck
 from tg_site._catalogue import Catalogue
 from tg_site._messages import CommitResult, Labels, UploadRequest, UploadState
-from tg_site._records import record_from_file
+from tg_site._records import EpisodeRecord, record_from_file
 from tg_site._settings import SiteSettings
 from tg_site._store import EpisodeExistsInStoreError, Store
 from tg_site._tokens import Role, TokenInfo, TokenStore
@@ -62,6 +63,12 @@ class SiteState:
         self.ready = False
         self.arrivals.close()
         self._writer.shutdown(wait=True)
+
+    def record(self, path: Path, *, sha256: str | None = None) -> EpisodeRecord:
+        """The catalogue record of a stored episode file, with whether its thumbnail exists."""
+        record = record_from_file(path, sha256=sha256)
+        thumb = self.store.thumbnail_path(record.episode_id).exists()
+        return dataclasses.replace(record, has_thumbnail=thumb)
 
     def write(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` (a catalogue write) on the one writer thread and wait for it."""
@@ -107,7 +114,7 @@ class SiteState:
         before = {"instruction": meta.instruction, "success": meta.success}
 
         def write() -> None:
-            self.catalogue.upsert(record_from_file(path))
+            self.catalogue.upsert(self.record(path))
             self.catalogue.audit(
                 token.name, "labels.merge", episode_id, {"before": before, "after": labels.to_json()}
             )
@@ -153,7 +160,7 @@ class SiteState:
 
     def _catalogue_upload(self, final: Path, verified: Verified, token: TokenInfo) -> None:
         r = verified.request
-        record = record_from_file(final, sha256=r.sha256)
+        record = self.record(final, sha256=r.sha256)
 
         def write() -> None:
             self.catalogue.upsert(record)
@@ -177,7 +184,7 @@ class SiteState:
         path = self.store.episode_path(outcome.episode_id)
         try:
             if path.exists():
-                self.catalogue.upsert(record_from_file(path))
+                self.catalogue.upsert(self.record(path))
                 self.catalogue.audit("site", "arrival", outcome.episode_id, outcome.to_json())
         except Exception:  # the row stays as the upload left it; reindex rebuilds it
             _log.exception("arrival of %s: the catalogue row could not be updated", outcome.episode_id)

@@ -136,7 +136,7 @@ def timeseries(
         if not isinstance(samples, episodes.ArraySamples):
             raise NotFoundError(f"episode {episode_id}: no array stream {stream!r}")
         origin = reader.origin_ns()
-        columns = list(getattr(info.spec, "columns", ()))
+        columns = list(getattr(info.spec, "names", ()))
     step = max(1, -(-len(samples) // max_points))
     values = np.asarray(samples.data[::step], dtype=np.float64).astype(object)
     values[~np.isfinite(values.astype(np.float64))] = None  # JSON has no NaN
