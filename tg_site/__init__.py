@@ -6,11 +6,13 @@ Files in the store are the source of truth; the catalogue database is an index
 that ``tg site reindex`` rebuilds from them.
 """
 
+from tg_site._backup import BackupReport, backup
 from tg_site._catalogue import Catalogue, UnknownTaskError
 from tg_site._errors import SiteError
 from tg_site._migrate import CatalogueTooNewError
 from tg_site._query import SORT_KEYS, EpisodePage, EpisodeQuery, QueryError
 from tg_site._records import EpisodeRecord, file_sha256, record_from_file
+from tg_site._reindex import DriftReport, ReindexOptions, reindex
 from tg_site._store import CATALOGUE_FILE, EpisodeExistsInStoreError, InvalidEpisodeIdError, Store
 from tg_site._tasks import AuditEntry, Selection, Task, TaskProgress, TaskSpec
 from tg_site._tokens import Role, TokenError, TokenInfo, TokenStore
@@ -19,14 +21,17 @@ __all__ = [
     "CATALOGUE_FILE",
     "SORT_KEYS",
     "AuditEntry",
+    "BackupReport",
     "Catalogue",
     "CatalogueTooNewError",
+    "DriftReport",
     "EpisodeExistsInStoreError",
     "EpisodePage",
     "EpisodeQuery",
     "EpisodeRecord",
     "InvalidEpisodeIdError",
     "QueryError",
+    "ReindexOptions",
     "Role",
     "Selection",
     "SiteError",
@@ -38,6 +43,8 @@ __all__ = [
     "TokenInfo",
     "TokenStore",
     "UnknownTaskError",
+    "backup",
     "file_sha256",
     "record_from_file",
+    "reindex",
 ]
