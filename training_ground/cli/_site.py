@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from tg_site._serve import serve
 from tg_site._settings import SiteSettings, TlsFiles, parse_size
 
 __all__ = ["site_app"]
@@ -68,4 +67,7 @@ def serve_command(
         trash_days=trash_days,
         time_zone=time_zone,
     )
+    # Imported here: FastAPI and uvicorn take half a second that every other tg command would pay.
+    from tg_site._serve import serve
+
     serve(settings)
