@@ -16,7 +16,7 @@ import episodes
 from tests.processes import descendants, wait_gone
 from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
 from tests.tg_site.site_episodes import make_episode
-from tg_site import Catalogue, Store
+from tg_site import Catalogue, ReindexOptions, Store, reindex
 from tg_site._client import SiteClient
 from tg_site._messages import UploadRequest
 
@@ -78,8 +78,17 @@ def test_killed_during_an_upload_it_resumes_after_restart(store, tmp_path: Path)
         assert (result.state, result.bytes_sent) == ("uploaded", len(data) - offset)
         stored = root / "episodes" / path.stem[:2] / path.name
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == request.sha256
+        with server.client(tokens["reviewer"]) as http:
+            wait_arrived(http, path.stem)
     finally:
         server.stop()
+    _no_drift(root)
+
+
+def _no_drift(root: Path) -> None:
+    with Catalogue.open(Store(root)) as catalogue:
+        report = reindex(Store(root), catalogue, ReindexOptions(verify_hashes=True))
+    assert report.clean, report.to_json()
 
 
 def _swallow(send: Callable[[], object]) -> None:
@@ -108,6 +117,7 @@ def test_killed_during_arrival_the_arrival_is_redone(store, tmp_path: Path) -> N
         server.stop()
     assert all(r["annotations"]["annotated"] for r in rows)  # type: ignore[index]
     assert list((root / "incoming" / "arrivals").iterdir()) == []
+    _no_drift(root)
     with Catalogue.open(Store(root)) as catalogue:
         for episode_id in pushed:
             record = catalogue.get(episode_id)

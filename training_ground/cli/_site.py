@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tg_site._settings import SiteSettings, TlsFiles, parse_size
+from training_ground.cli._site_admin import register_admin
 
 __all__ = ["site_app"]
 
@@ -71,3 +72,6 @@ def serve_command(
     from tg_site._serve import serve
 
     serve(settings)
+
+
+register_admin(site_app)
