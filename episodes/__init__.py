@@ -55,7 +55,7 @@ from episodes._export import (
 )
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._image_transform import ImageTransform
-from episodes._layout import FORMAT_VERSION
+from episodes._layout import FORMAT_VERSION, fsync_path
 from episodes._maintenance import (
     atomic_update,
     has_pending_update,
@@ -245,6 +245,7 @@ __all__ = [
     "describe_left_out",
     "export_lerobot",
     "export_robomimic",
+    "fsync_path",
     "has_pending_update",
     "is_episode_id",
     "list_episodes",

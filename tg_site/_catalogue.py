@@ -32,6 +32,8 @@ __all__ = ["Catalogue", "CatalogueTooNewError", "EpisodeRecord", "UnknownTaskErr
 
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(EpisodeRecord))
 _BUSY_TIMEOUT_MS = 30_000
+# Below this many episodes any plan is fast; statistics start to matter above it.
+_ANALYZE_MIN_ROWS = 1000
 
 
 class UnknownTaskError(SiteError):
@@ -62,10 +64,34 @@ class Catalogue:
             raise
         catalogue = cls(store, engine)
         catalogue.backup_made = backup
+        catalogue.optimize()
         return catalogue
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def optimize(self, *, force: bool = False) -> bool:
+        """Refresh the query planner's statistics (ANALYZE) when missing or off by half; True if run.
+
+        Without them SQLite picks the index of the first equality filter (review
+        state: a third of all rows) and sorts every match, instead of reading the
+        sort key's index in order: 40 ms against 4 ms per page at 100,000 episodes.
+        ANALYZE reads every index once (0.1 s at 100,000 episodes).
+        """
+        with self.engine.begin() as connection:
+            rows = connection.exec_driver_sql("SELECT count(*) FROM episodes").scalar_one()
+            stat = (
+                connection.exec_driver_sql(
+                    "SELECT stat FROM sqlite_stat1 WHERE tbl = 'episodes' LIMIT 1"
+                ).scalar()
+                if _has_stats(connection)
+                else None
+            )
+            analysed = int(str(stat).split()[0]) if stat else 0
+            if not force and ((rows < _ANALYZE_MIN_ROWS and not analysed) or _close(rows, analysed)):
+                return False
+            connection.exec_driver_sql("ANALYZE")
+            return True
 
     def __enter__(self) -> Catalogue:
         return self
@@ -96,6 +122,8 @@ class Catalogue:
         statement = statement.on_conflict_do_update(index_elements=[EpisodeRow.episode_id], set_=update)
         with self.session() as s, s.begin():
             s.execute(statement, [_row_values(r) for r in records])
+        if len(records) >= _ANALYZE_MIN_ROWS:
+            self.optimize()
 
     def get(self, episode_id: str) -> EpisodeRecord | None:
         with self.session() as s:
@@ -258,6 +286,15 @@ class Catalogue:
                 raise UnknownTaskError(f"no selection named {name!r} on this site; save one first")
             query = EpisodeQuery.from_json(row.query)
         return [(r.episode_id, r.file_sha256) for r in self.iter_query(query)]
+
+
+def _has_stats(connection: Any) -> bool:
+    found = connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+    return found is not None
+
+
+def _close(rows: int, analysed: int) -> bool:
+    return analysed > 0 and 0.5 <= rows / analysed <= 2.0
 
 
 def create_sqlite_engine(path: Path) -> Engine:

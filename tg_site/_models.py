@@ -23,6 +23,12 @@ class EpisodeRow(Base):
     """One episode: what people filter and sort on, rebuilt from its file by ``reindex``."""
 
     __tablename__ = "episodes"
+    # Each sort key with the id that breaks its ties (SORT_KEYS, keyset pages): a page is read in
+    # index order and stops after page-size rows instead of sorting every match.
+    __table_args__ = tuple(
+        Index(f"ix_episodes_{key}_episode_id", key, "episode_id")
+        for key in ("recorded_at_ns", "duration_s", "size_bytes", "station", "operator", "task")
+    )
 
     episode_id: Mapped[str] = mapped_column(String(26), primary_key=True)
     raw_digest: Mapped[str] = mapped_column(String(64), index=True)
@@ -30,16 +36,16 @@ class EpisodeRow(Base):
     robot_profile: Mapped[str] = mapped_column(String, index=True)
     robot_model: Mapped[str] = mapped_column(String)
     task_id: Mapped[str] = mapped_column(String, index=True)
-    task: Mapped[str] = mapped_column(String, index=True)
+    task: Mapped[str] = mapped_column(String)
     instruction: Mapped[str] = mapped_column(Text)
-    operator: Mapped[str] = mapped_column(String, index=True)
-    station: Mapped[str] = mapped_column(String, index=True)
+    operator: Mapped[str] = mapped_column(String)
+    station: Mapped[str] = mapped_column(String)
     source: Mapped[str] = mapped_column(String)
     recorded_at: Mapped[str] = mapped_column(String)
-    recorded_at_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+    recorded_at_ns: Mapped[int] = mapped_column(BigInteger)
     start_time_ns: Mapped[int] = mapped_column(BigInteger)
     end_time_ns: Mapped[int] = mapped_column(BigInteger)
-    duration_s: Mapped[float] = mapped_column(Float, index=True)
+    duration_s: Mapped[float] = mapped_column(Float)
     success: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     status: Mapped[str] = mapped_column(String, index=True)
     qa_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True, index=True)
@@ -51,14 +57,16 @@ class EpisodeRow(Base):
     review_note: Mapped[str] = mapped_column(Text)
     reviewer: Mapped[str] = mapped_column(String)
     reviewed_at_ns: Mapped[int] = mapped_column(BigInteger)
-    size_bytes: Mapped[int] = mapped_column(BigInteger, index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
     file_sha256: Mapped[str] = mapped_column(String(64))
     file_mtime_ns: Mapped[int] = mapped_column(BigInteger)
     cameras: Mapped[dict[str, Any]] = mapped_column(JSON)
     has_thumbnail: Mapped[bool] = mapped_column(Boolean)
     catalogued_at_ns: Mapped[int] = mapped_column(BigInteger)
     # Revision 2: deletion moves the file to the trash; the row stays, marked, until purged.
-    trashed_at_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    # Not indexed: nearly every row has NULL, and an index made SQLite walk all of them for
+    # the "not trashed" condition of every query instead of the sort key's index.
+    trashed_at_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class TokenRow(Base):

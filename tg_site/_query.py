@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from tg_site._errors import SiteError
+from tg_site._jsonable import fields_from_json, fields_to_json
 from tg_site._models import EpisodeRow
 from tg_site._records import EpisodeRecord
 
@@ -98,16 +99,11 @@ class EpisodeQuery:
             raise QueryError(f"page size {self.page_size} is out of range; ask for 1 to {MAX_PAGE} episodes")
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return fields_to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EpisodeQuery:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise QueryError(f"unknown query fields {unknown}; known: {', '.join(sorted(known))}")
-        values: dict[str, Any] = {k: tuple(v) if k in _EQUAL else v for k, v in data.items()}
-        return cls(**values)
+        return cls(**fields_from_json(cls, data, tuples=_EQUAL, what="query", error=QueryError))
 
     def page_after(self, cursor: str | None) -> EpisodeQuery:
         """The same query, continuing after ``cursor``."""
@@ -127,10 +123,6 @@ class EpisodePage:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EpisodePage:
         return cls(tuple(EpisodeRecord.from_json(r) for r in data["records"]), data.get("next_cursor"))
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def episode_statement(query: EpisodeQuery) -> Select[EpisodeRow]:

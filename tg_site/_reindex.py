@@ -117,6 +117,7 @@ def reindex(store: Store, catalogue: Catalogue, options: ReindexOptions | None =
     missing = sorted(known - seen - _in_trash(store, catalogue))
     for episode_id in missing:
         catalogue.delete(episode_id)
+    catalogue.optimize()
     return DriftReport(
         scanned=len(seen),
         changed=tuple(changed),

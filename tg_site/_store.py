@@ -26,8 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import episodes
+from episodes import fsync_path
 from tg_site._errors import SiteError
 
+# fsync_path is episodes' (named here too: the upload and arrival code import it from here).
 __all__ = ["CATALOGUE_FILE", "EpisodeExistsInStoreError", "InvalidEpisodeIdError", "Store", "fsync_path"]
 
 CATALOGUE_FILE = "catalogue.sqlite"
@@ -139,15 +141,6 @@ class Store:
     def free_bytes(self) -> int:
         """Bytes free for the store's files on its file system."""
         return shutil.disk_usage(self.root).free
-
-
-def fsync_path(path: Path) -> None:
-    """Make a file's (or a directory's: its entries') last changes durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _checked_id(episode_id: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tg_site._errors import SiteError
+from tg_site._jsonable import fields_from_json, fields_to_json
 from tg_site._query import EpisodeQuery
 
 __all__ = ["AuditEntry", "Selection", "Task", "TaskProgress", "TaskSpec"]
@@ -38,17 +39,12 @@ class TaskSpec:
             raise SiteError("a task needs a name (e.g. 'pick_place'); got an empty one")
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return fields_to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TaskSpec:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SiteError(f"unknown task fields {unknown}; known: {', '.join(sorted(known))}")
         tuples = ("instructions", "stations", "operators")
-        values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items()}
-        return cls(**values)
+        return cls(**fields_from_json(cls, data, tuples=tuples, what="task", error=SiteError))
 
 
 @dataclass(frozen=True)
@@ -124,7 +120,3 @@ class AuditEntry:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AuditEntry:
         return cls(**{f.name: data[f.name] for f in fields(cls)})
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

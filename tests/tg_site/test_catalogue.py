@@ -20,6 +20,7 @@ from tg_site import (
     UnknownTaskError,
     record_from_file,
 )
+from tg_site._query import episode_statement
 from tg_site._records import file_sha256
 
 
@@ -196,3 +197,18 @@ def test_audit_tasks_and_selections(catalogue, files):
     assert catalogue.resolve_selection("approved") == [(r.episode_id, r.file_sha256) for r in rows[::2]]
     with pytest.raises(UnknownTaskError, match="no selection named 'x' on this site"):
         catalogue.resolve_selection("x")
+
+
+def test_planner_statistics_follow_the_row_count(catalogue, files):
+    assert catalogue.optimize() is False  # an empty catalogue needs none
+    catalogue.upsert_many(_synthetic(record_from_file(files[0]), 1200))  # a big batch refreshes them
+    with catalogue.engine.connect() as connection:
+        stat = connection.exec_driver_sql("SELECT stat FROM sqlite_stat1 WHERE tbl = 'episodes'").scalar()
+    assert stat.split()[0] == "1200"
+    assert catalogue.optimize() is False and catalogue.optimize(force=True) is True
+    # With them, a low-selectivity filter reads the sort key's index in order instead of sorting.
+    statement = episode_statement(EpisodeQuery(review_state=("pending",), sort="duration"))
+    sql = str(statement.compile(catalogue.engine, compile_kwargs={"literal_binds": True}))
+    with catalogue.engine.connect() as connection:
+        plan = " ".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "ix_episodes_duration_s_episode_id" in plan and "TEMP B-TREE" not in plan

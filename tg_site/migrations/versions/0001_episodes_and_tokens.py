@@ -19,16 +19,12 @@ _EPISODE_INDEXED = (
     "dataset",
     "robot_profile",
     "task_id",
-    "task",
-    "operator",
-    "station",
-    "recorded_at_ns",
-    "duration_s",
     "status",
     "qa_passed",
     "review_state",
-    "size_bytes",
 )
+# Sort keys with the tie-breaking id, so a keyset page is read in index order.
+_SORT_KEYS = ("recorded_at_ns", "duration_s", "size_bytes", "station", "operator", "task")
 
 
 def upgrade() -> None:
@@ -70,6 +66,8 @@ def upgrade() -> None:
     )
     for column in _EPISODE_INDEXED:
         op.create_index(f"ix_episodes_{column}", "episodes", [column])
+    for column in _SORT_KEYS:
+        op.create_index(f"ix_episodes_{column}_episode_id", "episodes", [column, "episode_id"])
     op.create_table(
         "tokens",
         sa.Column("token_id", sa.String(16), primary_key=True),

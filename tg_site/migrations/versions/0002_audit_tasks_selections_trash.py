@@ -18,7 +18,6 @@ down_revision: str | None = "0001"
 def upgrade() -> None:
     with op.batch_alter_table("episodes") as batch:
         batch.add_column(sa.Column("trashed_at_ns", sa.BigInteger, nullable=True))
-        batch.create_index("ix_episodes_trashed_at_ns", ["trashed_at_ns"])
     op.create_table(
         "audit_log",
         sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
@@ -50,5 +49,4 @@ def downgrade() -> None:
     op.drop_index("ix_audit_log_episode_id_at_ns", "audit_log")
     op.drop_table("audit_log")
     with op.batch_alter_table("episodes") as batch:
-        batch.drop_index("ix_episodes_trashed_at_ns")
         batch.drop_column("trashed_at_ns")
