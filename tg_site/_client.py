@@ -10,6 +10,7 @@ after its SHA-256 matched; files already present with the right hash are skipped
 from __future__ import annotations
 
 import os
+import ssl
 import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -95,14 +96,16 @@ class PullResult:
 
 
 class SiteClient:
-    """A site server at ``url`` with ``token``; ``verify`` is httpx's (a CA bundle path for a private CA).
+    """A site server at ``url`` with ``token``; ``verify``: False, True (the system's CAs) or an SSL context.
 
     >>> client = SiteClient("http://127.0.0.1:8470", "t0ken")  # doctest: +SKIP
     >>> client.push_file(Path("datasets/demo/01J....h5")).state  # doctest: +SKIP
     'uploaded'
     """
 
-    def __init__(self, url: str, token: str, *, verify: bool | str = True, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, url: str, token: str, *, verify: bool | ssl.SSLContext = True, timeout_s: float = 60.0
+    ) -> None:
         self.url = url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.url,

@@ -46,6 +46,11 @@ class Metrics:
             if episode_end_ns > 0:
                 self._lag_s[station] = max(0.0, now - episode_end_ns / 1e9)
 
+    def push_lag(self, station: str) -> float | None:
+        """Seconds from the station's last pushed episode's end to its arrival; None if not seen."""
+        with self._lock:
+            return self._lag_s.get(station)
+
     def render(self, *, queue_depth: int) -> str:
         with self._lock:
             lines = [

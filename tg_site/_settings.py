@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tg_site._errors import SiteError
 
@@ -66,6 +67,14 @@ class SiteSettings:
             raise SiteError(f"--port {self.port}: a TCP port is 0..65535")
         if self.trash_days < 0:
             raise SiteError(f"--trash-days {self.trash_days}: give 0 (purge at once) or more days")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SiteError(
+                f"--time-zone {self.time_zone!r} is not a time zone name; give one such as Asia/Shanghai"
+            ) from None
+        if self.requests_per_minute < 1 or self.logins_per_minute < 1:
+            raise SiteError("rate limits must allow at least 1 request a minute")
 
     @property
     def url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -49,6 +50,8 @@ class SiteServer:
     process: subprocess.Popen[str] | None = None
     url: str = ""
     log: list[str] = field(default_factory=list)
+    verify: bool | ssl.SSLContext = True
+    """httpx's ``verify``: trusting the certificate of a server started with --tls-cert."""
 
     def start(self) -> SiteServer:
         command = [sys.executable, "-m", "training_ground", "site", "serve", "--store", str(self.store)]
@@ -61,7 +64,7 @@ class SiteServer:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=2, verify=self.verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
@@ -103,7 +106,9 @@ class SiteServer:
             self.process.wait(timeout=30)
 
     def client(self, token: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=self.verify
+        )
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tg_site.api import collections, episodes, ops, tokens, uploads
+from tg_site.api import collections, episodes, ops, status, tokens, uploads
 from tg_site.api._common import NotFoundError
 
 __all__ = ["ROUTERS", "NotFoundError"]
@@ -15,4 +15,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     episodes.router,
     collections.router,
     tokens.router,
+    status.router,
 )

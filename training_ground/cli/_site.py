@@ -50,6 +50,12 @@ def serve_command(
     time_zone: Annotated[
         str, typer.Option("--time-zone", help="The site's time zone for per-day figures.")
     ] = "UTC",
+    requests_per_minute: Annotated[
+        int, typer.Option("--requests-per-minute", min=1, help="Per token; more are refused with 429.")
+    ] = 6000,
+    logins_per_minute: Annotated[
+        int, typer.Option("--logins-per-minute", min=1, help="Console sign-ins per client address.")
+    ] = 10,
 ) -> None:
     """Serve the store: uploads, arrival checks, catalogue and the /api/v1 API, until Ctrl-C or SIGTERM.
 
@@ -67,6 +73,8 @@ def serve_command(
         max_upload_bytes=parse_size(max_upload),
         trash_days=trash_days,
         time_zone=time_zone,
+        requests_per_minute=requests_per_minute,
+        logins_per_minute=logins_per_minute,
     )
     # Imported here: FastAPI and uvicorn take half a second that every other tg command would pay.
     from tg_site._serve import serve

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,8 @@ def _client(site: str | None, token_file: Path | None, ca: Path | None) -> SiteC
     url = site or os.environ.get(SITE_ENV, "")
     if not url:
         raise typer.BadParameter(f"name the site server: --site URL or ${SITE_ENV}", param_hint="--site")
-    return SiteClient(url, read_token(token_file), verify=str(ca) if ca is not None else True)
+    verify = ssl.create_default_context(cafile=ca) if ca is not None else True
+    return SiteClient(url, read_token(token_file), verify=verify)
 
 
 @contextmanager
