@@ -3,14 +3,14 @@
 Each is a frozen dataclass with ``to_json()``/``from_json()``; the server checks
 what comes in through ``from_json`` (a :class:`MessageError` becomes HTTP 422).
 
->>> UploadRequest.from_json(UploadRequest("01J", "ab", "cd", 3).to_json()).size
+>>> UploadState.from_json(UploadState("u-1", "01J", 0, 3, "open").to_json()).size
 3
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TypeVar
 
 from tg_site._errors import SiteError
 
@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 _HEX64 = frozenset("0123456789abcdef")
+M = TypeVar("M")
 
 
 class MessageError(SiteError):
@@ -41,6 +42,17 @@ def _field(data: Any, name: str, kind: type | tuple[type, ...], what: str) -> An
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
         raise MessageError(f"{what}: field {name!r} has the wrong type ({type(value).__name__})")
     return value
+
+
+_PLAIN_TYPES: dict[str, type] = {"str": str, "int": int}
+
+
+def _plain(cls: type[M], data: Any, what: str) -> M:
+    """A message whose fields are all required ``str``/``int`` ones, checked one by one."""
+    make: Any = cls  # a dataclass: its fields are its keyword arguments
+    values = {f.name: _field(data, f.name, _PLAIN_TYPES[str(f.type)], what) for f in fields(make)}
+    built: M = make(**values)
+    return built
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -115,14 +127,7 @@ class UploadState:
 
     @classmethod
     def from_json(cls, data: Any) -> UploadState:
-        what = "upload state"
-        return cls(
-            _field(data, "upload_id", str, what),
-            _field(data, "episode_id", str, what),
-            _field(data, "offset", int, what),
-            _field(data, "size", int, what),
-            _field(data, "state", str, what),
-        )
+        return _plain(cls, data, "upload state")
 
 
 @dataclass(frozen=True)
@@ -138,12 +143,7 @@ class CommitResult:
 
     @classmethod
     def from_json(cls, data: Any) -> CommitResult:
-        what = "commit result"
-        return cls(
-            _field(data, "episode_id", str, what),
-            _field(data, "sha256", str, what),
-            _field(data, "state", str, what),
-        )
+        return _plain(cls, data, "commit result")
 
 
 @dataclass(frozen=True)
@@ -195,9 +195,4 @@ class ManifestEntry:
 
     @classmethod
     def from_json(cls, data: Any) -> ManifestEntry:
-        what = "manifest entry"
-        return cls(
-            _field(data, "episode_id", str, what),
-            _field(data, "sha256", str, what),
-            _field(data, "size", int, what),
-        )
+        return _plain(cls, data, "manifest entry")

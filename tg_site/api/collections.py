@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from tg_site._query import EpisodeQuery
 from tg_site._tasks import TaskSpec
@@ -27,7 +28,7 @@ async def create_task(request: Request, token: Admin) -> dict[str, Any]:
         site.catalogue.audit(token.name, "task.create", None, task.to_json())
         return task.to_json()
 
-    return site.write(write)
+    return await run_in_threadpool(site.write, write)
 
 
 @router.get("/tasks")
@@ -53,7 +54,7 @@ async def save_selection(name: str, request: Request, token: Reader) -> dict[str
         site.catalogue.audit(token.name, "selection.save", None, {"name": name, "query": query.to_json()})
         return saved.to_json()
 
-    return site.write(write)
+    return await run_in_threadpool(site.write, write)
 
 
 @router.get("/selections")

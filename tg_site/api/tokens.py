@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from tg_site._messages import MessageError
 from tg_site._tokens import Role, TokenError, TokenInfo
@@ -37,7 +38,7 @@ async def create_token(request: Request, token: Admin) -> dict[str, Any]:
         site.catalogue.audit(token.name, "token.create", None, {"name": info.name, "role": role.value})
         return {"token": secret, **_info(info)}
 
-    return site.write(write)
+    return await run_in_threadpool(site.write, write)
 
 
 @router.get("")
