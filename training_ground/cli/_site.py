@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tg_site._settings import SiteSettings, TlsFiles, parse_size
+from tg_site import SiteSettings, TlsFiles, parse_size
 from training_ground.cli._site_admin import register_admin
 
 __all__ = ["site_app"]

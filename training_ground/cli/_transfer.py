@@ -19,7 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from tg_site._client import SiteClient, read_token
+from tg_site import SiteClient, read_token
 from training_ground.cli._console import console, err_console
 from training_ground.cli._paths import episode_files
 
