@@ -108,9 +108,12 @@ class SiteState:
         with episodes.open(path) as reader:
             meta = reader.metadata
         self._check_station(token, meta.station, episode_id)
-        if (meta.instruction, meta.success) == (labels.instruction, labels.success):
+        instruction = labels.instruction if labels.instruction != meta.instruction else None
+        # An unknown success label in the client's copy says nothing new: only a known one is merged.
+        success = labels.success if labels.success not in (None, meta.success) else None
+        if instruction is None and success is None:
             return
-        episodes.set_labels(path, instruction=labels.instruction, success=labels.success)
+        episodes.set_labels(path, instruction=instruction, success=success)
         before = {"instruction": meta.instruction, "success": meta.success}
 
         def write() -> None:
@@ -206,6 +209,9 @@ class SiteState:
     def purge_trash(self) -> list[str]:
         """Delete trashed episodes older than ``--trash-days``; their ids."""
         horizon_ns = time.time_ns() - int(self.settings.trash_days * 86400e9)
+
+        for upload_id in self.uploads.purge_idle(before_ns=horizon_ns):
+            _log.info("removed upload %s, idle for more than %g days", upload_id, self.settings.trash_days)
 
         def write() -> list[str]:
             purged = self.catalogue.purge_trash(self.store, before_ns=horizon_ns)

@@ -260,6 +260,19 @@ class Uploads:
         part.unlink(missing_ok=True)
         self.forget(upload_id)
 
+    def purge_idle(self, *, before_ns: int) -> list[str]:
+        """Remove uploads no byte reached since ``before_ns`` (clients that gave up); their ids."""
+        removed = []
+        for part in self._store.incoming_dir.glob("*.part"):
+            if part.stat().st_mtime_ns < before_ns:
+                upload_id = part.name.removesuffix(".part")
+                with self._lock:
+                    self._sessions.pop(upload_id, None)
+                part.unlink(missing_ok=True)
+                _meta_path(part).unlink(missing_ok=True)
+                removed.append(upload_id)
+        return removed
+
     def forget(self, upload_id: str) -> None:
         _meta_path(self._store.incoming_path(upload_id)).unlink(missing_ok=True)
         with self._lock:

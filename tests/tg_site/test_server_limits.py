@@ -128,3 +128,31 @@ def test_a_store_whose_disk_fills_refuses_with_507(small_disk: Path, tmp_path: P
     assert episodes.content_digest(stored) == episodes.content_digest(first)
     assert not (store / "episodes" / second.stem[:2] / second.name).exists()
     assert not list((store / "incoming").glob("*.part"))
+
+
+def test_the_trash_and_abandoned_uploads_are_purged_after_trash_days(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    tokens = make_tokens(store)
+    path = make_episode(tmp_path / "eps", seed=3)
+    server = SiteServer(store, ("--trash-days", "0")).start()
+    try:
+        with SiteClient(server.url, tokens["station"]) as client:
+            client.push_file(path)
+        with server.client(tokens["admin"]) as admin:
+            wait_arrived(admin, path.stem)
+            assert admin.delete(f"/api/v1/episodes/{path.stem}").status_code == 200
+    finally:
+        server.stop()
+    assert (store / "trash" / path.name).exists()
+    abandoned = store / "incoming" / "01J9Z8Q4W1ABCDEFGHJKMNPQRS-0123.part"
+    abandoned.write_bytes(b"half an episode")
+    server = SiteServer(store, ("--trash-days", "0")).start()  # purges as it starts
+    try:
+        with server.client(tokens["admin"]) as admin:
+            entries = admin.get(f"/api/v1/episodes/{path.stem}/audit").json()["entries"]
+    finally:
+        server.stop()
+    assert [e["action"] for e in entries][-2:] == ["delete", "purge"]
+    assert not (store / "trash" / path.name).exists() and not abandoned.exists()
+    with Catalogue.open(Store(store)) as catalogue:
+        assert catalogue.get(path.stem) is None
