@@ -78,11 +78,11 @@ class TaskProgress:
     fraction: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return fields_to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TaskProgress:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**fields_from_json(cls, data, tuples=(), what="task progress", error=SiteError))
 
 
 @dataclass(frozen=True)

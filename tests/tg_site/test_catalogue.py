@@ -192,11 +192,19 @@ def test_audit_tasks_and_selections(catalogue, files):
     log = catalogue.audit_log(rows[0].episode_id)
     assert [(e.actor, e.action, dict(e.detail)) for e in log] == [("ana", "review", {"state": "approved"})]
     assert len(catalogue.audit_log()) == 2
+    for value in (log[0], task, progress, selection_of(catalogue)):
+        assert type(value).from_json(value.to_json()) == value  # what crosses the HTTP boundary
+    with pytest.raises(SiteError, match=r"unknown task fields \['target'\]; known: instructions, name"):
+        TaskSpec.from_json({"name": "x", "target": 5})
     selection = catalogue.save_selection("approved", EpisodeQuery(review_state=("approved",), page_size=1))
     assert selection.query.review_state == ("approved",)
     assert catalogue.resolve_selection("approved") == [(r.episode_id, r.file_sha256) for r in rows[::2]]
     with pytest.raises(UnknownTaskError, match="no selection named 'x' on this site"):
         catalogue.resolve_selection("x")
+
+
+def selection_of(catalogue):
+    return catalogue.save_selection("st-02 successes", EpisodeQuery(station=("st-02",), success=True))
 
 
 def test_planner_statistics_follow_the_row_count(catalogue, files):
