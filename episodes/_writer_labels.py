@@ -33,6 +33,8 @@ def set_labels(
     """Change the given labels of the finished episode ``path`` (None: leave as it is).
 
     ``success`` cannot be set back to unknown: a label once known is corrected, not erased.
+    The stored ``content_digest`` is kept (it names the recording), although ``instruction``
+    is part of what ``episodes.content_digest`` computes.
 
     >>> set_labels("datasets/demo/01J....h5", success=False, task_id="t-7")  # doctest: +SKIP
     """
