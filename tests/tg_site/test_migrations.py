@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sqlite3
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -68,3 +70,22 @@ def test_a_catalogue_newer_than_the_code_is_refused_untouched(tmp_path):
         Catalogue.open(store)
     assert store.catalogue_path.read_bytes() == before
     assert list(store.backups_dir.iterdir()) == []
+
+
+def _open_and_add_token(root: str, name: str) -> str:
+    with Catalogue.open(Store(Path(root))) as catalogue:
+        return TokenStore(catalogue).create(Role.ADMIN, name=name)[1].name
+
+
+def test_processes_opening_a_new_store_at_once_create_it_once(tmp_path):
+    # Arrival workers and the server open the catalogue together on a first start. Forked:
+    # spawned children would spend seconds importing what this process has imported already.
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        pending = [pool.apply_async(_open_and_add_token, (str(tmp_path), f"w{k}")) for k in range(4)]
+        names = sorted(p.get(timeout=120) for p in pending)
+    assert names == ["w0", "w1", "w2", "w3"]
+    with sqlite3.connect(tmp_path / "catalogue.sqlite") as db:
+        assert db.execute("select version_num from alembic_version").fetchall() == [(head_revision(),)]
+        assert db.execute("select count(*) from tokens").fetchone() == (4,)
+    assert list((tmp_path / "backups").iterdir()) == []  # created, never migrated from an older one
