@@ -36,6 +36,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ros_recorder.py
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_view.py
+	$(BIN)/python benchmarks/bench_catalogue.py
+	$(BIN)/python benchmarks/bench_site_arrival.py
 
 # Our exports loaded by lerobot 0.4.4 (LeRobotDataset, pyav backend) and robomimic 0.3.0
 # (SequenceDataset) in their own pinned environment: lerobot 0.4.4 is the last release for

@@ -55,7 +55,7 @@ from episodes._export import (
 )
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._image_transform import ImageTransform
-from episodes._layout import FORMAT_VERSION
+from episodes._layout import FORMAT_VERSION, fsync_path
 from episodes._maintenance import (
     atomic_update,
     has_pending_update,
@@ -112,12 +112,14 @@ from episodes._reader import open_episode as open
 from episodes._sample_index import SampleIndex
 from episodes._schema_digest import content_digest
 from episodes._spec import (
+    REVIEW_STATES,
     ArrayStreamSpec,
     CameraCalibration,
     EpisodeInfo,
     ImageEncoding,
     ImageStreamSpec,
     JsonValue,
+    ReviewState,
     RobotInfo,
     Role,
     StreamKind,
@@ -142,6 +144,7 @@ from episodes._training import (
     usable_range,
 )
 from episodes._writer import EpisodeWriter, WriterOptions
+from episodes._writer_labels import set_labels, set_review
 
 __all__ = [
     "CHECKS",
@@ -150,6 +153,7 @@ __all__ = [
     "EXPORTERS",
     "FORMAT_VERSION",
     "QA_RULES",
+    "REVIEW_STATES",
     "SEGMENT_KINDS",
     "SPLITS_FILE",
     "THRESHOLD_KINDS",
@@ -206,6 +210,7 @@ __all__ = [
     "QaConfig",
     "QaConfigError",
     "QaRule",
+    "ReviewState",
     "RobotInfo",
     "Role",
     "Sample",
@@ -241,6 +246,7 @@ __all__ = [
     "describe_left_out",
     "export_lerobot",
     "export_robomimic",
+    "fsync_path",
     "has_pending_update",
     "is_episode_id",
     "list_episodes",
@@ -258,6 +264,8 @@ __all__ = [
     "sample_layout",
     "scan_episode",
     "select_episodes",
+    "set_labels",
+    "set_review",
     "split_of",
     "summarize",
     "threshold_kinds",

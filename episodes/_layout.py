@@ -30,9 +30,11 @@ __all__ = [
     "ATTR_REASON",
     "ATTR_RECORDED_AT",
     "ATTR_REQUIRED",
+    "ATTR_REVIEW",
     "ATTR_STATUS",
     "ATTR_SUCCESS",
     "ATTR_T0_NS",
+    "ATTR_TASK_ID",
     "ATTR_WRITER_HOST",
     "ATTR_WRITER_PID",
     "CLOCK_ARRIVAL",
@@ -101,6 +103,8 @@ ATTR_RECORDED_AT = "recorded_at"
 ATTR_WRITER_HOST = "writer_host"
 ATTR_WRITER_PID = "writer_pid"
 ATTR_CONTENT_DIGEST = "content_digest"
+ATTR_TASK_ID = "task_id"
+ATTR_REVIEW = "review_json"
 ATTR_CALIBRATION = "calibration_json"
 ATTR_CHANNELS = "channels"
 ATTR_RATE_HZ = "rate_hz"

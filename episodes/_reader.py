@@ -40,6 +40,7 @@ from episodes._spec import (
     ImageEncoding,
     ImageStreamSpec,
     JsonValue,
+    ReviewState,
     RobotInfo,
     Role,
     StreamKind,
@@ -126,6 +127,10 @@ class EpisodeMetadata:
     content_digest: str | None = None
     """SHA-256 (hex) of the recorded content (datasets/FORMAT.md, "Content identity"); None for
     files still recording and files written before digests existed (``episodes.content_digest``)."""
+    task_id: str = ""
+    """The site task the episode was recorded for ("" if none; ``episodes.set_labels``)."""
+    review: ReviewState | None = None
+    """The last review verdict (``episodes.set_review``); None if never reviewed."""
 
     @property
     def duration_s(self) -> float:
@@ -867,8 +872,21 @@ def _metadata_of(a: Mapping[str, Any], path: Path) -> EpisodeMetadata:
         success=fmt.parse_success(success),
         extra=extra,
         content_digest=a[fmt.ATTR_CONTENT_DIGEST] or None,
+        task_id=a[fmt.ATTR_TASK_ID] or "",
+        review=_review_of(a[fmt.ATTR_REVIEW], path),
     )
     return EpisodeMetadata(**values)
+
+
+def _review_of(value: str | None, path: Path) -> ReviewState | None:
+    try:
+        parsed = fmt.parse_json_attr(value)
+        return ReviewState.from_json(parsed) if parsed is not None else None
+    except (ValueError, AttributeError, StreamSpecError) as exc:
+        raise CorruptEpisodeError(
+            f"{path}: root attribute {fmt.ATTR_REVIEW!r} is not a review (JSON with state, reason, note, "
+            f"reviewer, at_ns: {exc}); set it again with episodes.set_review"
+        ) from exc
 
 
 def _calibration_of(value: Any, where: str) -> CameraCalibration | None:

@@ -114,6 +114,9 @@ ROOT_ATTRS: tuple[AttrDecl, ...] = (
     AttrDecl(fmt.ATTR_WRITER_PID, "int", -1),
     AttrDecl("robot_joint_names", "str[]", (), identity=True),
     AttrDecl(fmt.ATTR_CONTENT_DIGEST, "str", "", optional=True),
+    # Set on a finished episode through the update journal (a site's task and review verdict).
+    AttrDecl(fmt.ATTR_TASK_ID, "str", "", optional=True),
+    AttrDecl(fmt.ATTR_REVIEW, "str", "", optional=True),
 )
 
 # Attributes of /streams/<name>.

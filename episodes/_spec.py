@@ -12,12 +12,14 @@ from typing import Any, Union
 from episodes._errors import StreamSpecError
 
 __all__ = [
+    "REVIEW_STATES",
     "ArrayStreamSpec",
     "CameraCalibration",
     "EpisodeInfo",
     "ImageEncoding",
     "ImageStreamSpec",
     "JsonValue",
+    "ReviewState",
     "RobotInfo",
     "Role",
     "StreamKind",
@@ -28,6 +30,7 @@ JsonValue = Union[  # noqa: UP007 - a recursive alias needs Union on 3.10
     str, int, float, bool, None, Sequence["JsonValue"], Mapping[str, "JsonValue"]
 ]
 
+REVIEW_STATES = ("pending", "approved", "rejected")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -263,3 +266,46 @@ class EpisodeInfo:
     def __post_init__(self) -> None:
         if self.source not in ("sim", "ros2", "bag", "synthetic"):
             raise StreamSpecError(f"source must be one of sim, ros2, bag, synthetic; got {self.source!r}")
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """A reviewer's verdict on an episode (root attribute ``review_json``, datasets/FORMAT.md).
+
+    ``state`` is one of :data:`REVIEW_STATES`; ``reason`` a short code (``"bad_grasp"``),
+    ``note`` free text, ``at_ns`` Unix time in ns.
+
+    >>> ReviewState.from_json(ReviewState("approved", reviewer="bo", at_ns=5).to_json()).state
+    'approved'
+    """
+
+    state: str
+    reason: str = ""
+    note: str = ""
+    reviewer: str = ""
+    at_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if self.state not in REVIEW_STATES:
+            raise StreamSpecError(
+                f"review state must be one of {', '.join(REVIEW_STATES)}; got {self.state!r}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "reason": self.reason,
+            "note": self.note,
+            "reviewer": self.reviewer,
+            "at_ns": self.at_ns,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReviewState:
+        at_ns = data.get("at_ns", 0)
+        if isinstance(at_ns, bool) or not isinstance(at_ns, int):
+            raise StreamSpecError(f"review at_ns must be an integer (ns), got {at_ns!r}")
+        texts = {k: data.get(k, "") for k in ("reason", "note", "reviewer")}
+        if not all(isinstance(v, str) for v in texts.values()):
+            raise StreamSpecError(f"review reason, note and reviewer must be text, got {texts!r}")
+        return cls(str(data.get("state", "")), at_ns=at_ns, **texts)

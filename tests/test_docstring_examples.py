@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("tg_base", "episodes", "tg_config", "collectors", "sim_envs", "tg_station", "training_ground")
+PACKAGES = (
+    "tg_base",
+    "episodes",
+    "tg_config",
+    "collectors",
+    "sim_envs",
+    "tg_station",
+    "tg_site",
+    "training_ground",
+)
 # The viewer's modules import Rerun (the [view] extra, Python 3.11 or later).
 VIEW_PACKAGES = ("tg_view",) if importlib.util.find_spec("rerun") else ()
 # The ROS layer's modules import rclpy: their examples run where the `ros` extra is installed.

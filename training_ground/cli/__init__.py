@@ -27,6 +27,8 @@ from training_ground.cli import (
     _profiles,
     _record,
     _replay,
+    _site,
+    _transfer,
     _validate,
     _view,
 )
@@ -73,6 +75,9 @@ app.command("annotate")(_annotate.annotate)
 app.command("export")(_export.export)
 app.command("replay")(_replay.replay)
 app.command("view")(_view.view)
+app.command("push")(_transfer.push)
+app.command("pull")(_transfer.pull)
+app.add_typer(_site.site_app)
 
 
 # Click's names for the types our parameters take.
