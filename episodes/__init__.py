@@ -63,6 +63,7 @@ from episodes._maintenance import (
     realign,
     recover,
     update_in_place,
+    update_leftovers,
 )
 from episodes._normalize import ColumnStats, Normalizer, SampleNormalizer
 from episodes._qa._annotate import (
@@ -124,6 +125,7 @@ from episodes._spec import (
     StreamSpec,
 )
 from episodes._splits import SPLITS_FILE, Splits, load_splits, split_of, update_splits
+from episodes._storage import free_bytes, write_error
 from episodes._summary import EpisodeSummary, StreamSummary, summarize
 from episodes._training import (
     QA_RULES,
@@ -240,6 +242,7 @@ __all__ = [
     "describe_left_out",
     "export_lerobot",
     "export_robomimic",
+    "free_bytes",
     "has_pending_update",
     "is_episode_id",
     "list_episodes",
@@ -260,9 +263,11 @@ __all__ = [
     "summarize",
     "threshold_kinds",
     "update_in_place",
+    "update_leftovers",
     "update_splits",
     "usable_range",
     "validate_episode",
     "validate_episodes",
     "write_dataset_stats",
+    "write_error",
 ]
