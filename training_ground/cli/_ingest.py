@@ -101,6 +101,8 @@ def ingest(
         reingest=reingest,
     )
     summary = _ingest_with_progress(list(search.bags), robot, out, options, workers or os.cpu_count() or 1)
+    for note in summary.cleaned:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     skipped = (*search.skipped, *summary.skipped)
     _print_summary(summary, skipped)
     console.print(_last_line(summary, search.skipped, out), highlight=False)
