@@ -216,7 +216,24 @@ def open_for_update(path: Path) -> Iterator[Any]:
         raise write_error(exc, path, "opening it for an update", left="the episode is unchanged") from None
     with base:
         lock_updates(base, path)
+        _same_file(base, path)
         yield base
+
+
+def _same_file(base: Any, path: Path) -> None:
+    """Refuse (``EpisodeBusyError``) when ``path`` was replaced between opening and locking it.
+
+    A realign renames its rewritten copy over the episode and only then lets go of the
+    lock: an update that opened the old file just before would change a file no longer
+    there, and its change would be lost.
+    """
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        now = None
+    held = os.fstat(base.fileno())
+    if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+        raise EpisodeBusyError(f"{path}: replaced by another update while this one started; try again")
 
 
 def lock_updates(base: Any, path: Path) -> None:

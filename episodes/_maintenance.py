@@ -333,6 +333,13 @@ def realign(
     alignment = compute_alignment(stamps, rate_hz=rate_hz, required=want)
     # Per tick: its time and, per stream, an index and an error (int64 each).
     added = alignment.num_frames * 8 * (1 + 2 * len(names))
-    with atomic_update(path, extra_bytes=added) as f:
-        write_alignment(f, alignment, clock=use_clock, required=want)
+    try:
+        with atomic_update(path, extra_bytes=added) as f:
+            write_alignment(f, alignment, clock=use_clock, required=want)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # h5py's, where the aligned view lacks a dataset or holds one of another kind.
+        raise CorruptEpisodeError(
+            f"{path}: its aligned view cannot be rewritten ({type(exc).__name__}: {exc}); the episode is "
+            "unchanged; `tg validate` says what is damaged"
+        ) from None
     return alignment.num_frames
