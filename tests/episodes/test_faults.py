@@ -438,6 +438,21 @@ def test_random_attribute_values(
     _in_process_verbs(path)
 
 
+def test_realign_of_an_aligned_view_missing_a_dataset_is_a_clean_error(
+    sources: dict[str, Path], tmp_path: Path
+) -> None:
+    """Found by make faults: h5py's KeyError reached the user as a traceback."""
+    path = CATALOGUE["dataset_deleted:/aligned/streams/joint_position/index"].apply(
+        shutil.copyfile(sources["victim"], tmp_path / sources["victim"].name)
+    )
+    before = path.read_bytes()
+    with pytest.raises(
+        episodes.CorruptEpisodeError, match=r"its aligned view cannot be rewritten \(KeyError"
+    ):
+        episodes.realign(path, rate_hz=20)
+    assert path.read_bytes() == before and not list(tmp_path.glob(".*"))
+
+
 def test_zz_totals(capsys: pytest.CaptureFixture[str]) -> None:
     """The suite's totals (meaningful when the whole file ran in one process)."""
     with capsys.disabled():

@@ -273,3 +273,20 @@ def test_annotate_and_realign_of_one_directory_at_once(
     _annotated(work)
     _realigned(work)
     assert hidden_files(work.ds) == []
+
+
+def test_an_update_of_a_file_replaced_while_it_started_is_refused(
+    sources: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    """The race of annotate beside realign: realign renames its copy over the episode, then unlocks."""
+    from episodes._journal import _same_file  # the check between opening and locking
+
+    path = Path(shutil.copyfile(sources["episodes"][0], tmp_path / sources["episodes"][0].name))
+    copy = Path(shutil.copyfile(path, tmp_path / "copy.h5"))
+    with open(path, "r+b") as opened:
+        _same_file(opened, path)  # still the same file: fine
+        copy.replace(path)
+        with pytest.raises(
+            episodes.EpisodeBusyError, match="replaced by another update while this one started"
+        ):
+            _same_file(opened, path)
