@@ -57,7 +57,7 @@ def discard_work(exc: BaseException, target: Path, work: Path) -> BaseException:
     shutil.rmtree(work, ignore_errors=True)
     if not isinstance(exc, OSError) or isinstance(exc, EpisodeError):
         return exc
-    left = "nothing was exported" + (
-        f" (the {megabytes(written)} it had written are removed)" if written else ""
-    )
+    # On a full disk what it had written is a lower bound of the room it needs.
+    removed = f" (it needs more than the {megabytes(written)} it had written, now removed)"
+    left = "nothing was exported" + (removed if written else "")
     return write_error(exc, target, "exporting", left=left)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +133,36 @@ def test_export_on_a_full_disk_is_one_line_and_leaves_no_partial(
     out = clean_failure(done, out_path, says)
     assert "free some space and run it again" in out
     assert not out_path.exists() and hidden_files(ds.parent) == []
+
+
+def test_robomimic_on_a_disk_filled_after_its_check_is_still_one_error(on_small_disk: list[Path]) -> None:
+    """Another process may fill the disk after the free-space check: HDF5 then fails a write, and
+    without a chunk cache that is an exception, not the segfault of closing an unwritable chunk."""
+    ds = on_small_disk[0].parent
+    fill(ds.parent, 400 * 1024)
+    script = f"""
+import episodes
+from episodes._export import _robomimic
+_robomimic._demo_bytes = lambda layout, episode: 0  # the check passes: the disk fills later
+options = episodes.ExportOptions(
+    filter=episodes.EpisodeFilter(qa="any"),
+    state=["joint_position"],
+    action=["gripper"],
+    image_size=(240, 320),
+)
+try:
+    episodes.export_robomimic({str(ds)!r}, {str(ds.parent / "rm.hdf5")!r}, options)
+except episodes.StorageFullError as exc:
+    print("error:", exc)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, f"exit {done.returncode} (-11: segmentation fault)\n{done.stderr[-2000:]}"
+    assert f"error: {ds.parent / 'rm.hdf5'}: disk full while exporting" in done.stdout, (
+        done.stdout + done.stderr
+    )
+    assert "it needs more than the" in done.stdout and hidden_files(ds.parent) == []
 
 
 def test_recover_on_a_full_disk_names_the_partial_that_is_still_there(tmp_path: Path) -> None:
