@@ -67,6 +67,15 @@ def record_clean(directory: Path, *, seconds: float = 1.5, close: bool = True) -
     return partial
 
 
+def record_sources(root: Path) -> dict[str, Path]:
+    """What the fault suite damages copies of: a good episode, a victim and an interrupted one."""
+    return {
+        "good": record_clean(root / "good"),
+        "victim": record_clean(root / "victim"),
+        "partial": record_clean(root / "partial", close=False),
+    }
+
+
 @dataclass(frozen=True)
 class Mutation:
     """One kind of damage; ``apply(path)`` edits the file (it may rename it: returns the new path)."""

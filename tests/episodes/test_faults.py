@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import episodes
-from tests.episodes.fault_catalogue import CATALOGUE, Mutation, raw_digest, record_clean
+from tests.episodes.fault_catalogue import CATALOGUE, Mutation, raw_digest, record_clean, record_sources
 from tests.episodes.fault_tally import TALLY, summary
 from tg_base import TgError
 from training_ground.cli import app
@@ -49,12 +49,7 @@ PROPERTY = settings(
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("fault_sources")
-    return {
-        "good": record_clean(root / "good"),
-        "victim": record_clean(root / "victim"),
-        "partial": record_clean(root / "partial", close=False),
-    }
+    return record_sources(tmp_path_factory.mktemp("fault_sources"))
 
 
 def _verb(name: str, work: Callable[[], Any]) -> Any:

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 import episodes
-from tests.episodes.fault_catalogue import CATALOGUE, raw_digest, record_clean
+from tests.episodes.fault_catalogue import CATALOGUE, raw_digest, record_sources
 from tests.episodes.fault_tally import TALLY
 from tg_base import TgError
 from training_ground.cli import app
@@ -52,12 +52,7 @@ VERBS: dict[str, Args] = {
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("full_sources")
-    return {
-        "good": record_clean(root / "good"),
-        "victim": record_clean(root / "victim"),
-        "partial": record_clean(root / "partial", close=False),
-    }
+    return record_sources(tmp_path_factory.mktemp("full_sources"))
 
 
 def _good_was_processed(verb: str, good: Path, text: str, out: Path) -> bool:
