@@ -22,6 +22,7 @@ from collectors._find import SkippedBag
 from episodes._maintenance import list_episodes
 from episodes._reader import open_episode
 from episodes._spec import JsonValue
+from episodes._storage import writing
 from tg_base import TgError
 
 __all__ = [
@@ -120,9 +121,11 @@ def ingesting(out: Path, bag: Path, fingerprint: str) -> Iterator[Callable[[Path
     Removed when the bag is done, written or cleaned up; one left unlocked is what a killed
     ingest left (:func:`interrupted_ingests`), however little of its partial reached the disk.
     """
-    out.mkdir(parents=True, exist_ok=True)
     marker = out / f"{_MARKER_PREFIX}{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"
-    with open(marker, "a", encoding="utf-8") as log:
+    with writing(out, f"starting to ingest {bag.name}", left="nothing of the bag was written"):
+        out.mkdir(parents=True, exist_ok=True)
+        log = open(marker, "a", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+    with log:
         fcntl.flock(log.fileno(), fcntl.LOCK_EX)  # released when this process ends, however
 
         def note(entry: dict[str, str]) -> None:

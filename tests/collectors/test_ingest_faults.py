@@ -11,13 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import episodes
 from collectors import ingest_bags, interrupted_ingests
 from collectors._resume import ingesting
 from tests.collectors.bagfixtures import write_kuavo_bag
-from tests.disks import CRASH_MARKS, REPO
+from tests.disks import CRASH_MARKS, REPO, read_only
 from tg_config import load_profile
+from training_ground.cli import app
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +96,23 @@ def test_a_bag_being_ingested_now_is_left_alone(tmp_path: Path) -> None:
         summary = ingest_bags([], load_profile("kuavo4pro"), tmp_path)
         assert summary.cleaned == () and partial.exists()
     assert not list(tmp_path.glob(".ingesting-*")), "the marker goes with the bag"
+
+
+def test_ingest_into_a_read_only_directory_is_one_line_per_bag(bags: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ro"
+    out.mkdir()
+    bag = sorted(bags.glob("*.bag"))[0]
+    with read_only(out):
+        summary = ingest_bags([bag], load_profile("kuavo4pro"), out)
+        (failure,) = summary.failures
+        assert failure.reason.startswith(
+            f"{out}: not writable (Read-only file system) while starting to ingest"
+        )
+        assert "nothing of the bag was written" in failure.reason
+        result = CliRunner().invoke(
+            app, ["ingest", str(bag), "--profile", "kuavo4pro", "--out", str(out / "new")]
+        )
+    assert result.exit_code == 1 and isinstance(result.exception, episodes.EpisodeWriteError), result.output
+    assert str(result.exception).startswith(
+        f"{out / 'new'}: not writable (Read-only file system) while preparing --out"
+    )

@@ -252,3 +252,16 @@ def test_an_immutable_episode_does_not_stop_annotate_of_its_directory(
     assert episodes.read_annotations(locked) is None
     assert all(episodes.read_annotations(p) is not None for p in others)
     assert "dataset statistics:" in out and "2 episodes" in out, out
+
+
+def test_recover_into_a_read_only_directory_names_the_partial(tmp_path: Path) -> None:
+    partial = record_clean(tmp_path / "rec", close=False)
+    with (
+        read_only(partial.parent),
+        pytest.raises(
+            episodes.EpisodeWriteError,
+            match=rf"^{re.escape(str(partial))}: not writable \(Read-only file system\) while recovering",
+        ),
+    ):
+        episodes.recover(partial, force=True)
+    assert partial.exists() and hidden_files(partial.parent) == []
