@@ -22,9 +22,11 @@ KEYS = (
     "hangs",
     "silent passes",
     "data lost",
+    "kills that left work files",
 )
 """What the summary shows: cases (one damaged file, disk, kill or pair of writers each), runs of
-a verb over them, how each ended, and the failures that must stay at zero."""
+a verb over them, how each ended, the failures that must stay at zero, and how many kills
+landed mid-update (a journal or realign's copy left for `tg recover`)."""
 
 
 def summary() -> str:

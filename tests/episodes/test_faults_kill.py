@@ -193,6 +193,7 @@ def kill_and_rerun(name: str, seed: int, sources: dict[str, list[Path]], tmp_pat
     _kill_at(_tg(*verb.args(work)), random.Random(f"{name}-{seed}").uniform(0.3, 1.0) * took)
     if verb.inputs == "episodes":
         _raw(work)  # whatever the moment, the raw streams are as before
+        _recover_what_the_kill_left(work.ds)
     target = work.out.with_name(work.out.name + ".hdf5") if name == "export robomimic" else work.out
     if name.startswith("export") and target.exists():
         verb.check(work)  # killed after the export was in place: it is complete
@@ -202,12 +203,53 @@ def kill_and_rerun(name: str, seed: int, sources: dict[str, list[Path]], tmp_pat
     verb.check(work)
 
 
+def _recover_what_the_kill_left(ds: Path) -> None:
+    """An update killed half-way (a journal, a realign's copy) is what `tg recover` must finish or remove."""
+    left = [
+        p
+        for p in episodes.list_episodes(ds)
+        if episodes.has_pending_update(p) or episodes.update_leftovers(p)
+    ]
+    if not left:
+        return
+    TALLY["kills that left work files"] += 1
+    done = run(_tg("recover", str(ds)))
+    assert done.returncode == 0 and all(str(p) in done.stdout for p in left), done.stdout + done.stderr
+    assert hidden_files(ds) == [], "tg recover left work files of a killed update"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in VERBS if n != "export robomimic"])
 def test_a_verb_killed_at_a_random_moment_then_run_again(
     name: str, sources: dict[str, list[Path]], tmp_path: Path
 ) -> None:
     kill_and_rerun(name, 0, sources, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_realign_killed_while_it_copies_leaves_a_file_recover_removes(tmp_path: Path) -> None:
+    """Issue 13 item 3: a killed realign left .<id>.h5.updating, which tg recover did not know."""
+    big = record_clean(tmp_path / "ds", seconds=20.0)  # about 11 MB: its copy takes a while
+    raw = raw_digest(big)
+    work = big.with_name(f".{big.name}.updating")
+    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    for _ in range(5):
+        proc = subprocess.Popen(_tg("realign", str(big.parent), "--rate", "20"), env=_env(), **quiet)
+        try:
+            while proc.poll() is None and not work.exists():
+                time.sleep(0.001)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+        if work.exists():
+            break
+    else:
+        pytest.skip("the realign ended five times before its copy was seen (a very fast disk)")
+    TALLY["cases"] += 1
+    assert episodes.update_leftovers(big) == [work]
+    assert "episode.pending_update" not in episodes.validate_episode(big).counts()
+    _recover_what_the_kill_left(big.parent)
+    assert raw_digest(big) == raw and run(_tg("realign", str(big.parent), "--rate", "20")).returncode == 0
 
 
 @pytest.mark.faults_full
