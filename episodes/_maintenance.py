@@ -42,6 +42,7 @@ from episodes._storage import remove_quietly, require_space, write_error, writin
 from episodes._writer import EpisodeWriter, WriterOptions, write_alignment
 
 __all__ = [
+    "MAX_REALIGN_TICKS",
     "atomic_update",
     "has_pending_update",
     "list_episodes",
@@ -52,6 +53,9 @@ __all__ = [
 ]
 
 _RECENT_WRITE_S = 10.0
+MAX_REALIGN_TICKS = 10_000_000
+"""The most ticks :func:`realign` computes (2.8 h at 1 kHz; each tick costs 8 bytes per stream
+and more): a mistyped rate (1e9 Hz) once tried to allocate 95 GiB."""
 
 
 def list_episodes(directory: str | os.PathLike[str], *, include_partial: bool = False) -> list[Path]:
@@ -324,6 +328,12 @@ def realign(
         if use_clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
             raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {use_clock!r}")
         names = list(ep.stream_names)
+        ticks = ep.metadata.duration_s * rate_hz
+        if not ticks <= MAX_REALIGN_TICKS:  # also NaN
+            raise StreamSpecError(
+                f"{path}: {rate_hz:g} Hz over its {ep.metadata.duration_s:.1f} s would make {ticks:,.0f} "
+                f"aligned ticks, more than {MAX_REALIGN_TICKS:,}; choose a lower rate"
+            )
         want = list(required) if required is not None else list(before.required)
         unknown = sorted(set(want) - set(names))
         if unknown:

@@ -448,6 +448,17 @@ def test_realign_of_an_aligned_view_missing_a_dataset_is_a_clean_error(
     assert path.read_bytes() == before and not list(tmp_path.glob(".*"))
 
 
+def test_realign_refuses_a_rate_that_would_make_billions_of_ticks(
+    sources: dict[str, Path], tmp_path: Path
+) -> None:
+    """Issue 13 item 4: realign --rate 1e9 tried to allocate 94.9 GiB (the CLI bounds --rate too)."""
+    path = Path(shutil.copyfile(sources["victim"], tmp_path / sources["victim"].name))
+    with pytest.raises(
+        episodes.StreamSpecError, match=r"1e\+09 Hz over its .* s would make .* aligned ticks, more"
+    ):
+        episodes.realign(path, rate_hz=1e9)
+
+
 def test_zz_totals(capsys: pytest.CaptureFixture[str]) -> None:
     """The suite's totals (meaningful when the whole file ran in one process)."""
     with capsys.disabled():
