@@ -46,6 +46,7 @@ from episodes._errors import (
 )
 from episodes._export import (
     EXPORTERS,
+    MAX_IMAGE_SIDE,
     Exporter,
     ExportError,
     ExportOptions,
@@ -151,6 +152,7 @@ __all__ = [
     "DEFAULT_TASK_TEMPLATES",
     "EXPORTERS",
     "FORMAT_VERSION",
+    "MAX_IMAGE_SIDE",
     "QA_RULES",
     "SEGMENT_KINDS",
     "SPLITS_FILE",

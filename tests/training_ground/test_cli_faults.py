@@ -94,6 +94,13 @@ def test_arguments_out_of_range_say_the_allowed_range(dataset: Path, tmp_path: P
     )
 
 
+def test_export_options_refuse_a_huge_image_size() -> None:
+    with pytest.raises(
+        episodes.ExportError, match=r"image_size \(100000, 100000\): each side must be at most 8192"
+    ):
+        episodes.ExportOptions(image_size=(100000, 100000))
+
+
 def test_the_mixed_layout_error_names_the_cli_flag(dataset: Path, tmp_path: Path) -> None:
     mixed = tmp_path / "mixed"
     mixed.mkdir()

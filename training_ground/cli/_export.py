@@ -13,7 +13,7 @@ import episodes
 from training_ground.cli._console import console, err_console, progress
 from training_ground.cli._paths import episode_files
 
-__all__ = ["MAX_IMAGE_SIDE", "cli_words", "export"]
+__all__ = ["cli_words", "export"]
 
 
 def _format(value: str) -> str:
@@ -22,18 +22,15 @@ def _format(value: str) -> str:
     return value
 
 
-# Frames up to 8K on either side (7680x4320): larger ones are a typo, and 100000x100000 made
-# the video encoder fail deep inside PyAV.
-MAX_IMAGE_SIDE = 8192
-
-
 def _size(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", value):
         raise typer.BadParameter(
             f"{value!r} is not HEIGHTxWIDTH (two positive whole numbers, height first), e.g. 240x320"
         )
-    if value is not None and max(int(side) for side in value.split("x")) > MAX_IMAGE_SIDE:
-        raise typer.BadParameter(f"{value!r}: each side must be 1 to {MAX_IMAGE_SIDE} pixels, e.g. 240x320")
+    if value is not None and max(int(side) for side in value.split("x")) > episodes.MAX_IMAGE_SIDE:
+        raise typer.BadParameter(
+            f"{value!r}: each side must be 1 to {episodes.MAX_IMAGE_SIDE} pixels, e.g. 240x320"
+        )
     return value
 
 
