@@ -83,6 +83,18 @@ def test_validate_report_paths(dataset: Path, tmp_path: Path) -> None:
     assert findings.is_file(), "the missing folder of --json is created"
 
 
+def test_validate_report_into_a_read_only_folder_is_said_before_the_work(
+    dataset: Path, tmp_path: Path
+) -> None:
+    with read_only(tmp_path):
+        result = runner.invoke(app, ["validate", str(dataset), "--json", str(tmp_path / "qa.json")])
+    assert result.exit_code == 1 and isinstance(result.exception, episodes.EpisodeWriteError), result.output
+    assert str(result.exception).startswith(
+        f"{tmp_path}: not writable (Read-only file system) while preparing --json"
+    )
+    assert "episode(s)" not in result.output, "the episodes were validated before the error"
+
+
 def test_arguments_out_of_range_say_the_allowed_range(dataset: Path, tmp_path: Path) -> None:
     _usage_error(
         ["realign", str(dataset), "--rate", "1e9"], "--rate", "outside the allowed range, 0.001 to 1000 Hz"

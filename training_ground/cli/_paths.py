@@ -52,7 +52,8 @@ def output_directory(path: Path, option: str) -> None:
 
 def output_file(path: Path, option: str, example: str) -> None:
     """Make sure the file ``path`` can be written: a directory there or a file in place of a folder
-    above it is a usage error (exit 2); a missing folder is created."""
+    above it is a usage error (exit 2); a missing folder is created; one that cannot be written
+    is an ``EpisodeWriteError`` (exit 1)."""
     if path.is_dir():
         raise typer.BadParameter(
             f"{path} is a directory; give a file name, e.g. {path / example}", param_hint=option
@@ -60,6 +61,8 @@ def output_file(path: Path, option: str, example: str) -> None:
     _no_file_in_the_way(path.parent, option)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):  # a read-only folder: said before the work
+            pass
     except OSError as exc:
         raise episodes.write_error(exc, path.parent, f"preparing {option}") from None
 
