@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= datasets/demo
 
-.PHONY: demo test lint typecheck bench clean verify-export
+.PHONY: demo test lint typecheck bench clean verify-export faults
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; run 'make PYTHON=python3.X ...' with Python 3.10-3.12" >&2; exit 2; }
@@ -24,6 +24,16 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 -q
+
+# The whole fault suite (issue 13): what make test runs of it, plus the whole damage catalogue
+# through every verb of the CLI and more kill -9 moments (marker faults_full). Serial, so that
+# its summary line counts every case: cases, clean errors, tracebacks, hangs, silent passes, data lost.
+FAULT_TESTS := tests/episodes/test_faults.py tests/episodes/test_faults_disk.py \
+	tests/episodes/test_faults_kill.py tests/episodes/test_faults_full.py \
+	tests/collectors/test_ingest_faults.py tests/training_ground/test_cli_faults.py
+
+faults: $(STAMP)
+	$(BIN)/python -m pytest -q -p tests.episodes.fault_tally -m "faults_full or not faults_full" $(FAULT_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_writer.py

@@ -62,6 +62,7 @@ from collectors._live import (
     TopicStatus,
     topic_types,
 )
+from collectors._resume import InterruptedIngest, interrupted_ingests, remove_interrupted
 from tg_config import (
     PROFILE_PATH_ENV,
     Camera,
@@ -107,6 +108,7 @@ __all__ = [
     "IngestOptions",
     "IngestResult",
     "IngestSummary",
+    "InterruptedIngest",
     "Joint",
     "LiveRecorder",
     "MessageDefinitionError",
@@ -136,11 +138,13 @@ __all__ = [
     "header_stamp_reader",
     "ingest_bag",
     "ingest_bags",
+    "interrupted_ingests",
     "list_profiles",
     "load_profile",
     "load_session",
     "qa_config",
     "raw_frame",
+    "remove_interrupted",
     "ros2_field_type",
     "topic_types",
 ]

@@ -37,7 +37,7 @@ from collectors._bags import Bag, BagTopic, bag_size
 from collectors._errors import BagError, TopicError
 from collectors._fields import FieldReader, StampReader, normalize_msg_type
 from collectors._find import SkippedBag
-from collectors._resume import bag_source, pending_bags
+from collectors._resume import bag_source, ingesting, pending_bags, remove_interrupted
 from collectors._topics import FrameReader, bind_array, bind_camera
 from episodes import _layout as fmt
 from episodes._errors import EpisodeWriteError, StorageFullError, TimestampOrderError
@@ -112,6 +112,7 @@ class IngestSummary:
     results: tuple[IngestResult, ...]
     failures: tuple[BagFailure, ...]
     skipped: tuple[SkippedBag, ...] = ()  # bags not ingested again (see IngestOptions.reingest)
+    cleaned: tuple[str, ...] = ()  # what killed ingests had left, removed (collectors._resume)
 
     @property
     def episodes(self) -> tuple[Path, ...]:
@@ -146,14 +147,15 @@ def ingest_bag(
     ) as reader:
         plan = _plan(reader, profile, opts)
         run = _Run(reader, plan, profile, Path(out), opts, progress)
-        try:
-            run.read_all()
-        except EpisodeWriteError as exc:
-            run.discard()
-            raise _write_failed(path, Path(out), exc) from None
-        except BaseException:
-            run.discard()
-            raise
+        with ingesting(Path(out), path, str(run.source["bag_fingerprint"])) as run.started:
+            try:
+                run.read_all()
+            except EpisodeWriteError as exc:
+                run.discard()
+                raise _write_failed(path, Path(out), exc) from None
+            except BaseException:
+                run.discard()
+                raise
     return IngestResult(path, tuple(run.written), tuple(plan.notes + run.skipped), run.messages)
 
 
@@ -185,6 +187,8 @@ def ingest_bags(
         if done is not None:
             done(outcome)
 
+    # A killed ingest left a partial episode (and maybe finished segments) of a bag: ingest it again.
+    cleaned = remove_interrupted(Path(out))
     todo, skipped = (list(range(len(paths))), {}) if opts.reingest else pending_bags(paths, Path(out))
     for i, skip in skipped.items():
         finish(i, skip)
@@ -199,6 +203,7 @@ def ingest_bags(
         tuple(o for o in outcomes if isinstance(o, IngestResult)),
         tuple(o for o in outcomes if isinstance(o, BagFailure)),
         tuple(o for o in outcomes if isinstance(o, SkippedBag)),
+        cleaned,
     )
 
 
@@ -367,6 +372,7 @@ class _Run:
         self.messages = 0
         self.urdf = profile.urdf_text()
         self.source = bag_source(bag.path)  # how a later run knows this bag's episodes
+        self.started: Callable[[Path], None] = lambda partial: None  # told each partial before it exists
 
     def read_all(self) -> None:
         topics = self.plan.topics | ({self.opts.split_topic} if self.opts.split_topic else set())
@@ -505,6 +511,7 @@ class _Run:
         episode_id = new_episode_id()
         # Known before the writer exists: a writer that fails to start may leave its file behind.
         self.partial = self.out / f"{episode_id}{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}"
+        self.started(self.partial)
         self.writer = EpisodeWriter(
             self.out,
             streams=self.plan.specs,

@@ -9,8 +9,12 @@ start time (``bag_path``, ``bag_start_time_ns``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import contextlib
+import fcntl
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from collectors._bags import Bag, bag_fingerprint, bag_size
@@ -18,9 +22,19 @@ from collectors._find import SkippedBag
 from episodes._maintenance import list_episodes
 from episodes._reader import open_episode
 from episodes._spec import JsonValue
+from episodes._storage import writing
 from tg_base import TgError
 
-__all__ = ["Ingested", "bag_source", "ingested_bags", "pending_bags"]
+__all__ = [
+    "Ingested",
+    "InterruptedIngest",
+    "bag_source",
+    "ingested_bags",
+    "ingesting",
+    "interrupted_ingests",
+    "pending_bags",
+    "remove_interrupted",
+]
 
 
 def bag_source(path: Path) -> dict[str, JsonValue]:
@@ -94,3 +108,119 @@ def pending_bags(bags: Sequence[Path], out: Path) -> tuple[list[int], dict[int, 
             seen[fingerprint] = bag
             todo.append(i)
     return todo, skipped
+
+
+_MARKER_PREFIX = ".ingesting-"
+
+
+@contextlib.contextmanager
+def ingesting(out: Path, bag: Path, fingerprint: str) -> Iterator[Callable[[Path], None]]:
+    """While ``bag`` is ingested into ``out``: a hidden marker file there, locked by this process,
+    naming the bag and (through the function yielded) each partial episode started from it.
+
+    Removed when the bag is done, written or cleaned up; one left unlocked is what a killed
+    ingest left (:func:`interrupted_ingests`), however little of its partial reached the disk.
+    """
+    marker = out / f"{_MARKER_PREFIX}{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"
+    with writing(out, f"starting to ingest {bag.name}", left="nothing of the bag was written"):
+        out.mkdir(parents=True, exist_ok=True)
+        log = open(marker, "a", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+    with log:
+        fcntl.flock(log.fileno(), fcntl.LOCK_EX)  # released when this process ends, however
+
+        def note(entry: dict[str, str]) -> None:
+            log.write(json.dumps(entry) + "\n")
+            log.flush()  # in the file before the partial exists: a kill -9 cannot come between
+
+        note({"bag": bag.name, "fingerprint": fingerprint})
+        try:
+            yield lambda partial: note({"partial": partial.name})
+        finally:
+            marker.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class InterruptedIngest:
+    """An ingest of the bag ``bag_name`` that was killed: its marker, the partial episodes it had
+    started, and the episodes of the same bag it had finished (a bag split in segments)."""
+
+    marker: Path
+    bag_name: str
+    fingerprint: str
+    partials: tuple[Path, ...]
+    episodes: tuple[Path, ...]
+
+    def describe(self) -> str:
+        files = [*self.partials, *self.episodes]
+        removed = f"removed {', '.join(p.name for p in files)}" if files else "nothing of it was on disk"
+        return (
+            f"{self.bag_name}: its ingest into {self.marker.parent} was killed; {removed}; "
+            "it is ingested again in full"
+        )
+
+
+def interrupted_ingests(out: Path) -> list[InterruptedIngest]:
+    """What ingests killed while writing into ``out`` left there (markers no live process holds)."""
+    found = []
+    for marker in sorted(out.glob(f"{_MARKER_PREFIX}*")) if out.is_dir() else []:
+        entries = _unheld_entries(marker)
+        if entries is None or not entries or "fingerprint" not in entries[0]:
+            continue
+        partials = tuple(out / e["partial"] for e in entries[1:] if "partial" in e)
+        found.append(
+            InterruptedIngest(
+                marker, entries[0].get("bag", "?"), entries[0]["fingerprint"],
+                tuple(p for p in partials if p.exists()), (),
+            )
+        )  # fmt: skip
+    if not found:
+        return []
+    finished = _episodes_by_fingerprint(out)
+    return [replace(f, episodes=tuple(finished.get(f.fingerprint, ()))) for f in found]
+
+
+def _unheld_entries(marker: Path) -> list[dict[str, str]] | None:
+    """The marker's entries, or None while a live ingest holds it."""
+    try:
+        with open(marker, encoding="utf-8") as log:
+            try:
+                fcntl.flock(log.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            lines = log.read().splitlines()
+    except OSError:
+        return None
+    entries = []
+    for line in lines:
+        with contextlib.suppress(ValueError):  # a line cut short by the kill
+            entry = json.loads(line)
+            if isinstance(entry, dict):
+                entries.append({str(k): str(v) for k, v in entry.items()})
+    return entries
+
+
+def _episodes_by_fingerprint(out: Path) -> dict[str, list[Path]]:
+    by: dict[str, list[Path]] = {}
+    for episode in list_episodes(out):
+        try:
+            with open_episode(episode) as reader:
+                fingerprint = reader.metadata.extra.get("bag_fingerprint")
+        except Exception:  # a damaged episode tells nothing about bags (validate reports it)
+            continue
+        if isinstance(fingerprint, str):
+            by.setdefault(fingerprint, []).append(episode)
+    return by
+
+
+def remove_interrupted(out: Path) -> tuple[str, ...]:
+    """Remove what killed ingests left in ``out`` (:func:`interrupted_ingests`); say what, per bag.
+
+    Their bags then count as not ingested and are ingested again, whole: a bag's
+    episodes are all written by one run, never half by one and half by another.
+    """
+    notes = []
+    for left in interrupted_ingests(out):
+        for path in (*left.partials, *left.episodes, left.marker):
+            path.unlink(missing_ok=True)
+        notes.append(left.describe())
+    return tuple(notes)

@@ -46,6 +46,7 @@ from episodes._errors import (
 )
 from episodes._export import (
     EXPORTERS,
+    MAX_IMAGE_SIDE,
     Exporter,
     ExportError,
     ExportOptions,
@@ -63,6 +64,7 @@ from episodes._maintenance import (
     realign,
     recover,
     update_in_place,
+    update_leftovers,
 )
 from episodes._normalize import ColumnStats, Normalizer, SampleNormalizer
 from episodes._qa._annotate import (
@@ -126,6 +128,7 @@ from episodes._spec import (
     StreamSpec,
 )
 from episodes._splits import SPLITS_FILE, Splits, load_splits, split_of, update_splits
+from episodes._storage import free_bytes, write_error
 from episodes._summary import EpisodeSummary, StreamSummary, summarize
 from episodes._training import (
     QA_RULES,
@@ -152,6 +155,7 @@ __all__ = [
     "DEFAULT_TASK_TEMPLATES",
     "EXPORTERS",
     "FORMAT_VERSION",
+    "MAX_IMAGE_SIDE",
     "QA_RULES",
     "REVIEW_STATES",
     "SEGMENT_KINDS",
@@ -246,6 +250,7 @@ __all__ = [
     "describe_left_out",
     "export_lerobot",
     "export_robomimic",
+    "free_bytes",
     "fsync_path",
     "has_pending_update",
     "is_episode_id",
@@ -270,9 +275,11 @@ __all__ = [
     "summarize",
     "threshold_kinds",
     "update_in_place",
+    "update_leftovers",
     "update_splits",
     "usable_range",
     "validate_episode",
     "validate_episodes",
     "write_dataset_stats",
+    "write_error",
 ]

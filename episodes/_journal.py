@@ -35,15 +35,18 @@ import h5py
 
 from episodes._errors import CorruptEpisodeError, EpisodeBusyError, NotAnEpisodeError
 from episodes._layout import fsync_path
+from episodes._storage import remove_quietly, require_space, write_error
 
 __all__ = [
     "has_pending_update",
     "journal_path",
     "journaled_update",
     "lock_updates",
+    "open_for_update",
     "open_overlaid",
     "pending_journal",
     "replay_journal",
+    "uncommitted_journal",
 ]
 
 _MAGIC = b"TG-JOURNAL-1\n"
@@ -59,9 +62,17 @@ def journal_path(path: Path) -> Path:
 
 
 def has_pending_update(path: str | os.PathLike[str]) -> bool:
-    """Whether an in-place update of the episode ``path`` was interrupted (``tg recover`` finishes it)."""
+    """Whether an in-place update of the episode ``path`` was interrupted after its journal was
+    committed (``tg recover`` finishes it). A journal never committed (``.<name>.journal.tmp``)
+    is no pending update: the episode was not touched; ``tg recover`` removes it.
+    """
+    return journal_path(Path(path)).exists()
+
+
+def uncommitted_journal(path: str | os.PathLike[str]) -> Path:
+    """Where an update writes its journal before committing it (left by one that failed or was killed)."""
     journal = journal_path(Path(path))
-    return journal.exists() or journal.with_name(journal.name + ".tmp").exists()
+    return journal.with_name(journal.name + ".tmp")
 
 
 class _Overlay(io.RawIOBase):
@@ -161,8 +172,7 @@ def journaled_update(path: Path) -> Iterator[Any]:
     If the block raises, nothing is written. Another update of the same file at
     the same time is refused (``EpisodeBusyError``).
     """
-    with open(path, "r+b") as base:
-        lock_updates(base, path)
+    with open_for_update(path) as base:
         _replay(base, path)  # an earlier update was interrupted: finish it first
         overlay = _Overlay(base, os.fstat(base.fileno()).st_size)
         try:
@@ -174,10 +184,56 @@ def journaled_update(path: Path) -> Iterator[Any]:
         size, ranges = overlay.changes()
         if not ranges and size == os.fstat(base.fileno()).st_size:
             return
+        growth = max(size - os.fstat(base.fileno()).st_size, 0)
+        # The journal, then the episode's growth: both must fit, or the update is refused untouched.
+        require_space(path, sum(len(data) for _, data in ranges) + growth, f"updating {path.name} in place")
         journal = _write_journal(path, size, ranges)
-        _apply(base, size, ranges)
+        try:
+            _apply(base, size, ranges)
+        except OSError as exc:
+            raise write_error(
+                exc,
+                path,
+                "updating it in place",
+                left=f"the update is kept in {journal.name}, and `tg recover {path}` finishes it",
+            ) from None
         # Not fsynced: should the removal be lost, the journal is replayed once more, harmlessly.
         journal.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def open_for_update(path: Path) -> Iterator[Any]:
+    """``path`` opened for writing, other updates held off (:func:`lock_updates`) until the block ends.
+
+    A file that cannot be opened for writing (read-only mount, immutable) is an
+    ``EpisodeWriteError`` naming it; one another process updates, ``EpisodeBusyError``.
+    """
+    try:
+        base = open(path, "r+b")  # noqa: SIM115 - closed by the with below
+    except FileNotFoundError:
+        raise NotAnEpisodeError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise write_error(exc, path, "opening it for an update", left="the episode is unchanged") from None
+    with base:
+        lock_updates(base, path)
+        _same_file(base, path)
+        yield base
+
+
+def _same_file(base: Any, path: Path) -> None:
+    """Refuse (``EpisodeBusyError``) when ``path`` was replaced between opening and locking it.
+
+    A realign renames its rewritten copy over the episode and only then lets go of the
+    lock: an update that opened the old file just before would change a file no longer
+    there, and its change would be lost.
+    """
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        now = None
+    held = os.fstat(base.fileno())
+    if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+        raise EpisodeBusyError(f"{path}: replaced by another update while this one started; try again")
 
 
 def lock_updates(base: Any, path: Path) -> None:
@@ -205,14 +261,13 @@ def replay_journal(path: Path) -> bool:
     path = Path(path)
     if not has_pending_update(path):
         return False
-    with open(path, "r+b") as base:
-        lock_updates(base, path)
+    with open_for_update(path) as base:
         return _replay(base, path)
 
 
 def _replay(base: Any, path: Path) -> bool:
     journal = journal_path(path)
-    journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
+    uncommitted_journal(path).unlink(missing_ok=True)
     found = pending_journal(path)
     if found is None:
         if journal.exists():
@@ -270,12 +325,17 @@ def _write_journal(path: Path, size: int, ranges: list[tuple[int, bytes]]) -> Pa
         parts += [_RANGE.pack(offset, len(data)), data]
     body = b"".join(parts)
     journal = journal_path(path)
-    work = journal.with_name(journal.name + ".tmp")
-    with open(work, "wb") as out:
-        out.write(body + hashlib.sha256(body).digest())
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(work, journal)
+    work = uncommitted_journal(path)
+    try:
+        with open(work, "wb") as out:
+            out.write(body + hashlib.sha256(body).digest())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(work, journal)
+    except OSError as exc:
+        remove_quietly(work)
+        doing = f"writing the update journal of {path.name}"
+        raise write_error(exc, work, doing, left="the episode is unchanged") from None
     # The journal's name is the commit: it must be durable before the episode changes.
     fsync_path(path.parent)
     return journal

@@ -7,6 +7,7 @@ one and renames it over, so being killed half-way leaves the old file as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import socket
@@ -22,17 +23,39 @@ from episodes._align import compute_alignment, sortable_times
 from episodes._errors import (
     CorruptEpisodeError,
     EpisodeBusyError,
+    EpisodeError,
+    EpisodeWriteError,
     NotAnEpisodeError,
+    StorageFullError,
     StreamSpecError,
 )
-from episodes._journal import has_pending_update, journaled_update, lock_updates, replay_journal
+from episodes._journal import (
+    has_pending_update,
+    journaled_update,
+    open_for_update,
+    replay_journal,
+    uncommitted_journal,
+)
 from episodes._reader import ArraySamples, EpisodeReader, check_format
 from episodes._spec import EpisodeInfo
+from episodes._storage import remove_quietly, require_space, write_error, writing
 from episodes._writer import EpisodeWriter, WriterOptions, write_alignment
 
-__all__ = ["atomic_update", "has_pending_update", "list_episodes", "realign", "recover", "update_in_place"]
+__all__ = [
+    "MAX_REALIGN_TICKS",
+    "atomic_update",
+    "has_pending_update",
+    "list_episodes",
+    "realign",
+    "recover",
+    "update_in_place",
+    "update_leftovers",
+]
 
 _RECENT_WRITE_S = 10.0
+MAX_REALIGN_TICKS = 10_000_000
+"""The most ticks :func:`realign` computes (2.8 h at 1 kHz; each tick costs 8 bytes per stream
+and more): a mistyped rate (1e9 Hz) once tried to allocate 95 GiB."""
 
 
 def list_episodes(directory: str | os.PathLike[str], *, include_partial: bool = False) -> list[Path]:
@@ -66,6 +89,9 @@ def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     if partial.name.endswith(fmt.EPISODE_SUFFIX) and has_pending_update(partial):
         replay_journal(partial)
         return partial
+    if partial.name.endswith(fmt.EPISODE_SUFFIX) and update_leftovers(partial):
+        _discard_leftovers(partial)
+        return partial
     if not partial.name.endswith(fmt.EPISODE_SUFFIX + fmt.PARTIAL_SUFFIX):
         raise NotAnEpisodeError(
             f"{partial}: only interrupted recordings (*{fmt.EPISODE_SUFFIX}{fmt.PARTIAL_SUFFIX}) "
@@ -87,20 +113,43 @@ def recover(path: str | os.PathLike[str], *, force: bool = False) -> Path:
             return final
         if work_dir.exists():
             shutil.rmtree(work_dir)  # left by an interrupted recovery
-        work_dir.mkdir()
+        # The copy holds every sample of the partial: about its size.
+        require_space(partial, partial.stat().st_size, "recovering it (the partial is unchanged)")
         try:
+            work_dir.mkdir()
             recovered = _copy_into(source, work_dir)
-        except BaseException:
+        except BaseException as exc:
             # Crash-safety fix: a recovery that fails (e.g. a partial killed before its first
             # flush holds no sample) must not leave its work dir behind; the partial is kept.
             shutil.rmtree(work_dir, ignore_errors=True)
-            raise
+            better = _not_recovered(partial, exc)
+            if better is exc:
+                raise
+            raise better from None
     os.replace(recovered, final)
     # Durability: the rename must be on disk before the only other copy (the partial) goes.
     fmt.fsync_path(final.parent)
     work_dir.rmdir()
     partial.unlink()
     return final
+
+
+def _not_recovered(partial: Path, exc: BaseException) -> BaseException:
+    """A write failure named by the partial (the writer named its copy, now removed); others as they are."""
+    if isinstance(exc, EpisodeWriteError):
+        # The writer's advice (recover the copy) is about a file that no longer exists.
+        cause = exc.__cause__
+        if not isinstance(cause, OSError):
+            cause = OSError(errno.ENOSPC if isinstance(exc, StorageFullError) else errno.EIO, str(exc))
+        exc = cause
+    elif isinstance(exc, EpisodeError) or not isinstance(exc, OSError):
+        return exc
+    return write_error(
+        exc,
+        partial,
+        f"recovering {partial.name}",
+        left=f"the partial is unchanged; run `tg recover {partial}` again once there is room",
+    )
 
 
 def _refuse_if_live(source: EpisodeReader) -> None:
@@ -210,8 +259,11 @@ def update_in_place(path: str | os.PathLike[str]) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def atomic_update(path: str | os.PathLike[str]) -> Iterator[Any]:
+def atomic_update(path: str | os.PathLike[str], *, extra_bytes: int = 0) -> Iterator[Any]:
     """Yield a writable h5py.File of a copy of ``path``; on success the copy replaces it.
+
+    The copy and ``extra_bytes`` more (what the block adds) must fit on the disk, or
+    ``StorageFullError`` says how much is needed before anything is written.
 
     For tools that rewrite much of a finished episode (realign): if they die
     half-way the original is untouched, whatever state HDF5 left the copy in.
@@ -224,16 +276,38 @@ def atomic_update(path: str | os.PathLike[str]) -> Iterator[Any]:
         )
     EpisodeReader(original).close()  # same checks and messages as reading it
     replay_journal(original)  # the copy must start from the episode as its last update left it
-    work = original.with_name(f".{original.name}.updating")
-    with open(original, "r+b") as guard:
-        lock_updates(guard, original)  # no in-place update may land on the original meanwhile
-        shutil.copyfile(original, work)
+    work = _work_copy(original)
+    with open_for_update(original):  # no in-place update may land on the original meanwhile
+        doing = f"rewriting {original.name} through a copy"
+        # HDF5 may crash when a write fails half-way: the copy must fit before it starts.
+        require_space(original, original.stat().st_size + extra_bytes, doing)
         try:
-            with h5py.File(work, "r+", libver="latest") as f:
-                yield f
-            os.replace(work, original)
+            with writing(original, doing, left="the episode is unchanged"):
+                shutil.copyfile(original, work)
+                with h5py.File(work, "r+", libver="latest") as f:
+                    yield f
+                os.replace(work, original)
         finally:
-            work.unlink(missing_ok=True)
+            remove_quietly(work)
+
+
+def _work_copy(path: Path) -> Path:
+    return path.with_name(f".{path.name}.updating")
+
+
+def update_leftovers(path: str | os.PathLike[str]) -> list[Path]:
+    """Files an update of the finished episode ``path`` left beside it when it failed or was
+    killed before committing anything: a journal never committed, a copy never renamed over it.
+
+    The episode is as before that update; ``recover(path)`` removes them.
+    """
+    return [p for p in (uncommitted_journal(path), _work_copy(Path(path))) if p.exists()]
+
+
+def _discard_leftovers(path: Path) -> None:
+    with open_for_update(path):  # a live update's files are not leftovers: EpisodeBusyError
+        for leftover in update_leftovers(path):
+            leftover.unlink(missing_ok=True)
 
 
 def realign(
@@ -254,6 +328,12 @@ def realign(
         if use_clock not in (fmt.CLOCK_STAMP, fmt.CLOCK_ARRIVAL):
             raise StreamSpecError(f"clock must be 'stamp' or 'arrival', got {use_clock!r}")
         names = list(ep.stream_names)
+        ticks = ep.metadata.duration_s * rate_hz
+        if not ticks <= MAX_REALIGN_TICKS:  # also NaN
+            raise StreamSpecError(
+                f"{path}: {rate_hz:g} Hz over its {ep.metadata.duration_s:.1f} s would make {ticks:,.0f} "
+                f"aligned ticks, more than {MAX_REALIGN_TICKS:,}; choose a lower rate"
+            )
         want = list(required) if required is not None else list(before.required)
         unknown = sorted(set(want) - set(names))
         if unknown:
@@ -261,6 +341,15 @@ def realign(
         # Raw stamps never change, not even through an in-place update: read before taking the copy.
         stamps = {name: sortable_times(ep.times(name, use_clock)) for name in names}
     alignment = compute_alignment(stamps, rate_hz=rate_hz, required=want)
-    with atomic_update(path) as f:
-        write_alignment(f, alignment, clock=use_clock, required=want)
+    # Per tick: its time and, per stream, an index and an error (int64 each).
+    added = alignment.num_frames * 8 * (1 + 2 * len(names))
+    try:
+        with atomic_update(path, extra_bytes=added) as f:
+            write_alignment(f, alignment, clock=use_clock, required=want)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # h5py's, where the aligned view lacks a dataset or holds one of another kind.
+        raise CorruptEpisodeError(
+            f"{path}: its aligned view cannot be rewritten ({type(exc).__name__}: {exc}); the episode is "
+            "unchanged; `tg validate` says what is damaged"
+        ) from None
     return alignment.num_frames

@@ -28,7 +28,6 @@ import contextlib
 import dataclasses
 import functools
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,15 +63,13 @@ from episodes._spec import (
     JsonValue,
     StreamSpec,
 )
+from episodes._storage import FULL_ERRNOS, error_number
 from episodes._writer_io import WriterIO, WriterStream
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict, Unpack
 
 __all__ = ["EpisodeWriter", "WriterOptions", "write_alignment"]
-
-_ERRNO_RE = re.compile(r"errno = (\d+)")
-_FULL_ERRNOS = frozenset({28, 27, 122})  # ENOSPC, EFBIG (file-size limit), EDQUOT
 
 
 @dataclass(frozen=True)
@@ -588,14 +585,13 @@ def _write_error(exc: BaseException, path: Path, doing: str) -> EpisodeWriteErro
     """Turn an OS/HDF5 failure into a message that says what happened to the data."""
     if isinstance(exc, EpisodeWriteError):
         return exc
-    errno = getattr(exc, "errno", None)
-    if errno is None:
-        match = _ERRNO_RE.search(str(exc))
-        errno = int(match.group(1)) if match else None
+    errno = error_number(exc)
     keep = (
         f"Earlier episodes are intact; what was flushed before the failure stays in {path} "
         f"(turn it into an episode with `tg recover {path}`)."
+        if path.exists()
+        else "Earlier episodes are intact; nothing of this episode was kept (its file could not be created)."
     )
-    if errno in _FULL_ERRNOS:
+    if errno in FULL_ERRNOS:
         return StorageFullError(f"disk full while {doing} in {path} ({os.strerror(errno)}). {keep}")
     return EpisodeWriteError(f"writing {path} failed while {doing}: {exc}. {keep}")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from episodes._export._errors import ExportError
 from episodes._export._lerobot import export_lerobot
-from episodes._export._options import Exporter, ExportOptions
+from episodes._export._options import MAX_IMAGE_SIDE, Exporter, ExportOptions
 from episodes._export._robomimic import export_robomimic
 from episodes._export._target import ExportResult
 
 __all__ = [
     "EXPORTERS",
+    "MAX_IMAGE_SIDE",
     "ExportError",
     "ExportOptions",
     "ExportResult",

@@ -19,9 +19,9 @@ time since the episode's first exported tick, to within a nanosecond.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from episodes._export._errors import ExportError
 from episodes._export._options import ExportOptions
 from episodes._export._source import Camera, ExportLayout, exported_episodes, frames, open_source, prompt
-from episodes._export._target import ExportResult, prepare_target
+from episodes._export._target import ExportResult, discard_work, prepare_target
 from episodes._export._video import VideoWriter, video_info
 from episodes._qa._stats import QUANTILES, StreamStats, aggregate, stream_stats
 from episodes._reader import EpisodeReader
@@ -92,14 +92,20 @@ def export_lerobot(
     selected = open_source(source, options)
     writer = _LeRobotWriter(work, selected.layout)
     try:
+        work.mkdir()
         for episode, reader in exported_episodes(selected, options):
             writer.add(episode, reader)
         writer.finish()
         os.replace(work, target)
-    except BaseException:
-        writer.close()
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    except BaseException as exc:
+        # Closing flushes encoders that may fail again on the same full disk: the
+        # first error is the one to report, and the work directory goes regardless.
+        with contextlib.suppress(Exception):
+            writer.close()
+        reported = discard_work(exc, target, work)
+        if reported is exc:
+            raise
+        raise reported from None
     return ExportResult(
         out=target,
         format="lerobot",
@@ -130,7 +136,6 @@ class _LeRobotWriter:
         self._stats: list[dict[str, StreamStats]] = []
         self._data = _ParquetFiles(root, _data_schema(layout), bytes_per_row=_bytes_per_row(layout))
         self._videos = {c.stream: _VideoFiles(root, c, layout.fps) for c in layout.cameras}
-        root.mkdir()
 
     def add(self, episode: AlignedEpisode, reader: EpisodeReader) -> None:
         index = len(self._episodes)

@@ -7,10 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from episodes._export._errors import ExportError
 from episodes._export._target import ExportResult
 from episodes._training import EpisodeFilter, OnMixed, Selection, StreamSelection
 
-__all__ = ["ExportOptions", "Exporter"]
+__all__ = ["MAX_IMAGE_SIDE", "ExportOptions", "Exporter"]
+
+MAX_IMAGE_SIDE = 8192
+"""The largest ``image_size`` side (8K is 7680x4320): 100000x100000 failed deep inside PyAV."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +48,11 @@ class ExportOptions:
     on_episode: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
+        if self.image_size is not None and max(self.image_size) > MAX_IMAGE_SIDE:
+            raise ExportError(
+                f"image_size {self.image_size}: each side must be at most {MAX_IMAGE_SIDE} pixels, "
+                "e.g. (240, 320)"
+            )
         for name in ("cameras", "state", "action"):  # a list would leave the options mutable and unhashable
             value = getattr(self, name)
             if value is not None:

@@ -33,8 +33,9 @@ from episodes._export._source import (
     prompt,
     split_state,
 )
-from episodes._export._target import ExportResult, prepare_target
+from episodes._export._target import ExportResult, discard_work, prepare_target
 from episodes._reader import EpisodeReader
+from episodes._storage import require_space
 from episodes._training import AlignedEpisode, Selection
 
 __all__ = ["export_robomimic"]
@@ -64,12 +65,16 @@ def export_robomimic(
     target, work = prepare_target(Path(out))
     selected = open_source(source, options)
     try:
-        with h5py.File(work, "w", libver="latest") as f:
-            names, total = _write_demos(f, selected, options)
+        # No raw-data chunk cache: a chunk HDF5 cannot write stays cached and crashes the
+        # process when the file closes (as in the episode writer); each write goes out now.
+        with h5py.File(work, "w", libver="latest", rdcc_nbytes=0) as f:
+            names, total = _write_demos(f, selected, options, target)
         os.replace(work, target)
-    except BaseException:
-        work.unlink(missing_ok=True)
-        raise
+    except BaseException as exc:
+        reported = discard_work(exc, target, work)
+        if reported is exc:
+            raise
+        raise reported from None
     return ExportResult(
         out=target,
         format="robomimic",
@@ -82,15 +87,23 @@ def export_robomimic(
     )
 
 
-def _write_demos(f: h5py.File, selected: Source, options: ExportOptions) -> tuple[dict[str, str], int]:
+def _write_demos(
+    f: h5py.File, selected: Source, options: ExportOptions, target: Path
+) -> tuple[dict[str, str], int]:
     """``data/demo_<i>`` per episode, ``data``'s attributes and the split masks; the demo name
-    of each episode id, and the number of samples."""
+    of each episode id, and the number of samples.
+
+    Each demo must fit on the disk before it is written: HDF5 may crash the process when a
+    write fails (a segfault closing the file), so a full disk is refused, not met.
+    """
     data = f.create_group("data")
     names: dict[str, str] = {}
     tasks: set[str] = set()
     total = 0
     for episode, reader in exported_episodes(selected, options):
         name = f"demo_{len(names)}"
+        f.flush()  # what earlier demos hold is on the disk: the free space left is real
+        require_space(target, _demo_bytes(selected.layout, episode), f"writing {name} ({episode.episode_id})")
         _write_demo(data, name, selected.layout, episode, reader)
         names[episode.episode_id] = name
         tasks.add(episode.task)
@@ -104,6 +117,13 @@ def _write_demos(f: h5py.File, selected: Source, options: ExportOptions) -> tupl
     for key, demos in masks.items():
         mask.create_dataset(key, data=np.array(demos, dtype="S"))
     return names, total
+
+
+def _demo_bytes(layout: ExportLayout, episode: AlignedEpisode) -> int:
+    """About what ``_write_demo`` adds to the file: the arrays and every camera's raw frames."""
+    n = len(episode)
+    images = sum(n * c.height * c.width * 3 for c in layout.cameras)
+    return int(episode.state.nbytes + episode.action.nbytes + 16 * n + images)
 
 
 def _write_demo(

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from episodes._errors import EpisodeError
 from episodes._export._errors import ExportError
+from episodes._storage import megabytes, remove_quietly, write_error
 
-__all__ = ["ExportResult", "prepare_target"]
+__all__ = ["ExportResult", "discard_work", "prepare_target"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,22 @@ def prepare_target(target: Path) -> tuple[Path, Path]:
     elif work.exists():
         work.unlink()
     return target, work
+
+
+def discard_work(exc: BaseException, target: Path, work: Path) -> BaseException:
+    """Remove the unfinished export ``work``; what to raise for ``exc``, the failure that stopped it.
+
+    An ``OSError`` (a full or read-only disk, also from PyAV or HDF5) becomes one message naming
+    ``target``, measured after the removal: the free space then, and what the export had written.
+    """
+    written = sum(p.stat().st_size for p in work.rglob("*") if p.is_file()) if work.is_dir() else 0
+    if work.is_file():
+        written = work.stat().st_size
+        remove_quietly(work)
+    shutil.rmtree(work, ignore_errors=True)
+    if not isinstance(exc, OSError) or isinstance(exc, EpisodeError):
+        return exc
+    # On a full disk what it had written is a lower bound of the room it needs.
+    removed = f" (it needs more than the {megabytes(written)} it had written, now removed)"
+    left = "nothing was exported" + (removed if written else "")
+    return write_error(exc, target, "exporting", left=left)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from episodes import _layout as fmt
 from episodes import _schema as schema
-from episodes._errors import CorruptEpisodeError, EpisodeBusyError, EpisodeError
+from episodes._errors import CorruptEpisodeError, EpisodeBusyError, EpisodeError, EpisodeWriteError
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import motion_reference
 from episodes._qa._config import QaConfig
@@ -134,6 +134,8 @@ def annotate_episode(
                 write_annotations(p, _updates(found))
             except EpisodeBusyError:
                 raise  # another process is updating the episode: the pool waits for it (run_parallel)
+            except EpisodeWriteError as exc:  # a full or read-only disk: the message says what to do
+                return AnnotationResult(str(p), episode_id, found, False, f"annotations not stored: {exc}")
             except (EpisodeError, OSError, TypeError, ValueError, KeyError) as exc:
                 # TypeError: h5py's, where a damaged file has a dataset in place of an annotation group.
                 why = f"{p}: cannot store the annotations ({type(exc).__name__}: {exc})"

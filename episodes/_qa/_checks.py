@@ -128,11 +128,9 @@ def _pending_update(ctx: Context, meta: EpisodeMetadata) -> None:
     # copies of the file would not, until `tg recover` writes it onto the file.
     path = ctx.data.reader.path
     if has_pending_update(path):
-        journal = journal_path(path)
-        left = journal if journal.exists() else journal.with_name(journal.name + ".tmp")
         ctx.add(
             "episode.pending_update",
-            f"an interrupted update left {left.name}; run `tg recover {path}` "
+            f"an interrupted update left {journal_path(path).name}; run `tg recover {path}` "
             "before copying the file or reading it without training-ground",
         )
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from episodes import _layout as fmt
 from episodes._maintenance import list_episodes
 from episodes._qa._errors import StaleStatisticsError
+from episodes._storage import remove_quietly, writing
 from tg_base import __version__
 
 __all__ = [
@@ -186,8 +187,12 @@ def write_dataset_stats(
     if target.is_file() and target.read_text(encoding="utf-8") == text:
         return False
     work = root / f".{DATASET_STATS_FILE}.updating"
-    work.write_text(text, encoding="utf-8")
-    os.replace(work, target)
+    try:
+        with writing(target, "writing the dataset statistics", left="the episodes are annotated"):
+            work.write_text(text, encoding="utf-8")
+            os.replace(work, target)
+    finally:
+        remove_quietly(work)
     return True
 
 

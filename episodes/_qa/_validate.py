@@ -14,7 +14,7 @@ import numpy as np
 
 from episodes import _layout as fmt
 from episodes import _schema as schema
-from episodes._errors import EpisodeError
+from episodes._errors import EpisodeError, EpisodeWriteError
 from episodes._identity import episode_identities, find_repeats
 from episodes._qa._access import EpisodeData
 from episodes._qa._checks import check_structure, guard, run_checks
@@ -99,6 +99,8 @@ def validate_episode(
     if write and readable and not p.name.endswith(fmt.PARTIAL_SUFFIX):
         try:
             written = _write_qa(p, tuple(findings))
+        except EpisodeWriteError as exc:  # a full or read-only disk: the message says what to do
+            findings.append(Finding.of("file.unreadable", f"result not stored: {exc}"))
         except (EpisodeError, OSError, KeyError, ValueError) as exc:
             findings.append(Finding.of("file.unreadable", f"{p}: cannot store the result ({exc})"))
     return EpisodeReport(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from collectors import ingest_bags
+from tests import disks
 from tests.collectors.bagfixtures import write_kuavo_bag
 from tg_config import load_profile
 
@@ -16,20 +16,8 @@ from tg_config import load_profile
 @pytest.fixture
 def small_disk(tmp_path) -> Iterator[Path]:
     """A 2 MiB tmpfs: ENOSPC as on a real full disk (RLIMIT_FSIZE would give EFBIG instead)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    try:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True
-        )
-    except FileNotFoundError:
-        pytest.skip("no mount command here to make a small disk")
-    if done.returncode != 0:
-        pytest.skip(f"mounting a tmpfs is not permitted here (it needs root): {done.stderr.strip()}")
-    try:
+    with disks.small_disk(tmp_path / "small", "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_a_full_disk_fails_the_bag_and_says_nothing_of_it_was_kept(tmp_path, small_disk):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,34 @@ def record_clean(directory: Path, *, seconds: float = 1.5, close: bool = True) -
         writer.close()
         return writer.final_path
     partial = next(directory.glob("*.h5.partial"))
+    ticks = int(seconds * 50)
+    _wait_until_flushed(partial, {ARM: ticks, GRIPPER: (ticks + 4) // 5, CAMERA: (ticks + 4) // 5})
     kept = directory / "kept.bin"
     shutil.copyfile(partial, kept)
     writer.discard()
     kept.rename(partial)
     return partial
+
+
+def _wait_until_flushed(partial: Path, counts: dict[str, int]) -> None:
+    """Until the writer's I/O thread has put ``counts`` samples on disk (a copy taken sooner, on a
+    loaded machine, held none and recovered to nothing)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with episodes.open(partial) as ep:
+            if all(ep.streams[name].count >= n for name, n in counts.items()):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"{partial}: the writer did not flush {counts} within 30 s")
+
+
+def record_sources(root: Path) -> dict[str, Path]:
+    """What the fault suite damages copies of: a good episode, a victim and an interrupted one."""
+    return {
+        "good": record_clean(root / "good"),
+        "victim": record_clean(root / "victim"),
+        "partial": record_clean(root / "partial", close=False),
+    }
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 import warnings
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import episodes
-from tests.episodes.fault_catalogue import CATALOGUE, Mutation, raw_digest, record_clean
+from tests.episodes.fault_catalogue import CATALOGUE, Mutation, raw_digest, record_clean, record_sources
+from tests.episodes.fault_tally import TALLY, summary
 from tg_base import TgError
 from training_ground.cli import app
 
 HANG_S = 10.0
-TALLY: Counter[str] = Counter()
 PROPERTY = settings(
     max_examples=25,
     derandomize=True,
@@ -50,12 +49,7 @@ PROPERTY = settings(
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("fault_sources")
-    return {
-        "good": record_clean(root / "good"),
-        "victim": record_clean(root / "victim"),
-        "partial": record_clean(root / "partial", close=False),
-    }
+    return record_sources(tmp_path_factory.mktemp("fault_sources"))
 
 
 def _verb(name: str, work: Callable[[], Any]) -> Any:
@@ -150,7 +144,9 @@ def test_a_damaged_episode_is_a_clean_error_and_never_stops_the_others(
     _verb("loader", lambda: load_directory(directory, good))
     output = cli(["info", str(directory), *(["--partial"] if m.partial else [])])
     assert episodes.open(good).metadata.episode_id in output.replace("\n", ""), output
-    assert raw_digest(damaged) == before, f"{name}: a verb changed the damaged file's raw streams"
+    if raw_digest(damaged) != before:
+        TALLY["data lost"] += 1
+        raise AssertionError(f"{name}: a verb changed the damaged file's raw streams")
     if m.partial:
         cli(["recover", str(directory)])
         assert not list(directory.glob(".recover-*")), "tg recover left its work directory behind"
@@ -437,23 +433,34 @@ def test_random_attribute_values(
     _in_process_verbs(path)
 
 
+def test_realign_of_an_aligned_view_missing_a_dataset_is_a_clean_error(
+    sources: dict[str, Path], tmp_path: Path
+) -> None:
+    """Found by make faults: h5py's KeyError reached the user as a traceback."""
+    path = CATALOGUE["dataset_deleted:/aligned/streams/joint_position/index"].apply(
+        shutil.copyfile(sources["victim"], tmp_path / sources["victim"].name)
+    )
+    before = path.read_bytes()
+    with pytest.raises(
+        episodes.CorruptEpisodeError, match=r"its aligned view cannot be rewritten \(KeyError"
+    ):
+        episodes.realign(path, rate_hz=20)
+    assert path.read_bytes() == before and not list(tmp_path.glob(".*"))
+
+
+def test_realign_refuses_a_rate_that_would_make_billions_of_ticks(
+    sources: dict[str, Path], tmp_path: Path
+) -> None:
+    """Issue 13 item 4: realign --rate 1e9 tried to allocate 94.9 GiB (the CLI bounds --rate too)."""
+    path = Path(shutil.copyfile(sources["victim"], tmp_path / sources["victim"].name))
+    with pytest.raises(
+        episodes.StreamSpecError, match=r"1e\+09 Hz over its .* s would make .* aligned ticks, more"
+    ):
+        episodes.realign(path, rate_hz=1e9)
+
+
 def test_zz_totals(capsys: pytest.CaptureFixture[str]) -> None:
     """The suite's totals (meaningful when the whole file ran in one process)."""
     with capsys.disabled():
-        print(
-            "\nfault suite: "
-            + ", ".join(
-                f"{key} {TALLY[key]}"
-                for key in (
-                    "cases",
-                    "verb runs",
-                    "ok",
-                    "clean error",
-                    "reported file.unreadable",
-                    "tracebacks",
-                    "hangs",
-                    "silent passes",
-                )
-            )
-        )
-    assert TALLY["tracebacks"] == TALLY["hangs"] == TALLY["silent passes"] == 0
+        print("\n" + summary())
+    assert TALLY["tracebacks"] == TALLY["hangs"] == TALLY["silent passes"] == TALLY["data lost"] == 0

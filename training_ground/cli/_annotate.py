@@ -46,21 +46,28 @@ def annotate(
         results = episodes.annotate_episodes(files, configs, workers=workers, on_result=advance)
     _print_table(results)
     done = {Path(r.path).resolve(): r for r in results}
+    errors = [r.error for r in results if r.error]
     for directory in (p for p in paths if p.is_dir()):
-        with _stats_lock(directory):
-            stats, stored = _dataset_stats(directory, done)
-            changed = episodes.write_dataset_stats(directory, stats)
-        target = directory / episodes.DATASET_STATS_FILE
-        console.print(
-            f"dataset statistics: {target} ({'updated' if changed else 'unchanged'}, {len(stats)} episodes"
-            + (f", {stored} as annotated before" if stored else "")
-            + ")"
-        )
-    failed = [r for r in results if r.error]
-    for r in failed:
-        err_console.print(f"[bold red]error:[/] {r.error}", highlight=False)
-    if failed:
+        try:
+            _write_stats(directory, done)
+        except episodes.EpisodeError as exc:  # a full or read-only disk: the episodes are done
+            errors.append(str(exc))
+    for error in errors:
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+    if errors:
         raise typer.Exit(1)
+
+
+def _write_stats(directory: Path, done: dict[Path, episodes.AnnotationResult]) -> None:
+    with _stats_lock(directory):
+        stats, stored = _dataset_stats(directory, done)
+        changed = episodes.write_dataset_stats(directory, stats)
+    target = directory / episodes.DATASET_STATS_FILE
+    console.print(
+        f"dataset statistics: {target} ({'updated' if changed else 'unchanged'}, {len(stats)} episodes"
+        + (f", {stored} as annotated before" if stored else "")
+        + ")"
+    )
 
 
 @contextlib.contextmanager
@@ -86,7 +93,7 @@ def _dataset_stats(
     stored = 0
     for path in episodes.list_episodes(directory):
         result = done.get(path.resolve())
-        if result is not None and result.annotations is not None:
+        if result is not None and result.annotations is not None and not result.error:
             stats[result.episode_id] = list(result.annotations.stats)
             continue
         try:
@@ -124,6 +131,6 @@ def _print_table(results: Sequence[episodes.AnnotationResult]) -> None:
             str(len(a.gripper_events)),
             a.instruction_source,
             f"{success} ({a.success_source})",
-            "updated" if r.changed else "unchanged",
+            "[bold red]not stored[/]" if r.error else ("updated" if r.changed else "unchanged"),
         )
     console.print(table)

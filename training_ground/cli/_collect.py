@@ -28,6 +28,7 @@ import episodes
 from sim_envs import SimEpisodeRecord, SimOverrides, collect_sim
 from tg_config import ResolvedSession, load_session
 from training_ground.cli._console import console, err_console
+from training_ground.cli._paths import output_directory
 
 if TYPE_CHECKING:
     from tg_sim.session import EpisodeResult, SessionProgress
@@ -343,6 +344,7 @@ def _collect_through_ros(config: Path, out: Path | None, run: _RosRun) -> None:
         err_console.print(f"[bold red]error:[/] {why}; add --no-ros to record without ROS 2", highlight=False)
         raise typer.Exit(1)
     dataset = out if out is not None else load_session(config).resolve().out
+    output_directory(dataset, "--out")
     try:
         results = record_through_ros(config, out=dataset, **asdict(run))
     except KeyboardInterrupt:
@@ -365,6 +367,7 @@ def _collect_directly(
     if out is not None:
         session = session.model_copy(update={"out": str(out), "dataset": None})
     run = session.resolve()
+    output_directory(run.out, "--out")
     err_console.print(
         f"recording {episodes} simulated episode(s) of {config} into {run.out}",
         highlight=False,

@@ -16,6 +16,11 @@ from training_ground.cli._paths import episode_files
 
 __all__ = ["info", "realign", "recover"]
 
+# Aligned rates a robot's streams can fill: a tick every 1000 s up to 1 kHz (faster than any
+# stream we record; 1e9 Hz once tried to allocate 95 GiB).
+MIN_RATE_HZ = 0.001
+MAX_RATE_HZ = 1000.0
+
 PathsArg = Annotated[list[Path], typer.Argument(help="Episode files (.h5) or dataset directories.")]
 
 
@@ -171,9 +176,24 @@ def _print_dataset(summaries: list[episodes.EpisodeSummary]) -> None:
     )
 
 
+def _rate(value: float) -> float:
+    if not MIN_RATE_HZ <= value <= MAX_RATE_HZ:
+        raise typer.BadParameter(
+            f"{value:g} Hz is outside the allowed range, {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz"
+        )
+    return value
+
+
 def realign(
     paths: PathsArg,
-    rate: Annotated[float, typer.Option("--rate", help="New aligned rate in Hz.", min=0.001)],
+    rate: Annotated[
+        float,
+        typer.Option(
+            "--rate",
+            callback=_rate,
+            help=f"New aligned rate in Hz ({MIN_RATE_HZ:g} to {MAX_RATE_HZ:g}).",
+        ),
+    ],
     clock: Annotated[
         str | None,
         typer.Option(help="Align on source 'stamp' or 'arrival' times (default: as before)."),
@@ -226,7 +246,7 @@ def recover(
     for path in paths:
         if path.is_dir():
             found = episodes.list_episodes(path, include_partial=True)
-            files.extend(p for p in found if p.name.endswith(".partial") or episodes.has_pending_update(p))
+            files.extend(p for p in found if p.name.endswith(".partial") or _update_left_files(p))
         else:
             files.append(path)
     if not files:
@@ -245,10 +265,21 @@ def recover(
     _report_failures(failed, "not recovered")
 
 
+def _update_left_files(path: Path) -> bool:
+    return episodes.has_pending_update(path) or bool(episodes.update_leftovers(path))
+
+
 def _recover_one(path: Path, force: bool) -> None:
     if not path.name.endswith(".partial"):
+        pending, leftovers = episodes.has_pending_update(path), episodes.update_leftovers(path)
         episodes.recover(path)
-        console.print(f"{path}: finished its interrupted update")
+        if pending:
+            console.print(f"{path}: finished its interrupted update")
+        else:
+            names = ", ".join(p.name for p in leftovers)
+            console.print(
+                f"{path}: removed what an unfinished update left ({names}); the episode is unchanged"
+            )
         return
     final = episodes.recover(path, force=force)
     s = episodes.summarize(final)

@@ -13,7 +13,7 @@ import episodes
 from training_ground.cli._console import console, err_console, progress
 from training_ground.cli._paths import episode_files
 
-__all__ = ["export"]
+__all__ = ["cli_words", "export"]
 
 
 def _format(value: str) -> str:
@@ -26,6 +26,10 @@ def _size(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", value):
         raise typer.BadParameter(
             f"{value!r} is not HEIGHTxWIDTH (two positive whole numbers, height first), e.g. 240x320"
+        )
+    if value is not None and max(int(side) for side in value.split("x")) > episodes.MAX_IMAGE_SIDE:
+        raise typer.BadParameter(
+            f"{value!r}: each side must be 1 to {episodes.MAX_IMAGE_SIDE} pixels, e.g. 240x320"
         )
     return value
 
@@ -154,10 +158,33 @@ def export(
                     on_episode=advance,
                 )
                 result = episodes.EXPORTERS[format_](selection, out, options)
+        except episodes.DatasetError as exc:
+            raise episodes.DatasetError(cli_words(str(exc))) from None
         finally:
             for warning in caught:
                 err_console.print(f"[bold yellow]warning:[/] {warning.message}", highlight=False)
     _print_summary(result)
+
+
+# The library's advice names its Python arguments; here the user types options.
+_CLI_WORDS = {
+    "on_mixed='skip'": "--skip-mixed",
+    "robot=...": "--robot NAME",
+    "action_streams=[...]": "--action STREAM",
+    "state_streams=[...]": "--state STREAM",
+    "active_only=True": "--active-range",
+}
+
+
+def cli_words(message: str) -> str:
+    """``message`` with the Python argument names it suggests replaced by ``tg export``'s options.
+
+    >>> cli_words("or pass on_mixed='skip' to use the largest group")
+    'or pass --skip-mixed to use the largest group'
+    """
+    for python, option in _CLI_WORDS.items():
+        message = message.replace(python, option)
+    return message
 
 
 def _height_width(image_size: str | None) -> tuple[int, int] | None:

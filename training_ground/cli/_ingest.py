@@ -22,6 +22,7 @@ from collectors import (
 )
 from tg_config import RobotProfile, load_profile
 from training_ground.cli._console import console, err_console
+from training_ground.cli._paths import output_directory
 from training_ground.cli._robot_options import OutOption, ProfileOption
 
 __all__ = ["ingest"]
@@ -86,6 +87,7 @@ def ingest(
     """
     if split_gap is not None and split_topic:
         raise typer.BadParameter("give --split-gap or --split-topic, not both", param_hint="--split-gap")
+    output_directory(out, "--out")  # a file in the way, or read-only: said before any bag is read
     robot = load_profile(profile)
     search = find_bags(bags)
     for skip in search.skipped:
@@ -101,6 +103,8 @@ def ingest(
         reingest=reingest,
     )
     summary = _ingest_with_progress(list(search.bags), robot, out, options, workers or os.cpu_count() or 1)
+    for note in summary.cleaned:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     skipped = (*search.skipped, *summary.skipped)
     _print_summary(summary, skipped)
     console.print(_last_line(summary, search.skipped, out), highlight=False)

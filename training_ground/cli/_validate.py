@@ -15,7 +15,7 @@ import sim_envs
 from tg_base import TgError
 from tg_config import EpisodeQaConfigs, load_profile, load_session
 from training_ground.cli._console import console, progress
-from training_ground.cli._paths import episode_files
+from training_ground.cli._paths import episode_files, output_file
 
 __all__ = ["ConfigOption", "PathsArg", "ProfileOption", "WorkersOption", "qa_configs", "validate"]
 
@@ -68,6 +68,9 @@ def validate(
     """
     files = episode_files(paths)
     configs = qa_configs(profile, config)
+    for target, option in ((json_file, "--json"), (html_file, "--html")):
+        if target is not None:
+            output_file(target, option, f"qa.{option[2:]}")  # before the work, not after it
     with progress(len(files), "validating") as advance:
         reports = episodes.validate_episodes(
             files,
@@ -86,10 +89,10 @@ def validate(
             },
             "episodes": [r.to_json() for r in reports],
         }
-        json_file.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        _write(json_file, json.dumps(payload, indent=1) + "\n", "the findings")
         console.print(f"findings: {json_file}")
     if html_file is not None:
-        html_file.write_text(episodes.render_html_report(reports), encoding="utf-8")
+        _write(html_file, episodes.render_html_report(reports), "the HTML report")
         console.print(f"HTML report: {html_file.resolve()}")
     if write:
         console.print(
@@ -97,6 +100,13 @@ def validate(
         )
     if any(not r.passed for r in reports):
         raise typer.Exit(1)
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a full or read-only disk: one line, exit 1
+        raise episodes.write_error(exc, path, f"writing {what}") from None
 
 
 def _print_table(reports: Sequence[episodes.EpisodeReport]) -> None:
