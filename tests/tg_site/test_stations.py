@@ -1,0 +1,157 @@
+"""Stations on a real site: status posted and shown (offline after 5 s), assignments, background push."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from collectors import RecorderStatus, TopicStatus
+from tests.tg_site.conftest import SiteServer, make_tokens
+from tests.tg_site.site_episodes import make_episode
+from tg_site import SiteClient
+from tg_site._push_queue import MARK_DIR, PushQueue, RetentionOptions
+from tg_site._station_agent import AgentOptions, StationAgent, StationTokenError
+from tg_site._stations import StationReport
+
+
+def _clients(url: str, token: str) -> Callable[[float], SiteClient]:
+    return lambda timeout_s: SiteClient(url, token, timeout_s=timeout_s)
+
+
+def _until(condition: Callable[[], object], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
+def _recorder_status() -> RecorderStatus:
+    topic = TopicStatus("sensor_msgs/msg/Image", ("head",), 12, 0.0, 30.0, 1, 0, heard=True)
+    return RecorderStatus(
+        "recording",
+        "01JTEST",
+        3.5,
+        2,
+        "",
+        topics={"/head/image_raw": topic},
+        warnings=("/head/image_raw: camera frozen",),
+    )
+
+
+def test_status_reaches_the_board_and_goes_offline_after_5_s(
+    server: SiteServer, tokens: dict[str, str]
+) -> None:
+    report = StationReport("st-01", recorder=_recorder_status(), queue=3, free_bytes=123, task="pick_place")
+    with server.client(tokens["station"]) as station:
+        assert station.post("/api/v1/stations/st-01/status", json=report.to_json()).status_code == 200
+        other = station.post("/api/v1/stations/st-02/status", json=report.to_json())
+        assert other.status_code == 403 and "belongs to station 'st-01'" in other.json()["detail"]
+        assert station.get("/api/v1/stations").status_code == 403  # the board is for reviewers
+        bad = station.post("/api/v1/stations/st-01/status", json={"station": "st-01", "queue": "many"})
+        assert bad.status_code == 422 and "station report of 'st-01'" in bad.json()["detail"]
+    with server.client(tokens["reviewer"]) as reviewer:
+        board = reviewer.get("/api/v1/stations").json()
+        states = {s["station"]: s for s in board["stations"]}
+        assert states["st-01"]["state"] == "online" and states["st-02"]["state"] == "never_seen"
+        seen = StationReport.from_json(states["st-01"]["report"])
+        assert seen == report and seen.warnings == ("/head/image_raw: camera frozen",)
+        _until(
+            lambda: reviewer.get("/api/v1/stations/st-01/live").json()["state"] == "offline",
+            board["offline_after_s"] + 3,
+            "st-01 offline after its silence",
+        )
+
+
+def test_assignment_is_the_highest_priority_task_and_a_station_sees_only_its_own(
+    server: SiteServer, tokens: dict[str, str]
+) -> None:
+    with server.client(tokens["admin"]) as admin:
+        assert admin.get("/api/v1/stations/st-02/task").json()["assignment"] is None
+        low = {"name": "叠毛巾", "instructions": ["把毛巾叠好"], "stations": ["st-02"], "priority": 1}
+        admin.post("/api/v1/tasks", json=low).raise_for_status()
+        admin.post("/api/v1/tasks", json={"name": "anyone", "priority": 9}).raise_for_status()
+        with server.client(tokens["station2"]) as station:
+            got = station.get("/api/v1/stations/st-02/task").json()["assignment"]
+            assert (got["task"], got["instruction"]) == ("叠毛巾", "把毛巾叠好")
+            high = {"name": "pour", "instructions": ["pour the water"], "stations": ["st-02"], "priority": 5}
+            task_id = admin.post("/api/v1/tasks", json=high).json()["task_id"]
+            got = station.get("/api/v1/stations/st-02/task").json()["assignment"]
+            assert (got["task_id"], got["task"]) == (task_id, "pour")
+            refused = station.get("/api/v1/stations/st-01/task")
+            assert refused.status_code == 403 and "not 'st-01'" in refused.json()["detail"]
+
+
+def test_a_token_of_another_station_is_refused_at_start(
+    server: SiteServer, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    agent = StationAgent(_clients(server.url, tokens["station2"]), AgentOptions("st-01", tmp_path))
+    with pytest.raises(StationTokenError, match=r"--station st-01: the site .* refuses this token .*st-02"):
+        agent.check()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_site_down_nothing_lost_everything_pushed_afterwards(tmp_path: Path) -> None:
+    """Episodes recorded while the site is down wait on disk; a .h5.partial is never pushed."""
+    store = tmp_path / "store"
+    tokens = make_tokens(store)
+    port = _free_port()
+    out = tmp_path / "station"
+    options = AgentOptions("st-01", out, settle_s=0.2, backoff_max_s=1.0, status_period_s=0.2)
+    agent = StationAgent(_clients(f"http://127.0.0.1:{port}", tokens["station"]), options, _recorder_status)
+    agent.check()
+    assert "cannot reach the site" in agent.site_error
+    made = [make_episode(out, seed=k) for k in range(3)]
+    shutil.copy(made[0], out / "01PARTIAL0000000000000000.h5.partial")
+    with agent:
+        _until(lambda: "push failed" in agent.summary(), 10, "the status line says the site is down")
+        assert "cannot reach the site" in agent.summary() and "queue 3" in agent.summary()
+        assert agent.pending() == 3
+        server = SiteServer(store, ("--port", str(port))).start()
+        try:
+            _until(lambda: agent.pending() == 0, 30, "the queue drained once the site came back")
+            with server.client(tokens["reviewer"]) as reviewer:
+                rows = reviewer.get("/api/v1/episodes", params={"station": "st-01"}).json()["records"]
+                assert sorted(r["episode_id"] for r in rows) == sorted(p.stem for p in made)
+                live = reviewer.get("/api/v1/stations/st-01/live").json()
+                assert live["state"] == "online"
+                assert live["report"]["recorder"]["episode_id"] == "01JTEST"
+        finally:
+            server.stop()
+    assert agent.pushed == 3
+    assert sorted(p.stem for p in (out / MARK_DIR).glob("*.json")) == sorted(p.stem for p in made)
+
+
+def test_labels_set_after_a_push_queue_it_again_and_retention_removes_only_what_was_pushed(
+    server: SiteServer, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    import episodes
+
+    out = tmp_path / "station"
+    path = make_episode(out, seed=40)
+    queue = PushQueue(out, settle_s=0.0)
+    assert queue.pending() == [path]
+    with SiteClient(server.url, tokens["station"]) as client:
+        queue.mark(path, client.push_file(path).state)
+        assert queue.pending() == []
+        episodes.set_labels(path, success=False)  # 'f' pressed after the push
+        assert queue.pending() == [path]
+        queue.mark(path, client.push_file(path).state)  # already_have: the site merges the label
+    with server.client(tokens["reviewer"]) as reviewer:
+        assert reviewer.get(f"/api/v1/episodes/{path.stem}").json()["success"] is False
+    unpushed = make_episode(out, seed=41)
+    assert queue.prune(RetentionOptions(keep_days=1.0)) == []
+    assert queue.prune(RetentionOptions(delete_after_push=True)) == [path]
+    assert not path.exists() and unpushed.exists()
