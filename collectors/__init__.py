@@ -62,6 +62,7 @@ from collectors._live import (
     TopicStatus,
     topic_types,
 )
+from collectors._live_health import HealthOptions
 from tg_config import (
     PROFILE_PATH_ENV,
     Camera,
@@ -104,6 +105,7 @@ __all__ = [
     "FieldReader",
     "FieldType",
     "Gripper",
+    "HealthOptions",
     "IngestOptions",
     "IngestResult",
     "IngestSummary",
