@@ -98,8 +98,9 @@ class PushQueue:
         except (OSError, ValueError, SiteError):
             return None  # no mark, or a torn one: push again (the site skips what it has)
 
-    def pending(self, *, now_ns: int | None = None) -> list[Path]:
-        """Settled episode files without a mark for their current version, oldest first."""
+    def pending(self, *, now_ns: int | None = None, settled: bool = True) -> list[Path]:
+        """Episode files without a mark for their current version, oldest first (``settled``: only those
+        not written to for ``settle_s``)."""
         if not self.directory.is_dir():
             return []
         now = time.time_ns() if now_ns is None else now_ns
@@ -109,7 +110,9 @@ class PushQueue:
                 st = path.stat()
             except FileNotFoundError:  # removed meanwhile
                 continue
-            if now - st.st_mtime_ns < self.settle_s * _NS or episodes.has_pending_update(path):
+            if settled and now - st.st_mtime_ns < self.settle_s * _NS:
+                continue
+            if episodes.has_pending_update(path):
                 continue
             mark = self.mark_of(path.stem)
             if mark is None or (mark.size, mark.mtime_ns) != (st.st_size, st.st_mtime_ns):

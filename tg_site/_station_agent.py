@@ -196,8 +196,8 @@ class StationAgent:
         return self._state.pushed
 
     def pending(self) -> int:
-        """Episodes waiting now (read from the disk)."""
-        return len(self.queue.pending())
+        """Episodes not acknowledged by the site now, those still settling included (read from the disk)."""
+        return len(self.queue.pending(settled=False))
 
     # -- the pusher ------------------------------------------------------------------------------
 

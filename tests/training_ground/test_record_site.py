@@ -1,0 +1,108 @@
+"""`tg record --site`: the site's task reaches the episode, the episode the site, the station its board."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import episodes
+from tests.collectors import live_fixtures as lf
+from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SiteServer, dict[str, str]]]:
+    store = tmp_path_factory.mktemp("record-site") / "store"
+    tokens = make_tokens(store)
+    server = SiteServer(store).start()
+    try:
+        yield server, tokens
+    finally:
+        server.stop()
+
+
+def _record(profile: Path, out: Path, url: str, token: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "training_ground", "record", "--profile", str(profile), "--out", str(out)]
+    cmd += ["--domain-id", env["ROS_DOMAIN_ID"], "--station", "st-01", "--keep-empty", "--site", url]
+    return subprocess.Popen(
+        cmd,
+        env={**env, "TG_SITE_TOKEN": token},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_a_token_of_another_station_is_refused_before_recording(site, tmp_path: Path) -> None:
+    server, tokens = site
+    profile = lf.write_profile(tmp_path)
+    env = {**os.environ, "ROS_DOMAIN_ID": "0"}
+    proc = _record(profile, tmp_path / "out", server.url, tokens["station2"], env)
+    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    words = "".join(output.split())
+    assert proc.returncode == 1, output
+    assert "--stationst-01:thesite" in words and "refusesthistoken" in words and "'st-02'" in output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.h5"))
+
+
+def test_tg_record_site_records_the_assigned_task_and_pushes_the_episode(
+    site, tmp_path: Path, ros_env
+) -> None:
+    pytest.importorskip("rclpy")
+    server, tokens = site
+    with server.client(tokens["admin"]) as admin:
+        task = {"name": "叠毛巾", "instructions": ["把毛巾叠好"], "stations": ["st-01"], "priority": 3}
+        task_id = admin.post("/api/v1/tasks", json=task).json()["task_id"]
+    profile = lf.write_profile(tmp_path)
+    out = tmp_path / "out"
+    env = {k: v for k, v in ros_env.items() if k != "FASTDDS_DEFAULT_PROFILES_FILE"}
+    proc = _record(profile, out, server.url, tokens["station"], env)
+    assert proc.stdin is not None and proc.stdout is not None
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+
+    def printed(text: str, within_s: float) -> None:
+        deadline = time.monotonic() + within_s
+        while text not in "".join(b.decode(errors="replace") for b in lines).replace("\n", ""):
+            assert time.monotonic() < deadline and proc.poll() is None, f"never printed {text!r}: {lines}"
+            time.sleep(0.1)
+
+    try:
+        printed("space/Enter start/stop", 60)
+        proc.stdin.write(b" ")
+        proc.stdin.flush()
+        printed("recording episode", 30)
+        with server.client(tokens["reviewer"]) as reviewer:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # the station reports once a second, recording
+                live = reviewer.get("/api/v1/stations/st-01/live").json()
+                report = live["report"] or {}
+                if live["state"] == "online" and (report.get("recorder") or {}).get("state") == "recording":
+                    break
+                time.sleep(0.2)
+            assert live["state"] == "online" and report["task"] == "叠毛巾", live
+        proc.stdin.write(b"q")  # saves the episode in progress, then the queue drains
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        output = "".join(b.decode(errors="replace") for b in lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "every episode is on the site (1 pushed this session)" in output.replace("\n", " ")
+    (path,) = out.glob("*.h5")
+    with episodes.open(path) as ep:
+        meta = ep.metadata
+    assert (meta.task, meta.instruction, meta.task_id) == ("叠毛巾", "把毛巾叠好", task_id)
+    with server.client(tokens["reviewer"]) as reviewer:
+        row = wait_arrived(reviewer, path.stem)
+    assert (row["task"], row["task_id"], row["instruction"]) == ("叠毛巾", task_id, "把毛巾叠好")
