@@ -1,19 +1,27 @@
-"""Stations on a real site: status posted and shown (offline after 5 s), assignments, background push."""
+"""Stations on a real site: status posted and shown (offline after 5 s), assignments, background push,
+`tg push --watch` killed mid-upload."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import episodes
 from collectors import RecorderStatus, TopicStatus
-from tests.tg_site.conftest import SiteServer, make_tokens
+from episodes import EpisodeInfo, ImageEncoding, ImageStreamSpec, RobotInfo
+from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
 from tests.tg_site.site_episodes import make_episode
-from tg_site import SiteClient
+from tg_site import SiteClient, Store
 from tg_site._push_queue import MARK_DIR, PushQueue, RetentionOptions
 from tg_site._station_agent import AgentOptions, StationAgent, StationTokenError
 from tg_site._stations import StationReport
@@ -116,8 +124,12 @@ def test_site_down_nothing_lost_everything_pushed_afterwards(tmp_path: Path) -> 
     made = [make_episode(out, seed=k) for k in range(3)]
     shutil.copy(made[0], out / "01PARTIAL0000000000000000.h5.partial")
     with agent:
-        _until(lambda: "push failed" in agent.summary(), 10, "the status line says the site is down")
-        assert "cannot reach the site" in agent.summary() and "queue 3" in agent.summary()
+        _until(
+            lambda: "push failed" in agent.summary() and "queue 3" in agent.summary(),
+            10,
+            "the status line says the site is down and counts the queue",
+        )
+        assert "cannot reach the site" in agent.summary()
         assert agent.pending() == 3
         server = SiteServer(store, ("--port", str(port))).start()
         try:
@@ -137,8 +149,6 @@ def test_site_down_nothing_lost_everything_pushed_afterwards(tmp_path: Path) -> 
 def test_labels_set_after_a_push_queue_it_again_and_retention_removes_only_what_was_pushed(
     server: SiteServer, tokens: dict[str, str], tmp_path: Path
 ) -> None:
-    import episodes
-
     out = tmp_path / "station"
     path = make_episode(out, seed=40)
     queue = PushQueue(out, settle_s=0.0)
@@ -155,3 +165,67 @@ def test_labels_set_after_a_push_queue_it_again_and_retention_removes_only_what_
     assert queue.prune(RetentionOptions(keep_days=1.0)) == []
     assert queue.prune(RetentionOptions(delete_after_push=True)) == [path]
     assert not path.exists() and unpushed.exists()
+
+
+CHUNK = 8 << 20  # SiteClient's chunk: the first one lands, then the throttle holds the rest back
+
+
+def _big_episode(directory: Path) -> Path:
+    """About 12 MB of noise frames (PNG does not shrink noise): two upload chunks."""
+    camera = ImageStreamSpec("head", width=320, height=240, encoding=ImageEncoding.PNG, rate_hz=10)
+    info = EpisodeInfo(robot=RobotInfo("test_arm"), source="synthetic", task="t", station="st-01")
+    rng = np.random.default_rng(3)
+    with episodes.EpisodeWriter(directory, streams=[camera], info=info, aligned_rate_hz=10) as writer:
+        for k in range(52):
+            writer.append("head", k * 100_000_000, rng.integers(0, 256, (240, 320, 3), dtype=np.uint8))
+    return writer.final_path
+
+
+def _watch(server: SiteServer, token: str, directory: Path, *more: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "training_ground", "push", str(directory), "--site", server.url]
+    command += ["--watch", "--station", "st-01", *more]
+    env = {**os.environ, "TG_SITE_TOKEN": token}
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def test_killed_mid_upload_the_watch_resumes_on_restart_without_duplicates(
+    server: SiteServer, tokens: dict[str, str], site_store: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    out = tmp_path / "station"
+    path = _big_episode(out)
+    assert path.stat().st_size > CHUNK
+    incoming = Store(site_store[0]).incoming_dir
+    first = _watch(server, tokens["station"], out, "--max-upload-mbps", "4")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            p.stat().st_size >= CHUNK for p in incoming.glob("*.part")
+        ):
+            assert first.poll() is None, first.communicate(timeout=10)[0]
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert not (out / MARK_DIR / f"{path.stem}.json").exists()
+    second = _watch(server, tokens["station"], out)
+    try:
+        with server.client(tokens["reviewer"]) as reviewer:
+            row = wait_arrived(reviewer, path.stem)
+            audit = reviewer.get(f"/api/v1/episodes/{path.stem}/audit").json()
+    finally:
+        second.send_signal(signal.SIGTERM)
+        output = second.communicate(timeout=30)[0]
+    with episodes.open(path) as reader:
+        assert row["raw_digest"] == reader.metadata.content_digest
+    uploads = [e for e in audit["entries"] if e["action"] == "upload"]
+    assert len(uploads) == 1, audit
+    assert "1 episode(s) pushed; 0 waiting" in output, output

@@ -1,4 +1,4 @@
-"""`tg record --site`: the site's task reaches the episode, the episode the site, the station its board."""
+"""`tg record --site`, `tg collect --site`: the site's task reaches the episode, the episode the site."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ import pytest
 
 import episodes
 from tests.collectors import live_fixtures as lf
+from tests.sim_envs._sessions import session_file
 from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +109,36 @@ def test_tg_record_site_records_the_assigned_task_and_pushes_the_episode(
     with server.client(tokens["reviewer"]) as reviewer:
         row = wait_arrived(reviewer, path.stem)
     assert (row["task"], row["task_id"], row["instruction"]) == ("叠毛巾", task_id, "把毛巾叠好")
+
+
+def test_tg_collect_site_pushes_its_episode_and_posts_status(site, tmp_path: Path, ros_env) -> None:
+    """A session through the ROS 2 graph: --station labels its episodes, which the site checks."""
+    pytest.importorskip("rclpy")
+    server, tokens = site
+    session = session_file(
+        tmp_path,
+        sim={"renderer": "tiny", "failure_rate": 0.0},
+        episode={"max_duration_s": 3, "min_duration_s": 1},
+    )
+    out = tmp_path / "data"
+    command = [sys.executable, "-m", "training_ground", "collect", "--config", str(session)]
+    command += ["--episodes", "1", "--out", str(out), "--station", "st-01", "--site", server.url]
+    done = subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**ros_env, "TG_SITE_TOKEN": tokens["station"], "COLUMNS": "200"},
+        timeout=240,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "every episode is on the site (1 pushed this session)" in done.stdout, done.stdout
+    (path,) = episodes.list_episodes(out)
+    with server.client(tokens["reviewer"]) as reviewer:
+        row = wait_arrived(reviewer, path.stem)
+        live = reviewer.get("/api/v1/stations/st-01/live").json()
+    assert row["station"] == "st-01"
+    report = live["report"]
+    assert report["recorder"] is not None and report["task"] == "pick_place", live
+    assert "head" in " ".join(" ".join(t["streams"]) for t in report["recorder"]["topics"].values())

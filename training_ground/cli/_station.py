@@ -191,8 +191,8 @@ def _drain(agent: StationAgent, timeout_s: float = _DRAIN_S) -> None:
     left = agent.pending()
     if left:
         err_console.print(
-            f"[yellow]{left} episode(s) not pushed yet[/] in {agent.options.directory}: run "
-            f"tg push {agent.options.directory} --site ... --watch (they resume where they stopped)",
+            f"[yellow]{left} episode(s) not pushed yet[/] ({agent.summary()}) in {agent.options.directory}: "
+            f"run tg push {agent.options.directory} --site ... --watch (they resume where they stopped)",
             highlight=False,
         )
     else:
