@@ -142,3 +142,27 @@ def test_tg_collect_site_pushes_its_episode_and_posts_status(site, tmp_path: Pat
     report = live["report"]
     assert report["recorder"] is not None and report["task"] == "pick_place", live
     assert "head" in " ".join(" ".join(t["streams"]) for t in report["recorder"]["topics"].values())
+
+
+def test_a_changed_assignment_is_used_from_the_next_episode_and_task_wins(site, tmp_path: Path) -> None:
+    from collectors import EpisodeLabels
+    from tg_site import SiteClient
+    from tg_site._station_agent import AgentOptions, StationAgent
+    from training_ground.cli._station import SiteStation
+
+    server, tokens = site
+    options = AgentOptions("st-02", tmp_path, status_period_s=0.1, task_period_s=0.2)
+    agent = StationAgent(lambda t: SiteClient(server.url, tokens["station2"], timeout_s=t), options)
+    station = SiteStation(agent)
+    base = EpisodeLabels(operator="ana", station="st-02")
+    assert agent.check() is None and station.labels(base) == base  # the session's task
+    with agent, server.client(tokens["admin"]) as admin:
+        task = {"name": "wipe", "instructions": ["wipe the table"], "stations": ["st-02"]}
+        admin.post("/api/v1/tasks", json=task).raise_for_status()
+        deadline = time.monotonic() + 10
+        while station.labels(base).task != "wipe":
+            assert time.monotonic() < deadline, "the new assignment was not fetched"
+            time.sleep(0.1)
+        assert station.labels(base).instruction == "wipe the table"
+        assert station.labels(EpisodeLabels(task="wave")).task == "wave"  # --task wins
+        assert "task wipe" in station.line()
