@@ -64,6 +64,10 @@ def test_status_reaches_the_board_and_goes_offline_after_5_s(
         assert station.get("/api/v1/stations").status_code == 403  # the board is for reviewers
         bad = station.post("/api/v1/stations/st-01/status", json={"station": "st-01", "queue": "many"})
         assert bad.status_code == 422 and "station report of 'st-01'" in bad.json()["detail"]
+        odd = station.post("/api/v1/stations/st-01/status", json={"station": "st-01", "mood": "ok"})
+        assert odd.status_code == 422 and "unknown field(s) mood" in odd.json()["detail"]
+        other = station.post("/api/v1/stations/st-01/status", json={"station": "st-02"})
+        assert other.status_code == 403 and "the report is of station 'st-02'" in other.json()["detail"]
     with server.client(tokens["reviewer"]) as reviewer:
         board = reviewer.get("/api/v1/stations").json()
         states = {s["station"]: s for s in board["stations"]}

@@ -166,3 +166,19 @@ def test_a_changed_assignment_is_used_from_the_next_episode_and_task_wins(site, 
         assert station.labels(base).instruction == "wipe the table"
         assert station.labels(EpisodeLabels(task="wave")).task == "wave"  # --task wins
         assert "task wipe" in station.line()
+
+
+def test_site_options_that_cannot_work_are_usage_errors(site, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training_ground.cli import app
+
+    server, tokens = site
+    profile = lf.write_profile(tmp_path)
+    env = {"TG_SITE_TOKEN": tokens["station"], "COLUMNS": "200"}
+    args = ["record", "--profile", str(profile), "--out", str(tmp_path / "o"), "--site", server.url]
+    no_station = CliRunner().invoke(app, args, env=env)
+    assert no_station.exit_code == 2 and "--site needs --station ID" in no_station.output
+    (tmp_path / "a").mkdir()
+    two = CliRunner().invoke(app, ["push", "a", str(tmp_path), "--watch", "--site", server.url], env=env)
+    assert two.exit_code == 2 and "--watch takes one dataset directory" in "".join(two.output.split("\n"))
