@@ -21,6 +21,7 @@ from collectors import RecorderStatus, TopicStatus
 from episodes import EpisodeInfo, ImageEncoding, ImageStreamSpec, RobotInfo
 from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
 from tests.tg_site.site_episodes import make_episode
+from tests.tg_site.test_server_limits import small_disk  # noqa: F401  (a fixture: a 6 MB tmpfs)
 from tg_site import SiteClient, Store
 from tg_site._push_queue import MARK_DIR, PushQueue, RetentionOptions
 from tg_site._station_agent import AgentOptions, StationAgent, StationTokenError
@@ -233,3 +234,38 @@ def test_killed_mid_upload_the_watch_resumes_on_restart_without_duplicates(
     uploads = [e for e in audit["entries"] if e["action"] == "upload"]
     assert len(uploads) == 1, audit
     assert "1 episode(s) pushed; 0 waiting" in output, output
+
+
+def test_disk_full_while_the_queue_holds_episodes_ends_the_recording_and_keeps_the_queue(
+    small_disk: Path,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """The site is down, two episodes wait; the disk fills during a third: it ends, the two are intact."""
+    from collectors import LiveRecorder
+    from tests.collectors import live_fixtures as lf
+    from tests.collectors.test_live import Clock, feed_good
+    from tg_config import SessionConfig, load_profile
+
+    out = small_disk / "station"
+    waiting = [make_episode(out, seed=k) for k in (60, 61)]
+    options = AgentOptions("st-01", out, settle_s=0.0, backoff_max_s=0.5)
+    agent = StationAgent(_clients(f"http://127.0.0.1:{_free_port()}", "t0ken"), options)
+    profile = load_profile(lf.write_profile(tmp_path))
+    run = SessionConfig.for_profile(str(profile.source_path)).resolve(profile)
+    clock = Clock()
+    recorder = LiveRecorder(run, schemas=lf.SCHEMAS, out=out, clock=clock)
+    with agent:
+        _until(lambda: "push failed" in agent.summary(), 10, "the pusher finds the site down")
+        with open(small_disk / "filler", "wb") as filler:  # leave about 100 kB
+            while shutil.disk_usage(small_disk).free > 100_000:
+                filler.write(b"\0" * min(1 << 20, shutil.disk_usage(small_disk).free - 100_000))
+                filler.flush()
+        episode_id = recorder.start()
+        feed_good(recorder, clock, n=400)
+        recorder.tick()
+        status = recorder.status()
+        assert status.state == "idle" and f"episode {episode_id} ended:" in status.error
+        assert agent.queue.pending() == waiting
+    for path in waiting:
+        with episodes.open(path) as reader:
+            assert reader.metadata.status == "complete"
