@@ -88,15 +88,22 @@ class PushQueue:
         self.directory = directory
         self.settle_s = settle_s
         self.marks = directory / MARK_DIR
+        # Marks read once, then kept: pending() runs twice a second over every episode kept here.
+        self._known: dict[str, PushMark] = {}
 
     def mark_path(self, episode_id: str) -> Path:
         return self.marks / f"{episode_id}.json"
 
     def mark_of(self, episode_id: str) -> PushMark | None:
+        known = self._known.get(episode_id)
+        if known is not None:
+            return known
         try:
-            return PushMark.from_json(json.loads(self.mark_path(episode_id).read_text(encoding="utf-8")))
+            mark = PushMark.from_json(json.loads(self.mark_path(episode_id).read_text(encoding="utf-8")))
         except (OSError, ValueError, SiteError):
             return None  # no mark, or a torn one: push again (the site skips what it has)
+        self._known[episode_id] = mark
+        return mark
 
     def pending(self, *, now_ns: int | None = None, settled: bool = True) -> list[Path]:
         """Episode files without a mark for their current version, oldest first (``settled``: only those
@@ -136,6 +143,7 @@ class PushQueue:
             os.fsync(f.fileno())
         os.replace(work, target)
         episodes.fsync_path(self.marks)
+        self._known[mark.episode_id] = mark
         return mark
 
     def prune(self, retention: RetentionOptions, *, now_ns: int | None = None) -> list[Path]:
@@ -155,10 +163,14 @@ class PushQueue:
             try:
                 st = path.stat()
             except FileNotFoundError:
-                mark_file.unlink(missing_ok=True)
+                self._forget(mark_file)
                 continue
             if (st.st_size, st.st_mtime_ns) == (mark.size, mark.mtime_ns):  # never a version not pushed
                 path.unlink()
-                mark_file.unlink(missing_ok=True)
+                self._forget(mark_file)
                 removed.append(path)
         return removed
+
+    def _forget(self, mark_file: Path) -> None:
+        mark_file.unlink(missing_ok=True)
+        self._known.pop(mark_file.stem, None)

@@ -38,6 +38,7 @@ __all__ = ["AgentOptions", "StationAgent", "StationTokenError"]
 
 _REFUSED = frozenset({400, 409, 413, 422})  # this file would be refused again: do not retry it
 _IDLE_POLL_S = 0.5
+_PRUNE_EVERY_S = 60.0
 ClientFactory = Callable[[float], SiteClient]
 """A new client of the site, given its request timeout in seconds."""
 
@@ -202,10 +203,12 @@ class StationAgent:
     # -- the pusher ------------------------------------------------------------------------------
 
     def _push_loop(self) -> None:
-        backoff = 0.0
+        backoff, pruned = 0.0, -_PRUNE_EVERY_S
         with self._clients(60.0) as client:
             while not self._stop.is_set():
-                self.queue.prune(self.options.retention)
+                if time.monotonic() - pruned >= _PRUNE_EVERY_S or self.options.retention.delete_after_push:
+                    self.queue.prune(self.options.retention)
+                    pruned = time.monotonic()
                 waiting = self.queue.pending()
                 self._note_queue(waiting)
                 if not waiting:
