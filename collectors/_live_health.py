@@ -45,7 +45,7 @@ _EIGHT_BIT = frozenset({"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC1", "8UC3
 class HealthOptions:
     """Thresholds of the live warnings; ``min_free_bytes`` 0 turns the disk warning off."""
 
-    frozen_after_s: float = 2.0
+    frozen_after_s: float = 1.5
     dark_below: float = 8.0  # mean of 0-255
     saturated_above: float = 247.0
     thumbnail_every: int = 5

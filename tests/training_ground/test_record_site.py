@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,29 +112,78 @@ def test_tg_record_site_records_the_assigned_task_and_pushes_the_episode(
     assert (row["task"], row["task_id"], row["instruction"]) == ("叠毛巾", task_id, "把毛巾叠好")
 
 
-def test_tg_collect_site_pushes_its_episode_and_posts_status(site, tmp_path: Path, ros_env) -> None:
-    """A session through the ROS 2 graph: --station labels its episodes, which the site checks."""
+_INJECT = """
+import sys, rclpy
+from rcl_interfaces.srv import SetParameters
+from tg_sim._client import _parameter
+rclpy.init()
+node = rclpy.create_node("fault_injector")
+client = node.create_client(SetParameters, "/sim_bridge/set_parameters")
+assert client.wait_for_service(timeout_sec=20), "no /sim_bridge/set_parameters"
+values = {"freeze_topics": sys.argv[1], "mute_topics": sys.argv[2]}
+request = SetParameters.Request(parameters=[_parameter(k, v) for k, v in values.items()])
+future = client.call_async(request)
+rclpy.spin_until_future_complete(node, future, timeout_sec=20)
+assert future.result() is not None and all(r.successful for r in future.result().results)
+"""
+FROZEN, MUTED = "/cam_h/color/image_raw/compressed", "/imu"
+
+
+def _both_warned(reviewer: Any) -> tuple[str, ...]:
+    """The recorder's warnings in the station's newest report, if it has both injected faults; else ()."""
+    report = reviewer.get("/api/v1/stations/st-01/live").json()["report"] or {}
+    warned = tuple((report.get("recorder") or {}).get("warnings", ()))
+    frozen = any(w.startswith(f"{FROZEN}: camera frozen") for w in warned)
+    muted = any(w.startswith(f"{MUTED}: silent for") for w in warned)
+    return warned if frozen and muted else ()
+
+
+def test_tg_collect_site_pushes_its_episode_and_posts_status_with_injected_faults(
+    site, tmp_path: Path, ros_env
+) -> None:
+    """A session through the ROS 2 graph (--station labels its episodes, which the site checks); a camera
+    frozen and a topic muted in the simulator show in the status the site gets within 3 s (+ its period)."""
     pytest.importorskip("rclpy")
     server, tokens = site
     session = session_file(
         tmp_path,
         sim={"renderer": "tiny", "failure_rate": 0.0},
-        episode={"max_duration_s": 3, "min_duration_s": 1},
+        episode={"max_duration_s": 8, "min_duration_s": 1},
     )
     out = tmp_path / "data"
     command = [sys.executable, "-m", "training_ground", "collect", "--config", str(session)]
     command += ["--episodes", "1", "--out", str(out), "--station", "st-01", "--site", server.url]
-    done = subprocess.run(
+    env = {**ros_env, "TG_SITE_TOKEN": tokens["station"], "COLUMNS": "200"}
+    proc = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        env={**ros_env, "TG_SITE_TOKEN": tokens["station"], "COLUMNS": "200"},
-        timeout=240,
+        env=env,
         cwd=REPO,
     )
-    assert done.returncode == 0, done.stderr
-    assert "every episode is on the site (1 pushed this session)" in done.stdout, done.stdout
+    try:
+        deadline = time.monotonic() + 90
+        while not list(out.glob("*.h5.partial")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no episode started"
+            time.sleep(0.1)
+        subprocess.run([sys.executable, "-c", _INJECT, FROZEN, MUTED], env=env, check=True, timeout=60,
+                       stdin=subprocess.DEVNULL, capture_output=True)  # fmt: skip
+        injected = time.monotonic()
+        with server.client(tokens["reviewer"]) as reviewer:
+            while not _both_warned(reviewer):
+                assert time.monotonic() - injected < 10, "the injected faults never showed on the site"
+                time.sleep(0.1)
+            seen_after_s = time.monotonic() - injected
+            print(f"the injected faults showed on the site {seen_after_s:.2f} s after the injection")
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert seen_after_s <= 4.5, seen_after_s  # 3 s on the station, then the next report (1 s)
+    assert proc.returncode == 0, stderr
+    assert "every episode is on the site (1 pushed this session)" in stdout, stdout
     (path,) = episodes.list_episodes(out)
     with server.client(tokens["reviewer"]) as reviewer:
         row = wait_arrived(reviewer, path.stem)
@@ -141,7 +191,6 @@ def test_tg_collect_site_pushes_its_episode_and_posts_status(site, tmp_path: Pat
     assert row["station"] == "st-01"
     report = live["report"]
     assert report["recorder"] is not None and report["task"] == "pick_place", live
-    assert "head" in " ".join(" ".join(t["streams"]) for t in report["recorder"]["topics"].values())
 
 
 def test_a_changed_assignment_is_used_from_the_next_episode_and_task_wins(site, tmp_path: Path) -> None:
