@@ -62,6 +62,7 @@ from collectors._live import (
     TopicStatus,
     topic_types,
 )
+from collectors._live_health import HealthOptions
 from collectors._resume import InterruptedIngest, interrupted_ingests, remove_interrupted
 from tg_config import (
     PROFILE_PATH_ENV,
@@ -105,6 +106,7 @@ __all__ = [
     "FieldReader",
     "FieldType",
     "Gripper",
+    "HealthOptions",
     "IngestOptions",
     "IngestResult",
     "IngestSummary",

@@ -49,6 +49,7 @@ from typing import Any
 
 from collectors._errors import RecorderError, RecorderStateError
 from collectors._fields import Schemas
+from collectors._live_health import HealthOptions, LiveHealth
 from collectors._live_inputs import (
     CameraIntrinsics,
     EpisodeLabels,
@@ -105,6 +106,7 @@ class LiveRecorder:
     node's clock: ROS time, simulated under ``use_sim_time``). Handlers, ticks and
     episode control may come from different threads: one lock orders them.
     ``keep_empty``: keep episodes in which a required stream got nothing.
+    ``health``: thresholds of the live warnings (frozen/dark/saturated camera, silent topic, disk).
     """
 
     def __init__(
@@ -117,6 +119,7 @@ class LiveRecorder:
         default_labels: EpisodeLabels | None = None,
         encoder_threads: int = 2,
         keep_empty: bool = False,
+        health: HealthOptions | None = None,
     ) -> None:
         self.run = run
         self.out = out
@@ -136,6 +139,7 @@ class LiveRecorder:
         self._counters = self._topics.counters
         self._keep_empty = keep_empty
         self._watch = EpisodeWatch.of(qa_config(run.profile, run), self._counters)
+        self._health = LiveHealth(health or HealthOptions(), out)
         plans = []
         for topic, c in self._counters.items():
             arrays = topic in self._topics.arrays
@@ -197,10 +201,12 @@ class LiveRecorder:
         clock = self._clock
         lock = self._lock
         compressed = c.msg_type == COMPRESSED_IMAGE
+        health = self._health.camera(topic, compressed)
 
         def on_frame(msg: Any) -> None:
             now = clock()
             with lock:
+                health(msg, now)
                 writer = self._writer
                 if writer is None:
                     c.seen(now)
@@ -422,7 +428,8 @@ class LiveRecorder:
             error=self._error,
             recorded_s=watch.recorded_s(counters) if writer is not None else 0.0,
             silent=silent,
-            warnings=watch.warnings(counters, silent, now - self._start_ns),
+            warnings=watch.warnings(counters, silent, now - self._start_ns)
+            + self._health.warnings(now, counters),
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tg_site.api import collections, episodes, ops, status, tokens, uploads
+from tg_site.api import collections, episodes, ops, stations, status, tokens, uploads
 from tg_site.api._common import NotFoundError
 
 __all__ = ["ROUTERS", "NotFoundError"]
@@ -16,4 +16,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     collections.router,
     tokens.router,
     status.router,
+    stations.router,
 )

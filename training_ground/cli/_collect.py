@@ -27,11 +27,23 @@ from rich.text import Text
 import episodes
 from sim_envs import SimEpisodeRecord, SimOverrides, collect_sim
 from tg_config import ResolvedSession, load_session
+from tg_site._stations import Assignment
 from training_ground.cli._console import console, err_console
 from training_ground.cli._paths import output_directory
+from training_ground.cli._station import (
+    DeleteAfterPush,
+    KeepDays,
+    MaxUploadMbps,
+    SiteUrl,
+    StationSite,
+    TokenFile,
+    site_station,
+)
 
 if TYPE_CHECKING:
     from tg_sim.session import EpisodeResult, SessionProgress
+
+    from collectors import RecorderStatus
 
 __all__ = [
     "collect",
@@ -131,6 +143,7 @@ def record_through_ros(
     domain_id: int | None = None,
     real_time_factor: float = 1.0,
     station: str | None = None,
+    also_show: Callable[[SessionProgress], str] | None = None,
 ) -> list[EpisodeResult]:
     """Run the session's node graph and record ``episodes`` episodes, with a live status on stderr.
 
@@ -139,7 +152,8 @@ def record_through_ros(
 
     The first Ctrl-C finishes the current episode early (kept, labelled a
     failure) and ends the session; a second one stops every node at once (the
-    recorder saves the open episode as aborted).
+    recorder saves the open episode as aborted). ``also_show``: a line under the
+    status (the station's push queue), given each progress update.
     """
     from tg_sim.session import SessionRunner
 
@@ -147,7 +161,10 @@ def record_through_ros(
     with Live(console=err_console, refresh_per_second=4, transient=True) as live:
 
         def show(progress: SessionProgress) -> None:
-            live.update(status_view(progress))
+            view = status_view(progress)
+            if also_show is not None:
+                view = Group(view, Text(also_show(progress)))
+            live.update(view)
 
         runner = SessionRunner(
             config,
@@ -295,6 +312,11 @@ def collect(
     domain_id: _DomainId = None,
     real_time_factor: _RealTimeFactor = 1.0,
     station: _Station = None,
+    site: SiteUrl = None,
+    token_file: TokenFile = None,
+    max_upload_mbps: MaxUploadMbps = None,
+    delete_after_push: DeleteAfterPush = False,
+    keep_days: KeepDays = None,
 ) -> None:
     """Record episodes of a simulated session: through the ROS 2 node graph, or with --no-ros directly.
 
@@ -303,8 +325,13 @@ def collect(
     simulator's clock, discovering only peers on this machine. Episodes are
     written as they finish; the same seed gives the same scenes.
 
+    With --site (and --station) each finished episode is pushed to the site in the
+    background and the station's status posted once a second (the session's task is
+    recorded: assignments from the site apply to tg record).
+
     Example: tg collect --config launch/sim_pick_place.yaml --episodes 5 --out datasets/try
     """
+    on_site = StationSite(site or "", token_file, max_upload_mbps, delete_after_push, keep_days)
     overrides = SimOverrides(
         task=task,
         operator=operator,
@@ -312,7 +339,10 @@ def collect(
         renderer=renderer.value if renderer is not None else None,
     )
     if no_ros:
-        _collect_directly(config, out=out, episodes=episodes, seed=seed, overrides=overrides)
+        session = load_session(config).resolve()
+        dataset = out if out is not None else session.out
+        with site_station(on_site, station or "", dataset, lambda: None, task=_task_of(session)):
+            _collect_directly(config, out=out, episodes=episodes, seed=seed, overrides=overrides)
         return
     given = [f"--{name.replace('_', '-')}" for name in overrides.given()]
     if given:
@@ -323,7 +353,7 @@ def collect(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    _collect_through_ros(config, out, _RosRun(episodes, seed, domain_id, real_time_factor, station))
+    _collect_through_ros(config, out, _RosRun(episodes, seed, domain_id, real_time_factor, station), on_site)
 
 
 @dataclass(frozen=True)
@@ -337,16 +367,37 @@ class _RosRun:
     station: str | None
 
 
-def _collect_through_ros(config: Path, out: Path | None, run: _RosRun) -> None:
+def _task_of(run: ResolvedSession) -> Assignment:
+    return Assignment("", run.session.task.name, run.session.task.instruction)
+
+
+def _collect_through_ros(config: Path, out: Path | None, run: _RosRun, site: StationSite) -> None:
     """``tg collect`` without ``--no-ros``: the node graph records; exit 1 if it recorded fewer."""
     why = ros_available()
     if why:
         err_console.print(f"[bold red]error:[/] {why}; add --no-ros to record without ROS 2", highlight=False)
         raise typer.Exit(1)
-    dataset = out if out is not None else load_session(config).resolve().out
+    session = load_session(config).resolve()
+    dataset = out if out is not None else session.out
     output_directory(dataset, "--out")
+    latest: list[RecorderStatus] = []  # the recorder's newest status, for the station's reports
+    with site_station(
+        site, run.station or "", dataset, lambda: latest[-1] if latest else None, task=_task_of(session)
+    ) as on_site:
+
+        def station_line(progress: SessionProgress) -> str:
+            if progress.recorder is not None:
+                latest[:] = [progress.recorder]
+            return on_site.line() if on_site is not None else ""
+
+        _run_session(config, dataset, run, station_line if on_site is not None else None)
+
+
+def _run_session(
+    config: Path, dataset: Path, run: _RosRun, also_show: Callable[[SessionProgress], str] | None
+) -> None:
     try:
-        results = record_through_ros(config, out=dataset, **asdict(run))
+        results = record_through_ros(config, out=dataset, **asdict(run), also_show=also_show)
     except KeyboardInterrupt:
         err_console.print(
             f"[bold red]aborted:[/] nodes stopped; an episode in progress was saved as aborted in {dataset}",

@@ -36,6 +36,7 @@ import typer
 from collectors import EpisodeLabels, LiveRecorder, RecorderStatus
 from tg_base import TgError
 from tg_config import ConfigError, ResolvedSession, SessionConfig, load_session
+from tg_site._stations import Assignment
 from tg_station import (
     NodeSpec,
     ParameterValue,
@@ -49,6 +50,16 @@ from tg_station import (
 from training_ground.cli._collect import recorded_s
 from training_ground.cli._console import console, err_console
 from training_ground.cli._robot_options import ProfileOrConfig
+from training_ground.cli._station import (
+    DeleteAfterPush,
+    KeepDays,
+    MaxUploadMbps,
+    SiteStation,
+    SiteUrl,
+    StationSite,
+    TokenFile,
+    site_station,
+)
 
 __all__ = [
     "Action",
@@ -254,24 +265,53 @@ def record(
     station: _Station = "",
     use_sim_time: _UseSimTime = None,
     keep_empty: _KeepEmpty = False,
+    site: SiteUrl = None,
+    token_file: TokenFile = None,
+    max_upload_mbps: MaxUploadMbps = None,
+    delete_after_push: DeleteAfterPush = False,
+    keep_days: KeepDays = None,
 ) -> None:
     """Record a running robot's topics into episodes, with keyboard control.
 
     Keys: space/Enter start/stop, d discard (re-record), s/f mark success/failure, q quit.
 
+    With --site (and --station) each finished episode is pushed to the site in the
+    background and the station's status is posted once a second; the task is --task,
+    else the site's assignment for the station, else the session's.
+
     Example: tg record --profile kuavo4pro --out datasets/kuavo_pick --task pick_place --operator ana
 
     Example: tg record --config launch/sim_pick_place.yaml --station lab1
+
+    Example: TG_SITE_TOKEN=... tg record --config launch/sim_pick_place.yaml --station lab1 --site https://site:8470
     """
     source = RecordSource(profile, config, out, station, use_sim_time, keep_empty)
     setup = recorder_setup(source)
     domain = domain_id if domain_id is not None else int(os.environ.get("ROS_DOMAIN_ID", "0") or 0)
-    _set_dds_environment(domain, segment_bytes_for(setup.run.streams))
     labels = EpisodeLabels(task=task, instruction=instruction, operator=operator, station=station)
-    _record_with_keys(setup, labels, domain=domain)
+    on_site = StationSite(site or "", token_file, max_upload_mbps, delete_after_push, keep_days)
+    session_task = setup.run.session.task
+    status: list[RecorderStatus] = []  # the recorder's latest, for the agent's reports
+    with site_station(
+        on_site,
+        station,
+        setup.run.out,
+        lambda: status[-1] if status else None,
+        task=Assignment("", task, instruction) if task else None,
+        session_task=Assignment("", session_task.name, session_task.instruction),
+    ) as on_the_site:
+        _set_dds_environment(domain, segment_bytes_for(setup.run.streams))
+        _record_with_keys(setup, labels, domain=domain, site=on_the_site, latest=status)
 
 
-def _record_with_keys(setup: RecorderSetup, labels: EpisodeLabels, *, domain: int) -> None:
+def _record_with_keys(
+    setup: RecorderSetup,
+    labels: EpisodeLabels,
+    *,
+    domain: int,
+    site: SiteStation | None = None,
+    latest: list[RecorderStatus] | None = None,
+) -> None:
     """Run the recorder node in this process, driven by the keyboard, until ``q`` or a signal."""
     try:
         from tg_recorder.recorder_node import embedded_recorder
@@ -291,7 +331,7 @@ def _record_with_keys(setup: RecorderSetup, labels: EpisodeLabels, *, domain: in
                 f"as /{setup.node.name}; space/Enter start/stop, d discard, s/f success/failure, q quit",
                 highlight=False,
             )
-            _keyboard_loop(node.core, labels)
+            _keyboard_loop(node.core, labels, site, latest if latest is not None else [])
         except KeyboardInterrupt:
             if node.close("tg record interrupted") is not None:
                 err_console.print("interrupted: the episode in progress was saved as aborted")
@@ -320,23 +360,32 @@ def _set_dds_environment(domain: int, segment_bytes: int) -> None:
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = discovery
 
 
-def _keyboard_loop(recorder: LiveRecorder, labels: EpisodeLabels) -> None:
+def _keyboard_loop(
+    recorder: LiveRecorder, labels: EpisodeLabels, site: SiteStation | None, latest: list[RecorderStatus]
+) -> None:
+    """Keys to actions until ``q``; with a site, each episode's task from it and the queue on the line."""
     shown: set[str] = set()
     with _cbreak() as keys, console.status(status_line(recorder.status())) as live:
         while True:
             key = keys()
             action = key_action(key) if key else None
             if action is not None:
+                episode_labels = site.labels(labels) if site is not None else labels
                 try:
-                    console.print(apply_action(action, recorder, labels=labels))
+                    console.print(apply_action(action, recorder, labels=episode_labels))
                 except TgError as exc:
                     err_console.print(f"[red]{exc}[/]")
-                if action is Action.QUIT:
-                    return
+                if site is not None:
+                    site.started(recorder.status())
             status = recorder.status()
+            latest[:] = [status]
+            if site is not None:
+                site.finished(status)
+            if action is Action.QUIT:
+                return
             for warning in new_warnings(status, shown):
                 err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-            live.update(status_line(status))
+            live.update(status_line(status) + (f" | {site.line()}" if site is not None else ""))
 
 
 def new_warnings(status: RecorderStatus, shown: set[str]) -> list[str]:

@@ -22,6 +22,7 @@ from rich.progress import (
 from tg_site import PushResult, SiteClient, SiteClientError, SiteError, read_token
 from training_ground.cli._console import console, err_console
 from training_ground.cli._paths import episode_files
+from training_ground.cli._station import DeleteAfterPush, KeepDays, MaxUploadMbps, StationSite, watch_push
 
 __all__ = ["pull", "push"]
 
@@ -41,10 +42,15 @@ CaOption = Annotated[
 ]
 
 
-def _client(site: str | None, token_file: Path | None, ca: Path | None) -> SiteClient:
+def _client_url(site: str | None) -> str:
     url = site or os.environ.get(SITE_ENV, "")
     if not url:
         raise typer.BadParameter(f"name the site server: --site URL or ${SITE_ENV}", param_hint="--site")
+    return url
+
+
+def _client(site: str | None, token_file: Path | None, ca: Path | None) -> SiteClient:
+    url = _client_url(site)
     verify = ssl.create_default_context(cafile=ca) if ca is not None else True
     return SiteClient(url, read_token(token_file), verify=verify)
 
@@ -69,11 +75,31 @@ def push(
     site: SiteOption = None,
     token_file: TokenFileOption = None,
     ca: CaOption = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep pushing what appears in the directory, until stopped.")
+    ] = False,
+    station: Annotated[
+        str, typer.Option("--station", help="With --watch: post this station's status too (its token).")
+    ] = "",
+    max_upload_mbps: MaxUploadMbps = None,
+    delete_after_push: DeleteAfterPush = False,
+    keep_days: KeepDays = None,
 ) -> None:
     """Send episodes to a site server; what the site has is skipped, an interrupted push resumes.
 
+    With --watch, one directory is watched and each finished episode pushed (never a
+    .h5.partial): for recorders started by ros2 launch and the queue tg record leaves.
+
     Example: TG_SITE_TOKEN=... tg push datasets/demo --site https://site.example:8470
+
+    Example: tg push datasets/lab1 --site https://site.example:8470 --token-file ~/.tg-token --watch
     """
+    if watch:
+        on_site = StationSite(
+            _client_url(site), token_file, max_upload_mbps, delete_after_push, keep_days, ca
+        )
+        watch_push(paths, on_site, station)
+        return
     files = episode_files(paths)
     total = sum(f.stat().st_size for f in files)
     results: list[PushResult] = []

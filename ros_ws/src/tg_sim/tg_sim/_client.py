@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,12 @@ class GraphClient:
             "extra_json": json.dumps(dict(labels.extra)),
         }
         self._set_parameters(self._recorder_params, values)
+
+    def inject_faults(self, *, freeze: Sequence[str] = (), mute: Sequence[str] = ()) -> None:
+        """Freeze cameras (their last image again and again) and mute topics of the simulator; () clears."""
+        self._set_parameters(
+            self._bridge_params, {"freeze_topics": ",".join(freeze), "mute_topics": ",".join(mute)}
+        )
 
     def note_recorder(self, notes: str) -> None:
         """Why the episode ended as it did, as the recorder's ``notes`` (SetBool carries only the label)."""

@@ -138,6 +138,7 @@ class SessionRunner:
         self.env = ros_environment(domain_id=domain_id, profile_file=profile, localhost_only=localhost_only)
         self.domain_id = domain_id
         self.station = station or default_station()
+        self._label_station = station or ""  # a station named here labels its episodes (a site checks it)
         self.graph = session_graph(session, out=out, station=self.station, real_time_factor=real_time_factor)
         self.recorder_name = recorder_name(self.station)
         self.progress = SessionProgress(episodes=0)
@@ -269,7 +270,9 @@ class SessionRunner:
         """Label the recorder with the scene and the script (running from now), and start it."""
         session = self.run_config.session
         self.client.label_recorder(
-            episode_labels(scene, script, operator=session.operator, station=session.station)
+            episode_labels(
+                scene, script, operator=session.operator, station=self._label_station or session.station
+            )
         )
         self._error_before = self.progress.recorder.error if self.progress.recorder is not None else ""
         self.client.recorder.start()

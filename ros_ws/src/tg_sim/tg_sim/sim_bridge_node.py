@@ -10,8 +10,10 @@ for the previous scene). Header stamps are simulated time.
 
 Parameters: ``session`` (session YAML), ``seed`` (-1: the session's), ``real_time_factor``
 (simulated time runs at most this much faster than real time; 0: no limit), ``renderer``
-("" : the session's). Services: ``~/reset`` (``std_srvs/Trigger``: the next scene, with the
-``seed`` parameter if it was set since the last reset, else the previous seed + 1; the
+("" : the session's), ``freeze_topics`` and ``mute_topics`` (comma-separated topics, settable
+at any time, for fault drills and tests: a frozen camera repeats its last image with new
+stamps, a muted topic publishes nothing). Services: ``~/reset`` (``std_srvs/Trigger``: the
+next scene, with the ``seed`` parameter if it was set since the last reset, else the previous seed + 1; the
 response message is the :class:`sim_envs.SimScene` also published, transient local, on
 ``~/scene``), ``~/evaluate`` (``std_srvs/Trigger``: a :class:`sim_envs.SimVerdict`: success,
 failure, notes, instruction, scene, and the real-time factor since the reset).
@@ -78,6 +80,7 @@ class _Topic:
     info_msg: CameraInfo | None = None
     spec: StreamSpec | None = None
     published: int = 0
+    last_image: Any = None  # what a frozen camera repeats
 
 
 class SimBridge(Node):
@@ -89,6 +92,10 @@ class SimBridge(Node):
         self.declare_parameter("seed", -1)
         self.declare_parameter("real_time_factor", 1.0)
         self.declare_parameter("renderer", "")
+        self.declare_parameter("freeze_topics", "")
+        self.declare_parameter("mute_topics", "")
+        self._frozen: frozenset[str] = frozenset()
+        self._muted: frozenset[str] = frozenset()
         session_path = str(self.get_parameter("session").value)
         if not session_path:
             raise SimError("sim_bridge: parameter 'session' (a session YAML) is required")
@@ -192,6 +199,9 @@ class SimBridge(Node):
         for param in params:
             if param.name == "seed" and int(param.value) >= 0:
                 self._next_seed = int(param.value)
+            elif param.name in ("freeze_topics", "mute_topics"):
+                topics = frozenset(t.strip() for t in str(param.value).split(",") if t.strip())
+                setattr(self, "_frozen" if param.name == "freeze_topics" else "_muted", topics)
             elif param.name == "real_time_factor":
                 try:
                     self.pacer = Pacer(float(param.value))
@@ -293,6 +303,8 @@ class SimBridge(Node):
                 self.get_logger().warning(f"{topic}: {exc}", throttle_duration_sec=5.0)
 
     def _publish(self, topic: _Topic, stamp_ns: int, values: dict[str, npt.NDArray[Any]]) -> None:
+        if topic.name in self._muted:
+            return
         stamp = stamp_msg(stamp_ns)
         short = _short(topic)
         msg: Any
@@ -300,8 +312,11 @@ class SimBridge(Node):
             spec = topic.spec
             if not isinstance(spec, ImageStreamSpec):
                 raise SimError(f"topic {topic.name}: not a camera")
-            frame = next(iter(values.values()))
-            msg = _image(spec, frame, compressed=short == "CompressedImage")
+            if topic.name in self._frozen and topic.last_image is not None:
+                msg = topic.last_image
+            else:
+                msg = _image(spec, next(iter(values.values())), compressed=short == "CompressedImage")
+                topic.last_image = msg
             msg.header.stamp = stamp
             msg.header.frame_id = f"{spec.name}_optical_frame"
             if topic.info_msg is not None:
