@@ -40,6 +40,7 @@ from episodes._spec import (
     ImageEncoding,
     ImageStreamSpec,
     JsonValue,
+    LabelChange,
     ReviewState,
     RobotInfo,
     Role,
@@ -131,6 +132,8 @@ class EpisodeMetadata:
     """The site task the episode was recorded for ("" if none; ``episodes.set_labels``)."""
     review: ReviewState | None = None
     """The last review verdict (``episodes.set_review``); None if never reviewed."""
+    label_history: tuple[LabelChange, ...] = ()
+    """Every relabelling since recording (``episodes.set_labels``), oldest first."""
 
     @property
     def duration_s(self) -> float:
@@ -874,6 +877,7 @@ def _metadata_of(a: Mapping[str, Any], path: Path) -> EpisodeMetadata:
         content_digest=a[fmt.ATTR_CONTENT_DIGEST] or None,
         task_id=a[fmt.ATTR_TASK_ID] or "",
         review=_review_of(a[fmt.ATTR_REVIEW], path),
+        label_history=_label_history_of(a[fmt.ATTR_LABEL_HISTORY], path),
     )
     return EpisodeMetadata(**values)
 
@@ -886,6 +890,19 @@ def _review_of(value: str | None, path: Path) -> ReviewState | None:
         raise CorruptEpisodeError(
             f"{path}: root attribute {fmt.ATTR_REVIEW!r} is not a review (JSON with state, reason, note, "
             f"reviewer, at_ns: {exc}); set it again with episodes.set_review"
+        ) from exc
+
+
+def _label_history_of(value: str | None, path: Path) -> tuple[LabelChange, ...]:
+    try:
+        parsed = fmt.parse_json_attr(value)
+        if parsed is not None and not isinstance(parsed, list):
+            raise ValueError("not a JSON list")
+        return tuple(LabelChange.from_json(entry) for entry in parsed or ())
+    except (ValueError, AttributeError, StreamSpecError) as exc:
+        raise CorruptEpisodeError(
+            f"{path}: root attribute {fmt.ATTR_LABEL_HISTORY!r} is not a label history (a JSON list of "
+            f"changes, by, reason, at_ns: {exc})"
         ) from exc
 
 

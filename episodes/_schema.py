@@ -117,6 +117,7 @@ ROOT_ATTRS: tuple[AttrDecl, ...] = (
     # Set on a finished episode through the update journal (a site's task and review verdict).
     AttrDecl(fmt.ATTR_TASK_ID, "str", "", optional=True),
     AttrDecl(fmt.ATTR_REVIEW, "str", "", optional=True),
+    AttrDecl(fmt.ATTR_LABEL_HISTORY, "str", "", optional=True),
 )
 
 # Attributes of /streams/<name>.

@@ -19,6 +19,7 @@ __all__ = [
     "ImageEncoding",
     "ImageStreamSpec",
     "JsonValue",
+    "LabelChange",
     "ReviewState",
     "RobotInfo",
     "Role",
@@ -309,3 +310,48 @@ class ReviewState:
         if not all(isinstance(v, str) for v in texts.values()):
             raise StreamSpecError(f"review reason, note and reviewer must be text, got {texts!r}")
         return cls(str(data.get("state", "")), at_ns=at_ns, **texts)
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    """One relabelling of a finished episode (root attribute ``label_history_json``, datasets/FORMAT.md).
+
+    ``changes`` maps each label that changed (``task``, ``instruction``, ``success``, ``task_id``,
+    ``notes``) to its ``(before, after)`` text as stored; ``by`` says who, ``reason`` why,
+    ``at_ns`` when (Unix ns).
+
+    >>> c = LabelChange({"success": ("unknown", "false")}, by="bo", reason="dropped it", at_ns=5)
+    >>> LabelChange.from_json(c.to_json()) == c
+    True
+    """
+
+    changes: Mapping[str, tuple[str, str]]
+    by: str = ""
+    reason: str = ""
+    at_ns: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changes": {name: list(pair) for name, pair in sorted(self.changes.items())},
+            "by": self.by,
+            "reason": self.reason,
+            "at_ns": self.at_ns,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LabelChange:
+        at_ns = data.get("at_ns", 0)
+        if isinstance(at_ns, bool) or not isinstance(at_ns, int):
+            raise StreamSpecError(f"label change at_ns must be an integer (ns), got {at_ns!r}")
+        changes = data.get("changes", {})
+        if not isinstance(changes, Mapping) or not all(
+            isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, str) for x in v)
+            for v in changes.values()
+        ):
+            raise StreamSpecError(f"label changes must map a label to [before, after] texts, got {changes!r}")
+        return cls(
+            {str(k): (v[0], v[1]) for k, v in changes.items()},
+            by=str(data.get("by", "")),
+            reason=str(data.get("reason", "")),
+            at_ns=at_ns,
+        )
