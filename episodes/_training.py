@@ -97,6 +97,25 @@ class EpisodeEntry:
     label_history: tuple[LabelChange, ...] = ()
     """How the labels (task, instruction, success) were corrected since recording, oldest first."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry as JSON (streams by name), as ``tg dataset ls --json`` prints it."""
+        return {
+            "path": str(self.path),
+            "episode_id": self.episode_id,
+            "robot": self.robot,
+            "task": self.task,
+            "instruction": self.instruction,
+            "operator": self.operator,
+            "success": self.success,
+            "qa_passed": self.qa_passed,
+            "active_range_ns": list(self.active_range_ns) if self.active_range_ns is not None else None,
+            "num_frames": self.num_frames,
+            "aligned_rate_hz": self.aligned_rate_hz,
+            "streams": [s.name for s in self.streams],
+            "content_digest": self.content_digest,
+            "label_history": [change.to_json() for change in self.label_history],
+        }
+
     @property
     def identities(self) -> tuple[tuple[str, str], ...]:
         """What makes two files one episode, as (what, value): a dataset holds each at most once.

@@ -4,6 +4,7 @@ Every verb writes a new dataset (staged, renamed into place) or moves whole file
 none changes an episode's raw data in place.
 """
 
+from episodes._dataset_ops._listing import DatasetListing, episode_paths, list_dataset
 from episodes._dataset_ops._merge import MergeOptions, MergeResult, merge_datasets
 from episodes._dataset_ops._split import SPLIT_KEYS, SplitOptions, SplitResult, split_dataset
 from episodes._dataset_ops._trash import (
@@ -17,11 +18,14 @@ from episodes._dataset_ops._trash import (
 __all__ = [
     "SPLIT_KEYS",
     "TRASH_DIR",
+    "DatasetListing",
     "MergeOptions",
     "MergeResult",
     "SplitOptions",
     "SplitResult",
     "TrashRecord",
+    "episode_paths",
+    "list_dataset",
     "merge_datasets",
     "remove_episodes",
     "restore_episodes",

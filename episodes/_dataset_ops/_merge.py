@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from episodes._dataset_ops._staging import finish_dataset, membership, new_dataset, place
+from episodes._dataset_ops._staging import check_new, finish_dataset, membership, new_dataset, place
 from episodes._errors import DatasetError, EpisodeError
 from episodes._maintenance import drop_streams, list_episodes, realign
 from episodes._spec import ArrayStreamSpec
@@ -76,6 +76,7 @@ def merge_datasets(
     """
     opts = options or MergeOptions()
     roots = [Path(s) for s in sources]
+    check_new(Path(out), roots)
     entries, duplicates = _gather(roots)
     _check(entries, opts)
     dropped: dict[str, int] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from episodes import _layout as fmt
-from episodes._dataset_ops._staging import finish_dataset, membership, new_dataset, place
+from episodes._dataset_ops._staging import check_new, finish_dataset, membership, new_dataset, place
 from episodes._errors import DatasetError
 from episodes._maintenance import list_episodes
 from episodes._reader import EpisodeMetadata, open_episode
@@ -77,6 +77,7 @@ def split_dataset(
     recording another fraction is refused (it would move recorded episodes).
     """
     root = Path(source)
+    check_new(Path(out), [root])
     files = list_episodes(root)
     if not files:
         raise DatasetError(f"{root}: no episode files (*.h5) to split")

@@ -20,7 +20,7 @@ from episodes._qa._annotate import read_annotations
 from episodes._qa._stats import StreamStats, write_dataset_stats
 from episodes._splits import Splits, load_splits, write_splits
 
-__all__ = ["episode_id_of", "finish_dataset", "membership", "new_dataset", "place"]
+__all__ = ["check_new", "episode_id_of", "finish_dataset", "membership", "new_dataset", "place"]
 
 
 def episode_id_of(path: Path) -> str:
@@ -35,11 +35,7 @@ def new_dataset(out: Path, sources: Iterable[Path] = ()) -> Iterator[Path]:
     Refused: an ``out`` that exists and is not an empty directory, or that is one of ``sources``.
     """
     out = Path(out)
-    for source in sources:
-        if out.resolve() == Path(source).resolve():
-            raise DatasetError(f"{out}: cannot write a dataset into itself; choose a new --out directory")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DatasetError(f"{out}: already exists and is not empty; choose a new --out directory")
+    check_new(out, sources)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
@@ -51,6 +47,15 @@ def new_dataset(out: Path, sources: Iterable[Path] = ()) -> Iterator[Path]:
         os.replace(work, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def check_new(out: Path, sources: Iterable[Path] = ()) -> None:
+    """Refuse ``out`` for a new dataset: one of ``sources``, or there and not an empty directory."""
+    for source in sources:
+        if out.resolve() == Path(source).resolve():
+            raise DatasetError(f"{out}: cannot write a dataset into itself; choose a new --out directory")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DatasetError(f"{out}: already exists and is not empty; choose a new --out directory")
 
 
 def place(source: Path, directory: Path, *, copy: bool = False) -> bool:

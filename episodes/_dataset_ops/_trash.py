@@ -46,6 +46,14 @@ class TrashRecord:
             "reason": self.reason,
         }
 
+    @staticmethod
+    def current_user() -> str:
+        """This process's user name, what records name when no one else is given."""
+        try:
+            return getpass.getuser()
+        except (OSError, KeyError):  # no user name for this uid (a container)
+            return f"uid {os.getuid()}"
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrashRecord:
         return cls(
@@ -75,7 +83,7 @@ def remove_episodes(
             )
     trash = where / TRASH_DIR
     trash.mkdir(exist_ok=True)
-    who = by if by is not None else _user()
+    who = by if by is not None else TrashRecord.current_user()
     records = []
     for episode_id in dict.fromkeys(ids):
         path = present[episode_id]
@@ -106,7 +114,8 @@ def restore_episodes(root: str | os.PathLike[str], ids: Sequence[str]) -> list[P
         name = f"{episode_id}{fmt.EPISODE_SUFFIX}"
         os.replace(trash / name, where / name)
         (trash / f"{episode_id}.json").unlink(missing_ok=True)
-        _log(trash, "restored", {"episode_id": episode_id, "restored_by": _user(), "restored_at": _now()})
+        by = TrashRecord.current_user()
+        _log(trash, "restored", {"episode_id": episode_id, "restored_by": by, "restored_at": _now()})
         restored.append(where / name)
     fsync_path(where)
     return restored
@@ -124,13 +133,6 @@ def trashed_episodes(root: str | os.PathLike[str]) -> list[TrashRecord]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DatasetError(f"{path}: unreadable trash record ({exc})") from exc
     return records
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no user name for this uid (a container)
-        return f"uid {os.getuid()}"
 
 
 def _now() -> str:

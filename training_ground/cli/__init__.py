@@ -19,6 +19,7 @@ from tg_base import TgError, __version__
 from training_ground.cli import (
     _annotate,
     _collect,
+    _dataset,
     _demo,
     _episodes,
     _export,
@@ -73,6 +74,7 @@ app.command("export")(_export.export)
 app.command("push")(_transfer.push)
 app.command("pull")(_transfer.pull)
 app.add_typer(_site.site_app)
+app.add_typer(_dataset.dataset_app)
 
 
 # Click's names for the types our parameters take.
