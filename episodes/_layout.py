@@ -24,6 +24,7 @@ __all__ = [
     "ATTR_CLOCK",
     "ATTR_CONTENT_DIGEST",
     "ATTR_EXTRA",
+    "ATTR_IMPORT",
     "ATTR_LABEL_HISTORY",
     "ATTR_NOTES",
     "ATTR_NUM_FRAMES",
@@ -107,6 +108,7 @@ ATTR_CONTENT_DIGEST = "content_digest"
 ATTR_TASK_ID = "task_id"
 ATTR_REVIEW = "review_json"
 ATTR_LABEL_HISTORY = "label_history_json"
+ATTR_IMPORT = "import_json"
 ATTR_CALIBRATION = "calibration_json"
 ATTR_CHANNELS = "channels"
 ATTR_RATE_HZ = "rate_hz"

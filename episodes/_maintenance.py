@@ -156,6 +156,7 @@ def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
         station=meta.station,
         notes=meta.notes,
         extra=dict(meta.extra),
+        origin=meta.origin,
     )
     options = WriterOptions(
         align_clock=aligned.clock,

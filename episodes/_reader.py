@@ -39,6 +39,7 @@ from episodes._spec import (
     CameraCalibration,
     ImageEncoding,
     ImageStreamSpec,
+    ImportOrigin,
     JsonValue,
     LabelChange,
     ReviewState,
@@ -134,6 +135,8 @@ class EpisodeMetadata:
     """The last review verdict (``episodes.set_review``); None if never reviewed."""
     label_history: tuple[LabelChange, ...] = ()
     """Every relabelling since recording (``episodes.set_labels``), oldest first."""
+    origin: ImportOrigin | None = None
+    """Where an imported episode came from (``tg import``); None for our own recordings."""
 
     @property
     def duration_s(self) -> float:
@@ -878,6 +881,7 @@ def _metadata_of(a: Mapping[str, Any], path: Path) -> EpisodeMetadata:
         task_id=a[fmt.ATTR_TASK_ID] or "",
         review=_review_of(a[fmt.ATTR_REVIEW], path),
         label_history=_label_history_of(a[fmt.ATTR_LABEL_HISTORY], path),
+        origin=_origin_of(a[fmt.ATTR_IMPORT], path),
     )
     return EpisodeMetadata(**values)
 
@@ -903,6 +907,17 @@ def _label_history_of(value: str | None, path: Path) -> tuple[LabelChange, ...]:
         raise CorruptEpisodeError(
             f"{path}: root attribute {fmt.ATTR_LABEL_HISTORY!r} is not a label history (a JSON list of "
             f"changes, by, reason, at_ns: {exc})"
+        ) from exc
+
+
+def _origin_of(value: str | None, path: Path) -> ImportOrigin | None:
+    try:
+        parsed = fmt.parse_json_attr(value)
+        return ImportOrigin.from_json(parsed) if parsed is not None else None
+    except (ValueError, AttributeError, StreamSpecError) as exc:
+        raise CorruptEpisodeError(
+            f"{path}: root attribute {fmt.ATTR_IMPORT!r} is not an import origin (JSON with format, "
+            f"source, ...: {exc})"
         ) from exc
 
 

@@ -13,11 +13,13 @@ from episodes._errors import StreamSpecError
 
 __all__ = [
     "REVIEW_STATES",
+    "SOURCES",
     "ArrayStreamSpec",
     "CameraCalibration",
     "EpisodeInfo",
     "ImageEncoding",
     "ImageStreamSpec",
+    "ImportOrigin",
     "JsonValue",
     "LabelChange",
     "ReviewState",
@@ -32,6 +34,7 @@ JsonValue = Union[  # noqa: UP007 - a recursive alias needs Union on 3.10
 ]
 
 REVIEW_STATES = ("pending", "approved", "rejected")
+SOURCES = ("sim", "ros2", "bag", "synthetic", "import")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -263,10 +266,12 @@ class EpisodeInfo:
     station: str = ""
     notes: str = ""
     extra: Mapping[str, JsonValue] = field(default_factory=dict)
+    origin: ImportOrigin | None = None
+    """Where an imported episode came from (``source="import"``); None for our own recordings."""
 
     def __post_init__(self) -> None:
-        if self.source not in ("sim", "ros2", "bag", "synthetic"):
-            raise StreamSpecError(f"source must be one of sim, ros2, bag, synthetic; got {self.source!r}")
+        if self.source not in SOURCES:
+            raise StreamSpecError(f"source must be one of {', '.join(SOURCES)}; got {self.source!r}")
 
 
 @dataclass(frozen=True)
@@ -355,3 +360,50 @@ class LabelChange:
             reason=str(data.get("reason", "")),
             at_ns=at_ns,
         )
+
+
+@dataclass(frozen=True)
+class ImportOrigin:
+    """Where an imported episode came from (root attribute ``import_json``, datasets/FORMAT.md).
+
+    ``format``: ``aloha`` or ``lerobot``; ``source``: the file or dataset directory read;
+    ``source_episode``: the episode within it ("" for one file per episode);
+    ``timestamps``: ``reconstructed`` when every stamp is ``k / rate_hz`` from a frame rate
+    (the source has none), ``recorded`` when the source's own timestamps were kept;
+    ``not_reconstructed``: what the source cannot give back (arrival times, ...).
+
+    >>> o = ImportOrigin("aloha", "episode_0.hdf5", rate_hz=50.0, not_reconstructed=("arrival times",))
+    >>> ImportOrigin.from_json(o.to_json()) == o
+    True
+    """
+
+    format: str
+    source: str
+    source_episode: str = ""
+    timestamps: str = "reconstructed"
+    rate_hz: float = 0.0
+    not_reconstructed: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "source": self.source,
+            "source_episode": self.source_episode,
+            "timestamps": self.timestamps,
+            "rate_hz": self.rate_hz,
+            "not_reconstructed": list(self.not_reconstructed),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImportOrigin:
+        try:
+            return cls(
+                str(data["format"]),
+                str(data["source"]),
+                str(data.get("source_episode", "")),
+                str(data.get("timestamps", "reconstructed")),
+                float(data.get("rate_hz", 0.0)),
+                tuple(str(v) for v in data.get("not_reconstructed", ())),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StreamSpecError(f"import origin needs format and source: {exc}") from exc
