@@ -20,10 +20,12 @@ imports ``sim_envs`` (simulation), ``tg_station``, the ROS nodes or the CLI, and
 rclpy never: the ROS layer hands it plain message objects.
 """
 
+from collectors._aloha import AlohaOptions, find_aloha_files, import_aloha
 from collectors._errors import (
     BagError,
     BagReadError,
     FieldError,
+    ImportFormatError,
     MessageDefinitionError,
     RecorderError,
     RecorderServiceError,
@@ -89,6 +91,7 @@ __all__ = [
     "PROFILE_PATH_ENV",
     "STATE_IDLE",
     "STATE_RECORDING",
+    "AlohaOptions",
     "BagError",
     "BagFailure",
     "BagReadError",
@@ -104,6 +107,7 @@ __all__ = [
     "FieldReader",
     "FieldType",
     "Gripper",
+    "ImportFormatError",
     "IngestOptions",
     "IngestResult",
     "IngestSummary",
@@ -132,8 +136,10 @@ __all__ = [
     "bag_sizes",
     "compile_fields",
     "compressed_frame",
+    "find_aloha_files",
     "find_bags",
     "header_stamp_reader",
+    "import_aloha",
     "ingest_bag",
     "ingest_bags",
     "list_profiles",

@@ -72,6 +72,7 @@ from episodes._export import (
 )
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._image_transform import ImageTransform
+from episodes._import import FramedEpisode, Frames, frame_stamps, write_framed
 from episodes._layout import FORMAT_VERSION, fsync_path
 from episodes._maintenance import (
     atomic_update,
@@ -218,6 +219,8 @@ __all__ = [
     "Finding",
     "FrameBytes",
     "FrameIndex",
+    "FramedEpisode",
+    "Frames",
     "GripperEvent",
     "ImageEncoding",
     "ImageSamples",
@@ -276,6 +279,7 @@ __all__ = [
     "episode_paths",
     "export_lerobot",
     "export_robomimic",
+    "frame_stamps",
     "fsync_path",
     "has_pending_update",
     "is_episode_id",
@@ -310,4 +314,5 @@ __all__ = [
     "validate_episode",
     "validate_episodes",
     "write_dataset_stats",
+    "write_framed",
 ]

@@ -23,6 +23,7 @@ from training_ground.cli import (
     _demo,
     _episodes,
     _export,
+    _import,
     _ingest,
     _profiles,
     _record,
@@ -75,6 +76,7 @@ app.command("push")(_transfer.push)
 app.command("pull")(_transfer.pull)
 app.add_typer(_site.site_app)
 app.add_typer(_dataset.dataset_app)
+app.add_typer(_import.import_app)
 
 
 # Click's names for the types our parameters take.
