@@ -72,7 +72,14 @@ from episodes._export import (
 )
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._image_transform import ImageTransform
-from episodes._import import FramedEpisode, Frames, frame_stamps, write_framed
+from episodes._import import (
+    LEROBOT_NOT_RECONSTRUCTED,
+    FramedEpisode,
+    Frames,
+    frame_stamps,
+    import_lerobot,
+    write_framed,
+)
 from episodes._layout import FORMAT_VERSION, fsync_path
 from episodes._maintenance import (
     atomic_update,
@@ -172,6 +179,7 @@ __all__ = [
     "DEFAULT_TASK_TEMPLATES",
     "EXPORTERS",
     "FORMAT_VERSION",
+    "LEROBOT_NOT_RECONSTRUCTED",
     "QA_RULES",
     "REVIEW_STATES",
     "SEGMENT_KINDS",
@@ -282,6 +290,7 @@ __all__ = [
     "frame_stamps",
     "fsync_path",
     "has_pending_update",
+    "import_lerobot",
     "is_episode_id",
     "list_dataset",
     "list_episodes",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+import episodes
 from collectors import AlohaOptions, find_aloha_files, import_aloha
 from tg_config import load_profile
 from training_ground.cli._console import console
@@ -53,3 +54,23 @@ def aloha(
     options = AlohaOptions(fps=fps, task=task, instruction=instruction, operator=operator)
     written = import_aloha(files, load_profile(profile), out, options)
     console.print(f"imported {len(written)} ALOHA episode(s) -> {out}", highlight=False)
+
+
+@import_app.command("lerobot")
+def lerobot(
+    directory: Annotated[
+        Path, typer.Argument(help="LeRobot v3.0 dataset directory (meta/info.json, data/, videos/).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="New dataset directory to write; never overwritten.")
+    ],
+) -> None:
+    """Import a local LeRobot v3.0 dataset: Parquet rows and MP4 videos (decoded with PyAV) as episodes.
+
+    Features named stream.column (as tg export writes them) come back as those streams; other
+    numeric features as one generic stream each. v2.x datasets are refused with how to convert them.
+
+    Example: tg import lerobot ~/.cache/huggingface/lerobot/lerobot/pusht --out datasets/pusht
+    """
+    written = episodes.import_lerobot(directory, out)
+    console.print(f"imported {len(written)} LeRobot episode(s) -> {out}", highlight=False)
