@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,13 @@ def export_lerobot(
     options = options or ExportOptions()
     target, work = prepare_target(Path(out))
     selected = open_source(source, options)
-    writer = _LeRobotWriter(work, selected.layout)
+    if selected.splits is not None:
+        # LeRobot's splits are index ranges: the train episodes first, then the validation ones.
+        selected = replace(
+            selected,
+            entries=tuple(sorted(selected.entries, key=lambda e: selected.split(e.episode_id) == "valid")),
+        )
+    writer = _LeRobotWriter(work, selected.layout, selected.split if selected.splits is not None else None)
     try:
         for episode, reader in exported_episodes(selected, options):
             writer.add(episode, reader)
@@ -119,9 +125,10 @@ def export_lerobot(
 
 
 class _LeRobotWriter:
-    def __init__(self, root: Path, layout: ExportLayout) -> None:
+    def __init__(self, root: Path, layout: ExportLayout, split: Callable[[str], str] | None = None) -> None:
         self.root = root
         self.layout = layout
+        self._split = split  # the dataset's splits.json, for info.json's splits
         self.total_frames = 0
         self.codec = ""
         self.episode_ids: list[str] = []
@@ -195,6 +202,11 @@ class _LeRobotWriter:
         )
         (meta / "info.json").write_text(json.dumps(self._info(infos), indent=4) + "\n", encoding="utf-8")
 
+    def _splits(self) -> dict[str, str]:
+        if self._split is None:
+            return {"train": f"0:{len(self._episodes)}"}
+        return _split_ranges([self._split(e) for e in self.episode_ids])
+
     def _info(self, video_infos: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """meta/info.json as lerobot/datasets/utils.py: create_empty_dataset_info fills it."""
         layout = self.layout
@@ -221,11 +233,24 @@ class _LeRobotWriter:
             "data_files_size_in_mb": DATA_FILES_SIZE_IN_MB,
             "video_files_size_in_mb": VIDEO_FILES_SIZE_IN_MB,
             "fps": layout.fps,
-            "splits": {"train": f"0:{episodes}"},
+            "splits": self._splits(),
             "data_path": DATA_PATH,
             "video_path": VIDEO_PATH if layout.cameras else None,
             "features": {**features, **DEFAULT_FEATURES},
         }
+
+
+def _split_ranges(splits: Sequence[str]) -> dict[str, str]:
+    """info.json's ``splits`` for episodes in ``splits`` order (train ones first): index ranges.
+
+    >>> _split_ranges(["train", "train", "valid"])
+    {'train': '0:2', 'valid': '2:3'}
+    """
+    train = splits.count("train")
+    ranges = {"train": f"0:{train}"}
+    if train < len(splits):
+        ranges["valid"] = f"{train}:{len(splits)}"
+    return ranges
 
 
 def _vector_feature(names: Sequence[str]) -> dict[str, Any]:
