@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import episodes
+import tg_site
 from tests.episodes.loader_corpus import make_episode
 from training_ground.cli import app
 
@@ -41,17 +42,19 @@ def test_ls_filters_as_the_loader_and_prints_json(dataset):
     assert "left out: 1 never validated" in _ok("dataset", "ls", dataset, "--qa", "passed")
 
 
-def test_relabel_shows_in_open_loader_and_ls(dataset):
-    first, _ = _ids(dataset)
-    out = _ok("dataset", "relabel", dataset, first, "--task", "stack", "--success", "no", "--by", "cy")
-    assert f"{first}: task: 'pick_place' -> 'stack', success: 'true' -> 'false'" in out
-    with episodes.open(dataset / f"{first}.h5") as ep:
+def test_relabel_shows_in_open_loader_ls_and_catalogue(dataset):
+    _, second = _ids(dataset)  # never validated: a site's catalogue reads it as it is
+    out = _ok("dataset", "relabel", dataset, second, "--task", "stack", "--success", "yes", "--by", "cy")
+    assert f"{second}: task: 'pick_place' -> 'stack', success: 'false' -> 'true'" in out
+    with episodes.open(dataset / f"{second}.h5") as ep:
         (change,) = ep.metadata.label_history
     assert change.by == "cy" and ep.metadata.task == "stack"
     selection = episodes.select_episodes(dataset, episodes.EpisodeFilter(qa="any", task="stack"))
-    assert [e.episode_id for e in selection.episodes] == [first]
+    assert [e.episode_id for e in selection.episodes] == [second]
     rows = json.loads(_ok("dataset", "ls", dataset, "--task", "stack", "--json"))
     assert rows[0]["label_history"][0]["changes"]["task"] == ["pick_place", "stack"]
+    record = tg_site.record_from_file(dataset / f"{second}.h5")  # what a site's catalogue indexes
+    assert (record.task, record.success) == ("stack", True)
     result = runner.invoke(app, ["dataset", "relabel", str(dataset), "01NOSUCHEPISODE", "--success", "yes"])
     assert isinstance(result.exception, episodes.DatasetError)
     assert "no episode 01NOSUCHEPISODE (2 episode(s) here; `tg dataset ls" in str(result.exception)
