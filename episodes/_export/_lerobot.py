@@ -34,7 +34,15 @@ import pyarrow.parquet as pq
 
 from episodes._export._errors import ExportError
 from episodes._export._options import ExportOptions
-from episodes._export._source import Camera, ExportLayout, exported_episodes, frames, open_source, prompt
+from episodes._export._source import (
+    Camera,
+    ExportLayout,
+    exported_episodes,
+    frames,
+    open_source,
+    prompt,
+    video_frame,
+)
 from episodes._export._target import ExportResult, prepare_target
 from episodes._export._video import VideoWriter, video_info
 from episodes._qa._stats import QUANTILES, StreamStats, aggregate, stream_stats
@@ -169,7 +177,8 @@ class _LeRobotWriter:
         }
         for camera in self.layout.cameras:
             key = camera_key(camera.stream)
-            placed, sampled = self._videos[camera.stream].write(frames(reader, camera, episode), n)
+            rgb = (video_frame(camera, f) for f in frames(reader, camera, episode))
+            placed, sampled = self._videos[camera.stream].write(rgb, n)
             row.update({f"videos/{key}/{name}": value for name, value in placed.items()})
             stats[key] = _image_stats(key, sampled)
         row["tg_episode_id"] = episode.episode_id
@@ -186,9 +195,13 @@ class _LeRobotWriter:
     def finish(self) -> None:
         self.close()
         infos = {}
-        for stream, files in self._videos.items():
+        for camera in self.layout.cameras:
+            files = self._videos[camera.stream]
             self.codec = files.codec
-            infos[camera_key(stream)] = video_info(self.root / files.first_path)
+            info = video_info(self.root / files.first_path)
+            # LeRobot's flag for a depth map; its grey levels are DEPTH_VIDEO_STEP_M apart (EXPORT.md).
+            info["video.is_depth_map"] = camera.kind == "depth"
+            infos[camera_key(camera.stream)] = info
         meta = self.root / "meta"
         meta.mkdir()
         _write_tasks(meta / "tasks.parquet", list(self._tasks))

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +22,8 @@ from episodes._writer import EpisodeWriter, WriterOptions
 
 __all__ = ["FramedEpisode", "Frames", "frame_stamps", "write_framed"]
 
-Frames = Callable[[], Iterator[npt.NDArray[np.uint8]]]
-"""A camera's frames, decoded on demand, one (H, W, C) array per row."""
+Frames = Callable[[], Iterator[npt.NDArray[Any]]]
+"""A camera's frames, decoded on demand, one per row: (H, W, 3) or (H, W) uint8, (H, W) uint16 depth."""
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,13 @@ import pyarrow.parquet as pq
 
 from episodes._dataset_ops._staging import new_dataset
 from episodes._errors import DatasetError
+from episodes._export._source import DEPTH_VIDEO_STEP_M
+from episodes._image_transform import DEPTH_SCALE_M
 from episodes._import._framed import FramedEpisode, Frames, write_framed
 from episodes._spec import (
     ArrayStreamSpec,
     EpisodeInfo,
+    ImageEncoding,
     ImageStreamSpec,
     ImportOrigin,
     RobotInfo,
@@ -105,11 +108,7 @@ def _read_layout(root: Path) -> _Layout:
         if key in _DEFAULT_COLUMNS:
             continue
         if feature.get("dtype") == "video":
-            height, width = int(feature["shape"][0]), int(feature["shape"][1])
-            name = _stream_name(key.removeprefix("observation.images."))
-            videos[key] = ImageStreamSpec(
-                name, width=width, height=height, rate_hz=fps, quality=_IMAGE_QUALITY
-            )
+            videos[key] = _camera(key, feature, fps)
         elif feature.get("dtype") in _NUMERIC:
             for name, (columns, spec) in _array_streams(key, feature, fps).items():
                 if name in arrays:
@@ -123,6 +122,23 @@ def _read_layout(root: Path) -> _Layout:
                 "features are); re-encode image features as video with lerobot"
             )
     return _Layout(root, info, fps, arrays, videos)
+
+
+def _camera(key: str, feature: Mapping[str, Any], fps: float) -> ImageStreamSpec:
+    """A video feature's camera: a depth map (``video.is_depth_map``) as a 16-bit depth stream."""
+    height, width = int(feature["shape"][0]), int(feature["shape"][1])
+    name = _stream_name(key.removeprefix("observation.images."))
+    if (feature.get("info") or {}).get("video.is_depth_map"):
+        return ImageStreamSpec(
+            name,
+            width=width,
+            height=height,
+            kind=StreamKind.DEPTH,
+            channels=1,
+            encoding=ImageEncoding.PNG,
+            rate_hz=fps,
+        )
+    return ImageStreamSpec(name, width=width, height=height, rate_hz=fps, quality=_IMAGE_QUALITY)
 
 
 def _stream_name(text: str) -> str:
@@ -193,6 +209,10 @@ def _episode(layout: _Layout, row: Mapping[str, Any]) -> FramedEpisode:
             file_index=row[f"videos/{key}/file_index"],
         )
         frames = _decode(video, float(row[f"videos/{key}/from_timestamp"]), length, layout.fps)
+        if camera.kind is StreamKind.DEPTH:  # grey levels DEPTH_VIDEO_STEP_M apart, as tg export writes them
+            frames = [
+                np.round(f[:, :, 0] * (DEPTH_VIDEO_STEP_M / DEPTH_SCALE_M)).astype(np.uint16) for f in frames
+            ]
         cameras[camera.name] = (camera, _replay(frames))
     tasks = list(row.get("tasks") or [])
     task = str(tasks[0]) if tasks else ""
@@ -208,7 +228,7 @@ def _episode(layout: _Layout, row: Mapping[str, Any]) -> FramedEpisode:
     return FramedEpisode(info, layout.fps, arrays, cameras)
 
 
-def _replay(frames: Sequence[npt.NDArray[np.uint8]]) -> Frames:
+def _replay(frames: Sequence[npt.NDArray[Any]]) -> Frames:
     return lambda: iter(frames)
 
 

@@ -378,7 +378,7 @@ def test_episode_whose_data_is_damaged_is_skipped_with_a_warning(dataset, tmp_pa
 
 
 def test_unknown_camera_lists_the_cameras(source, tmp_path):
-    with pytest.raises(episodes.ExportError, match=r"no RGB camera 'nope'.*RGB cameras: head, wrist"):
+    with pytest.raises(episodes.ExportError, match=r"no camera 'nope'; cameras: head, wrist"):
         episodes.export_lerobot(source, tmp_path / "out", ExportOptions(cameras=["nope"]))
 
 
