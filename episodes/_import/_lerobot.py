@@ -15,10 +15,11 @@ reconstructed from ``fps``, as LeRobot's own ``timestamp`` column is.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,9 +81,12 @@ def import_lerobot(source: str | os.PathLike[str], out: str | os.PathLike[str]) 
     """
     layout = _read_layout(Path(source))
     written = []
-    with new_dataset(Path(out), [Path(source)]) as work:
-        for row in _episode_rows(layout.root):
-            written.append(write_framed(work, _episode(layout, row)).name)
+    try:
+        with new_dataset(Path(out), [Path(source)]) as work:
+            for row in _episode_rows(layout.root):
+                written.append(write_framed(work, _episode(layout, row)).name)
+    finally:
+        _read_table.cache_clear()  # a data file may change before the next import
     return [Path(out) / name for name in written]
 
 
@@ -190,7 +194,7 @@ def _episode(layout: _Layout, row: Mapping[str, Any]) -> FramedEpisode:
     data_file = layout.root / layout.info["data_path"].format(
         chunk_index=row["data/chunk_index"], file_index=row["data/file_index"]
     )
-    table = pq.read_table(data_file)
+    table = _read_table(data_file)
     table = table.filter(pc.equal(table["episode_index"], index)).sort_by("frame_index")
     length = int(row["length"])
     if table.num_rows != length:
@@ -208,12 +212,8 @@ def _episode(layout: _Layout, row: Mapping[str, Any]) -> FramedEpisode:
             chunk_index=row[f"videos/{key}/chunk_index"],
             file_index=row[f"videos/{key}/file_index"],
         )
-        frames = _decode(video, float(row[f"videos/{key}/from_timestamp"]), length, layout.fps)
-        if camera.kind is StreamKind.DEPTH:  # grey levels DEPTH_VIDEO_STEP_M apart, as tg export writes them
-            frames = [
-                np.round(f[:, :, 0] * (DEPTH_VIDEO_STEP_M / DEPTH_SCALE_M)).astype(np.uint16) for f in frames
-            ]
-        cameras[camera.name] = (camera, _replay(frames))
+        start = float(row[f"videos/{key}/from_timestamp"])
+        cameras[camera.name] = (camera, _frames(video, _Clip(start, length, layout.fps), camera.kind))
     tasks = list(row.get("tasks") or [])
     task = str(tasks[0]) if tasks else ""
     origin = ImportOrigin(
@@ -228,8 +228,27 @@ def _episode(layout: _Layout, row: Mapping[str, Any]) -> FramedEpisode:
     return FramedEpisode(info, layout.fps, arrays, cameras)
 
 
-def _replay(frames: Sequence[npt.NDArray[Any]]) -> Frames:
-    return lambda: iter(frames)
+@dataclass(frozen=True)
+class _Clip:
+    """An episode's frames in a video: from ``start_s``, ``length`` of them at ``fps``."""
+
+    start_s: float
+    length: int
+    fps: float
+
+
+def _frames(video: Path, clip: _Clip, kind: StreamKind) -> Frames:
+    """The clip's frames, decoded while the episode is written (an episode may not fit in memory)."""
+    if kind is not StreamKind.DEPTH:
+        return lambda: _decode(video, clip)
+    step = DEPTH_VIDEO_STEP_M / DEPTH_SCALE_M  # grey levels as tg export writes depth
+    return lambda: (np.round(f[:, :, 0] * step).astype(np.uint16) for f in _decode(video, clip))
+
+
+@functools.lru_cache(maxsize=1)
+def _read_table(path: Path) -> pa.Table:
+    """A data file, read once for all its episodes (they come in file order)."""
+    return pq.read_table(path)
 
 
 def _column(table: pa.Table, key: str, where: Path) -> npt.NDArray[np.float64]:
@@ -239,27 +258,27 @@ def _column(table: pa.Table, key: str, where: Path) -> npt.NDArray[np.float64]:
     return np.asarray(values, dtype=np.float64).reshape(len(values), -1)
 
 
-def _decode(video: Path, start_s: float, length: int, fps: float) -> Sequence[npt.NDArray[np.uint8]]:
-    """The ``length`` frames of ``video`` from ``start_s`` on; fewer raise naming the file."""
-    half = 0.5 / fps
-    frames: list[npt.NDArray[np.uint8]] = []
+def _decode(video: Path, clip: _Clip) -> Iterator[npt.NDArray[np.uint8]]:
+    """The clip's frames of ``video``; fewer than its length raise naming the file (the episode
+    being written is then dropped with the rest of the staged import)."""
+    half = 0.5 / clip.fps
+    count = 0
     try:
         with av.open(str(video)) as container:
             stream = container.streams.video[0]
-            if start_s > 0 and stream.time_base is not None:
-                container.seek(int(start_s / stream.time_base), stream=stream, backward=True, any_frame=False)
+            if clip.start_s > 0 and stream.time_base is not None:
+                container.seek(int(clip.start_s / stream.time_base), stream=stream, backward=True)
             for frame in container.decode(stream):
                 t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
-                if t < start_s - half:
+                if t < clip.start_s - half:
                     continue
-                frames.append(frame.to_ndarray(format="rgb24"))
-                if len(frames) == length:
-                    break
+                yield frame.to_ndarray(format="rgb24")
+                count += 1
+                if count == clip.length:
+                    return
     except (OSError, av.error.FFmpegError) as exc:
         raise DatasetError(f"{video}: cannot decode ({exc})") from exc
-    if len(frames) < length:
-        raise DatasetError(
-            f"{video}: {len(frames)} frame(s) from {start_s:.3f} s, but the episode has {length} Parquet "
-            "rows; the video is cut short or does not belong to this dataset"
-        )
-    return frames
+    raise DatasetError(
+        f"{video}: {count} frame(s) from {clip.start_s:.3f} s, but the episode has {clip.length} Parquet "
+        "rows; the video is cut short or does not belong to this dataset"
+    )
