@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -90,19 +91,37 @@ def import_aloha(
     opts = options or AlohaOptions()
     plans = [_plan(path, profile, opts) for path in files]
     target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path, (streams, cameras, rate) in zip(files, plans, strict=True):
-        with h5py.File(path, "r") as f:
-            episode = episodes.FramedEpisode(
-                info=_info(path, profile, opts, rate, target),
-                rate_hz=rate,
-                arrays={spec.name: (spec, np.asarray(f[key][()], dtype=np.float64)) for key, spec in streams},
-                cameras={spec.name: (spec, _frames(f, key)) for key, spec in cameras},
-                urdf=profile.urdf_text() or "",
-            )
-            written.append(episodes.write_framed(target, episode))
-    return written
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Staged beside the dataset and moved in at the end: a failure half-way adds nothing to it.
+    work = target.parent / f".{target.name}.importing-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        staged = [
+            _write_one(path, plan, profile, opts, work, target)
+            for path, plan in zip(files, plans, strict=True)
+        ]
+        target.mkdir(exist_ok=True)
+        for path in staged:
+            os.replace(path, target / path.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return [target / path.name for path in staged]
+
+
+def _write_one(
+    path: Path, plan: _Plan, profile: RobotProfile, opts: AlohaOptions, work: Path, out: Path
+) -> Path:
+    streams, cameras, rate = plan
+    with h5py.File(path, "r") as f:
+        episode = episodes.FramedEpisode(
+            info=_info(path, profile, opts, rate, out),
+            rate_hz=rate,
+            arrays={spec.name: (spec, np.asarray(f[key][()], dtype=np.float64)) for key, spec in streams},
+            cameras={spec.name: (spec, _frames(f, key)) for key, spec in cameras},
+            urdf=profile.urdf_text() or "",
+        )
+        return episodes.write_framed(work, episode)
 
 
 def _info(

@@ -124,7 +124,7 @@ def test_bad_aloha_input_is_named_and_nothing_is_written(tmp_path, profile):
         ImportFormatError, match=r"episode_1.hdf5: no /action dataset, so not an ALOHA/ACT episode"
     ):
         import_aloha(find_aloha_files([act]), robot, tmp_path / "ds", AlohaOptions(fps=50))
-    assert not (tmp_path / "ds").exists() or not episodes.list_episodes(tmp_path / "ds")
+    assert not (tmp_path / "ds").exists() and not list(tmp_path.glob(".ds.*"))
     with pytest.raises(
         ImportFormatError, match=r"episode_0.hdf5: no frame rate in its attributes .* give --fps"
     ):
