@@ -165,3 +165,11 @@ def test_relabel_is_recorded_in_the_label_history(tmp_path, two_datasets):
         assert ep.metadata.task == "stack" and ep.metadata.label_history == (change,)
     entry = episodes.scan_episode(path)
     assert entry.task == "stack" and entry.label_history == (change,)
+
+
+def test_merge_with_copy_shares_no_file(tmp_path, two_datasets):
+    a, b = two_datasets
+    result = episodes.merge_datasets([a, b], tmp_path / "ab", episodes.MergeOptions(copy=True))
+    assert result.linked == 0 and not result.stats_written  # never annotated: no statistics to join
+    sources = {os.stat(p).st_ino for p in episodes.list_episodes(a) + episodes.list_episodes(b)}
+    assert not sources & {os.stat(p).st_ino for p in episodes.list_episodes(tmp_path / "ab")}
