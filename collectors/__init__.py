@@ -20,10 +20,12 @@ imports ``sim_envs`` (simulation), ``tg_station``, the ROS nodes or the CLI, and
 rclpy never: the ROS layer hands it plain message objects.
 """
 
+from collectors._aloha import AlohaOptions, find_aloha_files, import_aloha
 from collectors._errors import (
     BagError,
     BagReadError,
     FieldError,
+    ImportFormatError,
     MessageDefinitionError,
     RecorderError,
     RecorderServiceError,
@@ -91,6 +93,7 @@ __all__ = [
     "PROFILE_PATH_ENV",
     "STATE_IDLE",
     "STATE_RECORDING",
+    "AlohaOptions",
     "BagError",
     "BagFailure",
     "BagReadError",
@@ -107,6 +110,7 @@ __all__ = [
     "FieldType",
     "Gripper",
     "HealthOptions",
+    "ImportFormatError",
     "IngestOptions",
     "IngestResult",
     "IngestSummary",
@@ -136,8 +140,10 @@ __all__ = [
     "bag_sizes",
     "compile_fields",
     "compressed_frame",
+    "find_aloha_files",
     "find_bags",
     "header_stamp_reader",
+    "import_aloha",
     "ingest_bag",
     "ingest_bags",
     "interrupted_ingests",

@@ -8,6 +8,7 @@ __all__ = [
     "BagError",
     "BagReadError",
     "FieldError",
+    "ImportFormatError",
     "MessageDefinitionError",
     "RecorderError",
     "RecorderServiceError",
@@ -55,3 +56,7 @@ class RecorderServiceError(RecorderError):
     def __init__(self, service: str, message: str) -> None:
         self.service = service
         super().__init__(f"{service}: {message}")
+
+
+class ImportFormatError(TgError):
+    """A dataset of another format (ALOHA/ACT) cannot be imported. The message starts with its path."""

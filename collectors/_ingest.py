@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from collectors._bag_camera_info import CAMERA_INFO, camera_info_topics, read_calibrations
 from collectors._bags import Bag, BagTopic, bag_size
 from collectors._errors import BagError, TopicError
 from collectors._fields import FieldReader, StampReader, normalize_msg_type
@@ -284,6 +285,8 @@ class _Plan:
     cameras: dict[str, list[_CameraTarget]]
     source_fields: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    info_topics: dict[str, Camera] = field(default_factory=dict)
+    """CameraInfo topic -> the camera it calibrates."""
 
     @property
     def topics(self) -> set[str]:
@@ -324,9 +327,10 @@ def _plan(bag: Bag, profile: RobotProfile, opts: IngestOptions) -> _Plan:
             f"{bag.path}: split topic {opts.split_topic} is not in the bag; the bag has: "
             f"{', '.join(sorted(bag.topics))}"
         )
-    schemas = bag.schemas({t.name: t.msg_type for _, t in used})
+    infos = camera_info_topics(bag, used)
+    schemas = bag.schemas({**{t.name: t.msg_type for _, t in used}, **dict.fromkeys(infos, CAMERA_INFO)})
 
-    plan = _Plan(specs=[], arrays={}, cameras={}, source_fields={}, notes=notes)
+    plan = _Plan(specs=[], arrays={}, cameras={}, source_fields={}, notes=notes, info_topics=infos)
     for item, topic in used:
         where = f"{bag.path}: {topic.name} ({topic.msg_type}) stream {item.name!r}"
         if isinstance(item, Camera):
@@ -373,6 +377,8 @@ class _Run:
         self.urdf = profile.urdf_text()
         self.source = bag_source(bag.path)  # how a later run knows this bag's episodes
         self.started: Callable[[Path], None] = lambda partial: None  # told each partial before it exists
+        cameras = {s.name: s for s in plan.specs if isinstance(s, ImageStreamSpec)}
+        self.calibrations = read_calibrations(bag, plan.info_topics, cameras)
 
     def read_all(self) -> None:
         topics = self.plan.topics | ({self.opts.split_topic} if self.opts.split_topic else set())
@@ -519,6 +525,7 @@ class _Run:
             aligned_rate_hz=self.profile.aligned_rate_hz,
             urdf=self.urdf,
             episode_id=episode_id,
+            calibrations=self.calibrations,
         )
 
     def _close_segment(self) -> None:

@@ -24,6 +24,8 @@ __all__ = [
     "ATTR_CLOCK",
     "ATTR_CONTENT_DIGEST",
     "ATTR_EXTRA",
+    "ATTR_IMPORT",
+    "ATTR_LABEL_HISTORY",
     "ATTR_NOTES",
     "ATTR_NUM_FRAMES",
     "ATTR_RATE_HZ",
@@ -105,6 +107,8 @@ ATTR_WRITER_PID = "writer_pid"
 ATTR_CONTENT_DIGEST = "content_digest"
 ATTR_TASK_ID = "task_id"
 ATTR_REVIEW = "review_json"
+ATTR_LABEL_HISTORY = "label_history_json"
+ATTR_IMPORT = "import_json"
 ATTR_CALIBRATION = "calibration_json"
 ATTR_CHANNELS = "channels"
 ATTR_RATE_HZ = "rate_hz"

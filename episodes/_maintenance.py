@@ -37,6 +37,7 @@ from episodes._journal import (
     uncommitted_journal,
 )
 from episodes._reader import ArraySamples, EpisodeReader, check_format
+from episodes._schema_digest import content_digest
 from episodes._spec import EpisodeInfo
 from episodes._storage import remove_quietly, require_space, write_error, writing
 from episodes._writer import EpisodeWriter, WriterOptions, write_alignment
@@ -44,6 +45,7 @@ from episodes._writer import EpisodeWriter, WriterOptions, write_alignment
 __all__ = [
     "MAX_REALIGN_TICKS",
     "atomic_update",
+    "drop_streams",
     "has_pending_update",
     "list_episodes",
     "realign",
@@ -196,6 +198,7 @@ def _copy_into(source: EpisodeReader, work_dir: Path) -> Path:
         station=meta.station,
         notes=meta.notes,
         extra=dict(meta.extra),
+        origin=meta.origin,
     )
     options = WriterOptions(
         align_clock=aligned.clock,
@@ -352,4 +355,36 @@ def realign(
             f"{path}: its aligned view cannot be rewritten ({type(exc).__name__}: {exc}); the episode is "
             "unchanged; `tg validate` says what is damaged"
         ) from None
+    return alignment.num_frames
+
+
+def drop_streams(path: str | os.PathLike[str], names: Sequence[str]) -> int:
+    """Remove the raw streams ``names`` from a finished episode (on a copy renamed over it).
+
+    The aligned view is recomputed at its rate without them, the stored content digest
+    recomputed (the recording now holds less), and the annotations, derived from the old
+    content, are removed (run ``tg validate --write`` and ``tg annotate`` again). Returns
+    the aligned view's tick count. For a merge of datasets whose stream sets differ.
+    """
+    with EpisodeReader(path) as ep:
+        before = ep.aligned_info
+        unknown = sorted(set(names) - set(ep.stream_names))
+        if unknown:
+            raise StreamSpecError(f"{path}: no stream {', '.join(unknown)} to drop ({list(ep.stream_names)})")
+        kept = [name for name in ep.stream_names if name not in names]
+        if not kept:
+            raise StreamSpecError(f"{path}: dropping {', '.join(names)} leaves no stream")
+        stamps = {name: sortable_times(ep.times(name, before.clock)) for name in kept}
+    required = [name for name in before.required if name in kept]
+    alignment = compute_alignment(stamps, rate_hz=before.rate_hz, required=required)
+    with atomic_update(path) as f:
+        for name in names:
+            del f[fmt.STREAMS][name]
+            del f[fmt.ALIGNED][fmt.ALIGNED_STREAMS][name]
+        if fmt.ANNOTATIONS in f:
+            del f[fmt.ANNOTATIONS]
+        write_alignment(f, alignment, required=required)
+    digest = content_digest(path)
+    with update_in_place(path) as f:
+        f.attrs[fmt.ATTR_CONTENT_DIGEST] = digest
     return alignment.num_frames

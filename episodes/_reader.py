@@ -39,7 +39,9 @@ from episodes._spec import (
     CameraCalibration,
     ImageEncoding,
     ImageStreamSpec,
+    ImportOrigin,
     JsonValue,
+    LabelChange,
     ReviewState,
     RobotInfo,
     Role,
@@ -131,6 +133,10 @@ class EpisodeMetadata:
     """The site task the episode was recorded for ("" if none; ``episodes.set_labels``)."""
     review: ReviewState | None = None
     """The last review verdict (``episodes.set_review``); None if never reviewed."""
+    label_history: tuple[LabelChange, ...] = ()
+    """Every relabelling since recording (``episodes.set_labels``), oldest first."""
+    origin: ImportOrigin | None = None
+    """Where an imported episode came from (``tg import``); None for our own recordings."""
 
     @property
     def duration_s(self) -> float:
@@ -874,6 +880,8 @@ def _metadata_of(a: Mapping[str, Any], path: Path) -> EpisodeMetadata:
         content_digest=a[fmt.ATTR_CONTENT_DIGEST] or None,
         task_id=a[fmt.ATTR_TASK_ID] or "",
         review=_review_of(a[fmt.ATTR_REVIEW], path),
+        label_history=_label_history_of(a[fmt.ATTR_LABEL_HISTORY], path),
+        origin=_origin_of(a[fmt.ATTR_IMPORT], path),
     )
     return EpisodeMetadata(**values)
 
@@ -886,6 +894,30 @@ def _review_of(value: str | None, path: Path) -> ReviewState | None:
         raise CorruptEpisodeError(
             f"{path}: root attribute {fmt.ATTR_REVIEW!r} is not a review (JSON with state, reason, note, "
             f"reviewer, at_ns: {exc}); set it again with episodes.set_review"
+        ) from exc
+
+
+def _label_history_of(value: str | None, path: Path) -> tuple[LabelChange, ...]:
+    try:
+        parsed = fmt.parse_json_attr(value)
+        if parsed is not None and not isinstance(parsed, list):
+            raise ValueError("not a JSON list")
+        return tuple(LabelChange.from_json(entry) for entry in parsed or ())
+    except (ValueError, AttributeError, StreamSpecError) as exc:
+        raise CorruptEpisodeError(
+            f"{path}: root attribute {fmt.ATTR_LABEL_HISTORY!r} is not a label history (a JSON list of "
+            f"changes, by, reason, at_ns: {exc})"
+        ) from exc
+
+
+def _origin_of(value: str | None, path: Path) -> ImportOrigin | None:
+    try:
+        parsed = fmt.parse_json_attr(value)
+        return ImportOrigin.from_json(parsed) if parsed is not None else None
+    except (ValueError, AttributeError, StreamSpecError) as exc:
+        raise CorruptEpisodeError(
+            f"{path}: root attribute {fmt.ATTR_IMPORT!r} is not an import origin (JSON with format, "
+            f"source, ...: {exc})"
         ) from exc
 
 

@@ -117,6 +117,9 @@ ROOT_ATTRS: tuple[AttrDecl, ...] = (
     # Set on a finished episode through the update journal (a site's task and review verdict).
     AttrDecl(fmt.ATTR_TASK_ID, "str", "", optional=True),
     AttrDecl(fmt.ATTR_REVIEW, "str", "", optional=True),
+    AttrDecl(fmt.ATTR_LABEL_HISTORY, "str", "", optional=True),
+    # Written at creation by importers (tg import); older files lack it.
+    AttrDecl(fmt.ATTR_IMPORT, "str", "", optional=True),
 )
 
 # Attributes of /streams/<name>.
@@ -270,6 +273,7 @@ def _root_values(plan: LayoutPlan) -> dict[str, Any]:
         fmt.ATTR_WRITER_HOST: prov.writer_host,
         fmt.ATTR_WRITER_PID: prov.writer_pid,
         "robot_joint_names": info.robot.joint_names,
+        fmt.ATTR_IMPORT: fmt.json_attr(info.origin.to_json()) if info.origin is not None else "",
     }
 
 

@@ -13,12 +13,15 @@ from episodes._errors import StreamSpecError
 
 __all__ = [
     "REVIEW_STATES",
+    "SOURCES",
     "ArrayStreamSpec",
     "CameraCalibration",
     "EpisodeInfo",
     "ImageEncoding",
     "ImageStreamSpec",
+    "ImportOrigin",
     "JsonValue",
+    "LabelChange",
     "ReviewState",
     "RobotInfo",
     "Role",
@@ -31,6 +34,7 @@ JsonValue = Union[  # noqa: UP007 - a recursive alias needs Union on 3.10
 ]
 
 REVIEW_STATES = ("pending", "approved", "rejected")
+SOURCES = ("sim", "ros2", "bag", "synthetic", "import")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -262,10 +266,12 @@ class EpisodeInfo:
     station: str = ""
     notes: str = ""
     extra: Mapping[str, JsonValue] = field(default_factory=dict)
+    origin: ImportOrigin | None = None
+    """Where an imported episode came from (``source="import"``); None for our own recordings."""
 
     def __post_init__(self) -> None:
-        if self.source not in ("sim", "ros2", "bag", "synthetic"):
-            raise StreamSpecError(f"source must be one of sim, ros2, bag, synthetic; got {self.source!r}")
+        if self.source not in SOURCES:
+            raise StreamSpecError(f"source must be one of {', '.join(SOURCES)}; got {self.source!r}")
 
 
 @dataclass(frozen=True)
@@ -309,3 +315,95 @@ class ReviewState:
         if not all(isinstance(v, str) for v in texts.values()):
             raise StreamSpecError(f"review reason, note and reviewer must be text, got {texts!r}")
         return cls(str(data.get("state", "")), at_ns=at_ns, **texts)
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    """One relabelling of a finished episode (root attribute ``label_history_json``, datasets/FORMAT.md).
+
+    ``changes`` maps each label that changed (``task``, ``instruction``, ``success``, ``task_id``,
+    ``notes``) to its ``(before, after)`` text as stored; ``by`` says who, ``reason`` why,
+    ``at_ns`` when (Unix ns).
+
+    >>> c = LabelChange({"success": ("unknown", "false")}, by="bo", reason="dropped it", at_ns=5)
+    >>> LabelChange.from_json(c.to_json()) == c
+    True
+    """
+
+    changes: Mapping[str, tuple[str, str]]
+    by: str = ""
+    reason: str = ""
+    at_ns: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changes": {name: list(pair) for name, pair in sorted(self.changes.items())},
+            "by": self.by,
+            "reason": self.reason,
+            "at_ns": self.at_ns,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LabelChange:
+        at_ns = data.get("at_ns", 0)
+        if isinstance(at_ns, bool) or not isinstance(at_ns, int):
+            raise StreamSpecError(f"label change at_ns must be an integer (ns), got {at_ns!r}")
+        changes = data.get("changes", {})
+        if not isinstance(changes, Mapping) or not all(
+            isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, str) for x in v)
+            for v in changes.values()
+        ):
+            raise StreamSpecError(f"label changes must map a label to [before, after] texts, got {changes!r}")
+        return cls(
+            {str(k): (v[0], v[1]) for k, v in changes.items()},
+            by=str(data.get("by", "")),
+            reason=str(data.get("reason", "")),
+            at_ns=at_ns,
+        )
+
+
+@dataclass(frozen=True)
+class ImportOrigin:
+    """Where an imported episode came from (root attribute ``import_json``, datasets/FORMAT.md).
+
+    ``format``: ``aloha`` or ``lerobot``; ``source``: the file or dataset directory read;
+    ``source_episode``: the episode within it ("" for one file per episode);
+    ``timestamps``: ``reconstructed`` when every stamp is ``k / rate_hz`` from a frame rate
+    (the source has none), ``recorded`` when the source's own timestamps were kept;
+    ``not_reconstructed``: what the source cannot give back (arrival times, ...).
+
+    >>> o = ImportOrigin("aloha", "episode_0.hdf5", rate_hz=50.0, not_reconstructed=("arrival times",))
+    >>> ImportOrigin.from_json(o.to_json()) == o
+    True
+    """
+
+    format: str
+    source: str
+    source_episode: str = ""
+    timestamps: str = "reconstructed"
+    rate_hz: float = 0.0
+    not_reconstructed: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "source": self.source,
+            "source_episode": self.source_episode,
+            "timestamps": self.timestamps,
+            "rate_hz": self.rate_hz,
+            "not_reconstructed": list(self.not_reconstructed),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImportOrigin:
+        try:
+            return cls(
+                str(data["format"]),
+                str(data["source"]),
+                str(data.get("source_episode", "")),
+                str(data.get("timestamps", "reconstructed")),
+                float(data.get("rate_hz", 0.0)),
+                tuple(str(v) for v in data.get("not_reconstructed", ())),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StreamSpecError(f"import origin needs format and source: {exc}") from exc

@@ -20,7 +20,15 @@ from typing import Literal
 
 from episodes._errors import DatasetError
 
-__all__ = ["DEFAULT_VALID_FRACTION", "SPLITS_FILE", "Splits", "load_splits", "split_of", "update_splits"]
+__all__ = [
+    "DEFAULT_VALID_FRACTION",
+    "SPLITS_FILE",
+    "Splits",
+    "load_splits",
+    "split_of",
+    "update_splits",
+    "write_splits",
+]
 
 SPLITS_FILE = "splits.json"
 DEFAULT_VALID_FRACTION = 0.1
@@ -112,14 +120,19 @@ def update_splits(
     valid = frozenset(i for i in ids if base.of(i) == "valid")
     splits = Splits(fraction, frozenset(ids) - valid, valid, base.method)
     if recorded is None or recorded.train != splits.train or recorded.valid != splits.valid:
-        text = json.dumps(splits.to_json(), indent=1) + "\n"
-        work = where / f".{SPLITS_FILE}.updating"
         try:
-            work.write_text(text, encoding="utf-8")
-            os.replace(work, where / SPLITS_FILE)
+            write_splits(where, splits)
         except OSError as exc:
             warnings.warn(
                 f"{where / SPLITS_FILE}: cannot write the splits ({exc}); using them unsaved",
                 stacklevel=2,
             )
     return splits
+
+
+def write_splits(root: str | os.PathLike[str], splits: Splits) -> None:
+    """Write ``splits`` to ``<root>/splits.json`` (replaced in one step); raises OSError."""
+    where = Path(root)
+    work = where / f".{SPLITS_FILE}.updating"
+    work.write_text(json.dumps(splits.to_json(), indent=1) + "\n", encoding="utf-8")
+    os.replace(work, where / SPLITS_FILE)

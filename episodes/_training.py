@@ -41,7 +41,7 @@ from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, 
 from episodes._identity import episode_identities, find_repeats
 from episodes._maintenance import list_episodes
 from episodes._reader import AlignedView, EpisodeReader
-from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
+from episodes._spec import ArrayStreamSpec, ImageStreamSpec, LabelChange, Role, StreamSpec
 
 __all__ = [
     "QA_RULES",
@@ -94,6 +94,27 @@ class EpisodeEntry:
     streams: tuple[StreamSpec, ...]
     content_digest: str | None = None
     """Digest of the raw recorded content, when the file has one: a copy under another id has the same."""
+    label_history: tuple[LabelChange, ...] = ()
+    """How the labels (task, instruction, success) were corrected since recording, oldest first."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as JSON (streams by name), as ``tg dataset ls --json`` prints it."""
+        return {
+            "path": str(self.path),
+            "episode_id": self.episode_id,
+            "robot": self.robot,
+            "task": self.task,
+            "instruction": self.instruction,
+            "operator": self.operator,
+            "success": self.success,
+            "qa_passed": self.qa_passed,
+            "active_range_ns": list(self.active_range_ns) if self.active_range_ns is not None else None,
+            "num_frames": self.num_frames,
+            "aligned_rate_hz": self.aligned_rate_hz,
+            "streams": [s.name for s in self.streams],
+            "content_digest": self.content_digest,
+            "label_history": [change.to_json() for change in self.label_history],
+        }
 
     @property
     def identities(self) -> tuple[tuple[str, str], ...]:
@@ -158,6 +179,7 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
             aligned_rate_hz=aligned.rate_hz,
             streams=streams,
             content_digest=meta.content_digest,
+            label_history=meta.label_history,
         )
 
 

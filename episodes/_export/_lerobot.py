@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,15 @@ import pyarrow.parquet as pq
 
 from episodes._export._errors import ExportError
 from episodes._export._options import ExportOptions
-from episodes._export._source import Camera, ExportLayout, exported_episodes, frames, open_source, prompt
+from episodes._export._source import (
+    Camera,
+    ExportLayout,
+    exported_episodes,
+    frames,
+    open_source,
+    prompt,
+    video_frame,
+)
 from episodes._export._target import ExportResult, discard_work, prepare_target
 from episodes._export._video import VideoWriter, video_info
 from episodes._qa._stats import QUANTILES, StreamStats, aggregate, stream_stats
@@ -90,7 +98,13 @@ def export_lerobot(
     options = options or ExportOptions()
     target, work = prepare_target(Path(out))
     selected = open_source(source, options)
-    writer = _LeRobotWriter(work, selected.layout)
+    if selected.splits is not None:
+        # LeRobot's splits are index ranges: the train episodes first, then the validation ones.
+        selected = replace(
+            selected,
+            entries=tuple(sorted(selected.entries, key=lambda e: selected.split(e.episode_id) == "valid")),
+        )
+    writer = _LeRobotWriter(work, selected.layout, selected.split if selected.splits is not None else None)
     try:
         work.mkdir()
         for episode, reader in exported_episodes(selected, options):
@@ -125,9 +139,10 @@ def export_lerobot(
 
 
 class _LeRobotWriter:
-    def __init__(self, root: Path, layout: ExportLayout) -> None:
+    def __init__(self, root: Path, layout: ExportLayout, split: Callable[[str], str] | None = None) -> None:
         self.root = root
         self.layout = layout
+        self._split = split  # the dataset's splits.json, for info.json's splits
         self.total_frames = 0
         self.codec = ""
         self.episode_ids: list[str] = []
@@ -167,7 +182,8 @@ class _LeRobotWriter:
         }
         for camera in self.layout.cameras:
             key = camera_key(camera.stream)
-            placed, sampled = self._videos[camera.stream].write(frames(reader, camera, episode), n)
+            rgb = (video_frame(camera, f) for f in frames(reader, camera, episode))
+            placed, sampled = self._videos[camera.stream].write(rgb, n)
             row.update({f"videos/{key}/{name}": value for name, value in placed.items()})
             stats[key] = _image_stats(key, sampled)
         row["tg_episode_id"] = episode.episode_id
@@ -184,9 +200,13 @@ class _LeRobotWriter:
     def finish(self) -> None:
         self.close()
         infos = {}
-        for stream, files in self._videos.items():
+        for camera in self.layout.cameras:
+            files = self._videos[camera.stream]
             self.codec = files.codec
-            infos[camera_key(stream)] = video_info(self.root / files.first_path)
+            info = video_info(self.root / files.first_path)
+            # LeRobot's flag for a depth map; its grey levels are DEPTH_VIDEO_STEP_M apart (EXPORT.md).
+            info["video.is_depth_map"] = camera.kind == "depth"
+            infos[camera_key(camera.stream)] = info
         meta = self.root / "meta"
         meta.mkdir()
         _write_tasks(meta / "tasks.parquet", list(self._tasks))
@@ -199,6 +219,11 @@ class _LeRobotWriter:
             encoding="utf-8",
         )
         (meta / "info.json").write_text(json.dumps(self._info(infos), indent=4) + "\n", encoding="utf-8")
+
+    def _splits(self) -> dict[str, str]:
+        if self._split is None:
+            return {"train": f"0:{len(self._episodes)}"}
+        return _split_ranges([self._split(e) for e in self.episode_ids])
 
     def _info(self, video_infos: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """meta/info.json as lerobot/datasets/utils.py: create_empty_dataset_info fills it."""
@@ -226,11 +251,24 @@ class _LeRobotWriter:
             "data_files_size_in_mb": DATA_FILES_SIZE_IN_MB,
             "video_files_size_in_mb": VIDEO_FILES_SIZE_IN_MB,
             "fps": layout.fps,
-            "splits": {"train": f"0:{episodes}"},
+            "splits": self._splits(),
             "data_path": DATA_PATH,
             "video_path": VIDEO_PATH if layout.cameras else None,
             "features": {**features, **DEFAULT_FEATURES},
         }
+
+
+def _split_ranges(splits: Sequence[str]) -> dict[str, str]:
+    """info.json's ``splits`` for episodes in ``splits`` order (train ones first): index ranges.
+
+    >>> _split_ranges(["train", "train", "valid"])
+    {'train': '0:2', 'valid': '2:3'}
+    """
+    train = splits.count("train")
+    ranges = {"train": f"0:{train}"}
+    if train < len(splits):
+        ranges["valid"] = f"{train}:{len(splits)}"
+    return ranges
 
 
 def _vector_feature(names: Sequence[str]) -> dict[str, Any]:

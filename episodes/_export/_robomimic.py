@@ -4,7 +4,8 @@ Layout, as robomimic 0.3 documents and reads it (``robomimic/utils/dataset.py``)
 
     data                      attrs: total (samples of all demos), env_args (JSON)
     data/demo_<i>             attrs: num_samples, ep_meta (JSON: lang, task, episode_id, success)
-        obs/<stream>          (T, D) each state stream's columns; obs/<camera>_image (T, H, W, 3) uint8
+        obs/<stream>          (T, D) each state stream's columns; obs/<camera>_image (T, H, W, 3|1) uint8,
+                              obs/<depth camera>_depth (T, H, W, 1) float32 metres
         next_obs/<key>        obs shifted by one tick, the last repeated (a virtual view of obs: no copy)
         actions               (T, A) the action columns (env_args names them all)
         dones                 (T,) 1 at the last tick
@@ -16,15 +17,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
+import numpy.typing as npt
 
 from episodes._export._options import ExportOptions
 from episodes._export._source import (
+    Camera,
     ExportLayout,
     Source,
     exported_episodes,
@@ -34,6 +37,7 @@ from episodes._export._source import (
     split_state,
 )
 from episodes._export._target import ExportResult, discard_work, prepare_target
+from episodes._image_transform import DEPTH_SCALE_M
 from episodes._reader import EpisodeReader
 from episodes._storage import require_space
 from episodes._training import AlignedEpisode, Selection
@@ -144,14 +148,7 @@ def _write_demo(
     for stream, values in split_state(layout, episode.state).items():
         obs.create_dataset(stream, data=values)
     for camera in layout.cameras:
-        images = obs.create_dataset(
-            f"{camera.stream}_image",
-            shape=(n, camera.height, camera.width, 3),
-            dtype=np.uint8,
-            chunks=(1, camera.height, camera.width, 3),
-        )
-        for k, rgb in enumerate(frames(reader, camera, episode)):
-            images[k] = rgb
+        _write_camera(obs, camera, n, frames(reader, camera, episode))
     next_obs = demo.create_group("next_obs")
     for key, stored in obs.items():
         shifted = h5py.VirtualLayout(shape=stored.shape, dtype=stored.dtype)
@@ -185,3 +182,21 @@ def _env_args(layout: ExportLayout, tasks: Sequence[str]) -> dict[str, Any]:
             "source": "training-ground",
         },
     }
+
+
+def _write_camera(obs: Any, camera: Camera, n: int, pixels: Iterator[npt.NDArray[np.generic]]) -> None:
+    """``obs/<camera>_image``: RGB (T, H, W, 3) or mono (T, H, W, 1) uint8; ``obs/<camera>_depth``:
+    (T, H, W, 1) float32 metres (0: no reading), as robomimic's image and depth modalities read them."""
+    channels = 3 if camera.kind == "rgb" else 1
+    depth = camera.kind == "depth"
+    images = obs.create_dataset(
+        f"{camera.stream}_{'depth' if depth else 'image'}",
+        shape=(n, camera.height, camera.width, channels),
+        dtype=np.float32 if depth else np.uint8,
+        chunks=(1, camera.height, camera.width, channels),
+    )
+    for k, frame in enumerate(pixels):
+        if depth:
+            images[k] = (frame.astype(np.float32) * np.float32(DEPTH_SCALE_M))[:, :, None]
+        else:
+            images[k] = frame.reshape(camera.height, camera.width, channels)

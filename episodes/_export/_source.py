@@ -23,6 +23,7 @@ import numpy.typing as npt
 from episodes._errors import CorruptEpisodeError, EpisodeError, EpisodeSkippedWarning
 from episodes._export._errors import ExportError
 from episodes._export._options import ExportOptions
+from episodes._image_transform import DEPTH_SCALE_M
 from episodes._reader import EpisodeReader
 from episodes._spec import ImageStreamSpec, StreamKind
 from episodes._splits import DEFAULT_VALID_FRACTION, Splits, load_splits, split_of
@@ -37,24 +38,51 @@ from episodes._training import (
 )
 
 __all__ = [
+    "DEPTH_VIDEO_STEP_M",
     "Camera",
     "ExportLayout",
     "Source",
+    "camera_of",
     "exported_episodes",
     "frames",
     "open_source",
     "prompt",
     "split_state",
+    "video_frame",
 ]
 
 
 @dataclass(frozen=True)
 class Camera:
-    """An exported camera: its stream and the size its frames are written at."""
+    """An exported camera: its stream, the size its frames are written at, and what it holds:
+    ``rgb`` (H, W, 3) uint8, ``mono`` (H, W) uint8 or ``depth`` (H, W) uint16 millimetres
+    (datasets/FORMAT.md, ``DEPTH_SCALE_M``)."""
 
     stream: str
     height: int
     width: int
+    kind: str = "rgb"
+
+
+DEPTH_VIDEO_STEP_M = 0.01
+"""Metres per grey level of a depth camera's 8-bit video (LeRobot): 0 (no reading) to 2.55 m."""
+
+
+def camera_of(spec: ImageStreamSpec, size: tuple[int, int] | None) -> Camera:
+    """The exported camera of an image stream, at ``size`` (height, width) or its own."""
+    kind = "depth" if spec.kind is StreamKind.DEPTH else ("mono" if spec.channels == 1 else "rgb")
+    return Camera(spec.name, *(size or (spec.height, spec.width)), kind)
+
+
+def video_frame(camera: Camera, frame: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
+    """A frame of :func:`frames` as the (H, W, 3) uint8 a video holds: mono as grey, depth as grey
+    levels of :data:`DEPTH_VIDEO_STEP_M` (clipped), the convention LeRobot's ``is_depth_map`` marks."""
+    if camera.kind == "rgb":
+        return frame.astype(np.uint8, copy=False)
+    if camera.kind == "depth":
+        levels = np.round(frame.astype(np.float64) * (DEPTH_SCALE_M / DEPTH_VIDEO_STEP_M))
+        frame = np.clip(levels, 0, 255).astype(np.uint8)
+    return np.repeat(frame[:, :, None], 3, axis=2).astype(np.uint8, copy=False)
 
 
 @dataclass(frozen=True)
@@ -143,17 +171,12 @@ def open_source(source: str | os.PathLike[str] | Selection, options: ExportOptio
     )
     cameras, image_size = options.cameras, options.image_size
     first = selection.episodes[0]
-    rgb = {
-        s.name: s
-        for s in first.streams
-        if isinstance(s, ImageStreamSpec) and s.kind is StreamKind.CAMERA and s.channels == 3
-    }
-    chosen = list(cameras) if cameras is not None else list(rgb)
-    unknown = [c for c in chosen if c not in rgb]
+    images = {s.name: s for s in first.streams if isinstance(s, ImageStreamSpec)}
+    chosen = list(cameras) if cameras is not None else list(images)
+    unknown = [c for c in chosen if c not in images]
     if unknown:
         raise ExportError(
-            f"{first.path}: no RGB camera {', '.join(map(repr, unknown))} (video needs 3 channels); "
-            f"RGB cameras: {', '.join(rgb) or 'none'}"
+            f"{first.path}: no camera {', '.join(map(repr, unknown))}; cameras: {', '.join(images) or 'none'}"
         )
     if image_size is not None and min(image_size) < 1:
         raise ExportError(
@@ -164,7 +187,7 @@ def open_source(source: str | os.PathLike[str] | Selection, options: ExportOptio
         robot=first.robot,
         fps=_fps(selection.episodes),
         sample=sample,
-        cameras=tuple(Camera(name, *(image_size or (rgb[name].height, rgb[name].width))) for name in chosen),
+        cameras=tuple(camera_of(images[name], image_size) for name in chosen),
     )
     return Source(selection.root, selection.episodes, layout, load_splits(selection.root), selection.excluded)
 
@@ -186,13 +209,17 @@ def split_state(layout: ExportLayout, state: npt.NDArray[np.float32]) -> dict[st
     return {name: state[:, layout.sample.columns(name)] for name in layout.sample.state_streams}
 
 
-def frames(reader: EpisodeReader, camera: Camera, episode: AlignedEpisode) -> Iterator[npt.NDArray[np.uint8]]:
-    """The episode's frames of ``camera``, one per tick, decoded to RGB at the export size."""
+def frames(
+    reader: EpisodeReader, camera: Camera, episode: AlignedEpisode
+) -> Iterator[npt.NDArray[np.generic]]:
+    """The episode's frames of ``camera``, one per tick, decoded at the export size: RGB (H, W, 3),
+    mono (H, W) or depth (H, W) uint16 (resized to the nearest pixel: averaging depths invents some)."""
     if len(episode) == 0:
         return
     start, stop = int(episode.time_ns[0]), int(episode.time_ns[-1]) + 1
+    resize = cv2.INTER_NEAREST if camera.kind == "depth" else cv2.INTER_AREA
     for frame in reader.iter_aligned(start, stop, streams=[camera.stream], block=64):
-        rgb = frame.images[camera.stream].decode()
-        if rgb.shape[:2] != (camera.height, camera.width):
-            rgb = cv2.resize(rgb, (camera.width, camera.height), interpolation=cv2.INTER_AREA)
-        yield rgb
+        pixels = frame.images[camera.stream].decode()
+        if pixels.shape[:2] != (camera.height, camera.width):
+            pixels = cv2.resize(pixels, (camera.width, camera.height), interpolation=resize)
+        yield pixels

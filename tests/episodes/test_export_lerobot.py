@@ -378,7 +378,7 @@ def test_episode_whose_data_is_damaged_is_skipped_with_a_warning(dataset, tmp_pa
 
 
 def test_unknown_camera_lists_the_cameras(source, tmp_path):
-    with pytest.raises(episodes.ExportError, match=r"no RGB camera 'nope'.*RGB cameras: head, wrist"):
+    with pytest.raises(episodes.ExportError, match=r"no camera 'nope'; cameras: head, wrist"):
         episodes.export_lerobot(source, tmp_path / "out", ExportOptions(cameras=["nope"]))
 
 
@@ -453,3 +453,26 @@ def test_a_bad_action_selection_names_the_stream(source, tmp_path):
     with pytest.raises(episodes.UnknownStreamError, match=r"no array stream 'arm'; array streams: action_"):
         episodes.export_lerobot(source, tmp_path / "out", ExportOptions(action=["arm"]))
     assert not (tmp_path / "out").exists()
+
+
+def test_info_json_splits_follow_splits_json(tmp_path):
+    root = tmp_path / "split"
+    root.mkdir()
+    paths = [make_episode(root, frames=4) for _ in range(3)]
+    ids = [p.name.removesuffix(".h5") for p in paths]
+    valid = ids[0]  # the earliest: exported last, after the train episodes
+    (root / episodes.SPLITS_FILE).write_text(
+        json.dumps(
+            {
+                "format": "tg-splits",
+                "format_version": 1,
+                "method": "sha256-episode-id",
+                "valid_fraction": 0.1,
+                "splits": {"train": ids[1:], "valid": [valid]},
+            }
+        )
+    )
+    result = episodes.export_lerobot(root, tmp_path / "out")
+    info = json.loads((tmp_path / "out/meta/info.json").read_text())
+    assert info["splits"] == {"train": "0:2", "valid": "2:3"}
+    assert result.episode_ids == (ids[1], ids[2], valid) and result.details["valid_episodes"] == [2]

@@ -138,7 +138,7 @@ def test_refuses_to_overwrite(exported, source):
 
 
 def test_unknown_camera_lists_the_cameras(source, tmp_path):
-    with pytest.raises(episodes.ExportError, match=r"no RGB camera 'depth'.*RGB cameras: head, wrist"):
+    with pytest.raises(episodes.ExportError, match=r"no camera 'depth'; cameras: head, wrist"):
         episodes.export_robomimic(source, tmp_path / "x.hdf5", ExportOptions(cameras=["depth"]))
 
 

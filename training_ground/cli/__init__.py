@@ -20,9 +20,11 @@ from tg_base import TgError, __version__
 from training_ground.cli import (
     _annotate,
     _collect,
+    _dataset,
     _demo,
     _episodes,
     _export,
+    _import,
     _ingest,
     _profiles,
     _record,
@@ -78,6 +80,8 @@ app.command("view")(_view.view)
 app.command("push")(_transfer.push)
 app.command("pull")(_transfer.pull)
 app.add_typer(_site.site_app)
+app.add_typer(_dataset.dataset_app)
+app.add_typer(_import.import_app)
 
 
 # Click's names for the types our parameters take.

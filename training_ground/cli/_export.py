@@ -73,7 +73,9 @@ ActionOption = Annotated[
 ]
 CameraOption = Annotated[
     list[str] | None,
-    typer.Option("--camera", help="Export this RGB camera (repeat for several; default: all of them)."),
+    typer.Option(
+        "--camera", help="Export this camera, RGB, mono or depth (repeat for several; default: all of them)."
+    ),
 ]
 ImageSizeOption = Annotated[
     str | None,
