@@ -41,7 +41,7 @@ from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, 
 from episodes._identity import episode_identities, find_repeats
 from episodes._maintenance import list_episodes
 from episodes._reader import AlignedView, EpisodeReader
-from episodes._spec import ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
+from episodes._spec import REVIEW_STATES, ArrayStreamSpec, ImageStreamSpec, Role, StreamSpec
 
 __all__ = [
     "QA_RULES",
@@ -94,6 +94,8 @@ class EpisodeEntry:
     streams: tuple[StreamSpec, ...]
     content_digest: str | None = None
     """Digest of the raw recorded content, when the file has one: a copy under another id has the same."""
+    review_state: str = "pending"
+    """The stored review verdict (one of REVIEW_STATES); ``pending`` when nobody reviewed the file."""
 
     @property
     def identities(self) -> tuple[tuple[str, str], ...]:
@@ -158,6 +160,7 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
             aligned_rate_hz=aligned.rate_hz,
             streams=streams,
             content_digest=meta.content_digest,
+            review_state=meta.review.state if meta.review is not None else "pending",
         )
 
 
@@ -169,7 +172,8 @@ class EpisodeFilter:
     (``tg validate --write``) has no error; ``qa="any"`` also keeps failed and
     never-validated ones. ``success`` keeps episodes with that label (``True``:
     successful only; unknown is neither); ``task``, ``robot`` (profile name) and
-    ``operator`` keep exact matches. :class:`EpisodeDataset` (``filter=``),
+    ``operator`` keep exact matches; ``review="approved"`` keeps episodes a reviewer
+    approved (the site's review, stored in the file). :class:`EpisodeDataset` (``filter=``),
     :func:`select_episodes` and the exporters (:class:`ExportOptions`, ``tg export``) take it.
 
     >>> from dataclasses import replace
@@ -183,6 +187,8 @@ class EpisodeFilter:
     'never validated'
     >>> EpisodeFilter(qa="any").rejects(replace(entry, qa_passed=False)) is None
     True
+    >>> EpisodeFilter(review="approved").rejects(entry)
+    "review is 'pending', not 'approved'"
     >>> data = episodes.EpisodeDataset("datasets/demo", filter=EpisodeFilter(success=True))  # doctest: +SKIP
     """
 
@@ -191,10 +197,15 @@ class EpisodeFilter:
     task: str | None = None
     robot: str | None = None
     operator: str | None = None
+    review: str | None = None
 
     def __post_init__(self) -> None:
         if self.qa not in QA_RULES:
             raise DatasetError(f"qa must be one of {', '.join(map(repr, QA_RULES))}, got {self.qa!r}")
+        if self.review is not None and self.review not in REVIEW_STATES:
+            raise DatasetError(
+                f"review must be one of {', '.join(map(repr, REVIEW_STATES))} or None, got {self.review!r}"
+            )
 
     def rejects(self, entry: EpisodeEntry) -> str | None:
         """Why ``entry`` is left out (a short reason, also used to count), or None if it is kept."""
@@ -204,6 +215,8 @@ class EpisodeFilter:
             return "failed the quality gate"
         if self.success is not None and entry.success is not self.success:
             return f"success is not {self.success}"
+        if self.review is not None and entry.review_state != self.review:
+            return f"review is {entry.review_state!r}, not {self.review!r}"
         for field_name, wanted, got in (
             ("task", self.task, entry.task),
             ("robot", self.robot, entry.robot),

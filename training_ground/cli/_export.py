@@ -101,6 +101,12 @@ SuccessOption = Annotated[
 TaskOption = Annotated[str | None, typer.Option("--task", help="Only episodes of this task.")]
 RobotOption = Annotated[str | None, typer.Option("--robot", help="Only episodes of this robot profile.")]
 OperatorOption = Annotated[str | None, typer.Option("--operator", help="Only episodes of this operator.")]
+ReviewOption = Annotated[
+    str | None,
+    typer.Option(
+        "--review", metavar="approved|rejected|pending", help="Only episodes with this review verdict."
+    ),
+]
 SkipMixedOption = Annotated[
     bool,
     typer.Option(
@@ -123,6 +129,7 @@ def export(
     task: TaskOption = None,
     robot: RobotOption = None,
     operator: OperatorOption = None,
+    review: ReviewOption = None,
     skip_mixed: SkipMixedOption = False,
 ) -> None:
     """Export a dataset to LeRobot (v3.0: Parquet, MP4 per camera, meta/) or robomimic (one HDF5).
@@ -136,7 +143,12 @@ def export(
     """
     episode_files([directory])  # a missing or empty directory is a usage error, as for every verb
     episode_filter = episodes.EpisodeFilter(
-        qa=cast(episodes.QaRule, qa), success=success, task=task, robot=robot, operator=operator
+        qa=cast(episodes.QaRule, qa),
+        success=success,
+        task=task,
+        robot=robot,
+        operator=operator,
+        review=review,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
