@@ -31,12 +31,12 @@ _TRI = {"": None, "true": True, "false": False, "pass": True, "fail": False}
 
 
 class FilterError(ConsoleError):
-    """A filter field the console cannot use; ``field`` names it so the form shows the message there."""
+    """Filter fields the console cannot use; ``errors`` maps each field to its message for the form."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    def __init__(self, errors: Mapping[str, str], filters: ConsoleFilters) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+        self.filters = filters  # as typed, to show them again next to the messages
 
 
 @dataclass(frozen=True)
@@ -62,30 +62,47 @@ class ConsoleFilters:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], time_zone: str) -> ConsoleFilters:
+        """The filters of a request; every bad field is reported at once (:class:`FilterError`)."""
         text = {
             f.name: str(params.get(f.name, "")).strip() for f in dataclasses.fields(cls) if f.type == "str"
         }
         text.pop("time_zone")
         text["sort"] = text["sort"] or "recorded_at"
         text["order"] = text["order"] or "desc"
+        errors: dict[str, str] = {}
+        numbers: dict[str, float | None] = {}
+        for name in ("min_s", "max_s", "page_size"):
+            numbers[name] = _number(params, name, errors)
         found = cls(
             **text,
-            min_s=_number(params, "min_s"),
-            max_s=_number(params, "max_s"),
-            page_size=int(_number(params, "page_size") or 25),
+            min_s=numbers["min_s"],
+            max_s=numbers["max_s"],
+            page_size=int(numbers["page_size"] or 25),
             time_zone=time_zone,
         )
-        found.query()  # every field checked before a page is read
+        errors.update(found.problems())
+        if errors:
+            raise FilterError(errors, found)
         return found
 
-    def query(self, cursor: str | None = None) -> EpisodeQuery:
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
         if self.sort not in SORT_KEYS:
-            raise FilterError("sort", f"{self.sort!r} is not one of {', '.join(SORT_KEYS)}")
+            errors["sort"] = f"{self.sort!r} is not one of {', '.join(SORT_KEYS)}"
         for name in ("success", "qa"):
             if getattr(self, name) not in _TRI:
-                raise FilterError(name, f"{getattr(self, name)!r}: choose any, yes or no")
+                errors[name] = f"{getattr(self, name)!r}: choose any, yes or no"
         if not 1 <= self.page_size <= 200:
-            raise FilterError("page_size", f"{self.page_size}: show 1 to 200 episodes a page")
+            errors["page_size"] = f"{self.page_size}: show 1 to 200 episodes a page"
+        for name in ("since", "until"):
+            try:
+                self._day_ns(getattr(self, name), 0)
+            except ValueError:
+                errors[name] = f"{getattr(self, name)!r} is not a date; write it as YYYY-MM-DD"
+        return errors
+
+    def query(self, cursor: str | None = None) -> EpisodeQuery:
+        """The catalogue's part of the filters (call :meth:`problems` first: it assumes valid fields)."""
         return EpisodeQuery(
             robot=_values(self.robot),
             task=_values(self.task),
@@ -94,22 +111,19 @@ class ConsoleFilters:
             review_state=_values(self.review),
             success=_TRI[self.success],
             qa_passed=_TRI[self.qa],
-            since_ns=self._day_ns("since", self.since, 0),
-            until_ns=self._day_ns("until", self.until, 1),
+            since_ns=self._day_ns(self.since, 0),
+            until_ns=self._day_ns(self.until, 1),
             sort=self.sort,
             descending=self.order == "desc",
             page_size=self.page_size,
             cursor=cursor,
         )
 
-    def _day_ns(self, field: str, day: str, offset: int) -> int | None:
+    def _day_ns(self, day: str, offset: int) -> int | None:
         """Midnight of ``day`` (+offset days: ``until`` includes its day) in the site's time zone."""
         if not day:
             return None
-        try:
-            date = dt.date.fromisoformat(day)
-        except ValueError:
-            raise FilterError(field, f"{day!r} is not a date; write it as YYYY-MM-DD") from None
+        date = dt.date.fromisoformat(day)
         start = dt.datetime.combine(date + dt.timedelta(days=offset), dt.time(), ZoneInfo(self.time_zone))
         return int(start.timestamp()) * 1_000_000_000
 
@@ -166,11 +180,12 @@ def _values(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
-def _number(params: Mapping[str, str], name: str) -> float | None:
+def _number(params: Mapping[str, str], name: str, errors: dict[str, str]) -> float | None:
     text = str(params.get(name, "")).strip()
     if not text:
         return None
     try:
         return float(text)
     except ValueError:
-        raise FilterError(name, f"{text!r} is not a number") from None
+        errors[name] = f"{text!r} is not a number"
+        return None

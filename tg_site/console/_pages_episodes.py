@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tg_site._query import SORT_KEYS
 from tg_site.api import episodes as episodes_api
 from tg_site.api._common import site_of
-from tg_site.console._filters import ConsoleFilters, FilterError, filtered_page
+from tg_site.console._filters import ConsoleFilters, FilteredPage, FilterError, filtered_page
 from tg_site.console._pages_auth import User
 from tg_site.console._session import check_csrf
 from tg_site.console._state import render
@@ -48,10 +48,8 @@ def _table(
         filters = ConsoleFilters.from_params(params, site.settings.time_zone)
         page = filtered_page(site.catalogue, filters, cursor or None)
     except FilterError as exc:
-        filters = ConsoleFilters(time_zone=site.settings.time_zone)
-        errors = {**errors, exc.field: exc.message}
-        page = filtered_page(site.catalogue, filters, None)
-        status = 422
+        filters, errors, status = exc.filters, {**errors, **exc.errors}, 422
+        page = FilteredPage((), None, 0, False)
     return render(
         request,
         user,
@@ -79,7 +77,7 @@ async def save_selection(request: Request, user: User) -> Response:
     try:
         filters = ConsoleFilters.from_params(params, site.settings.time_zone)
     except FilterError as exc:
-        return _table(request, user, params, None, {exc.field: exc.message}, 422)
+        return _table(request, user, params, None, exc.errors, 422)
     error = _selection_error(name, filters)
     if error:
         return _table(request, user, params, None, {"name": error}, 422)
