@@ -12,7 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tg_site._errors import SiteError
-from tg_site.console import _pages_auth, _pages_dashboard, _pages_episodes, _pages_review, _pages_tasks
+from tg_site.console import (
+    _pages_auth,
+    _pages_dashboard,
+    _pages_episodes,
+    _pages_review,
+    _pages_stations,
+    _pages_tasks,
+)
 from tg_site.console._errors import LoginRequiredError
 from tg_site.console._session import console_user
 from tg_site.console._state import ConsoleState, render, static_dir
@@ -44,6 +51,13 @@ def mount_console(app: FastAPI, store: Path, status_of: Callable[[Exception], in
         return render(request, session, "error.html", status_of(exc), message=str(exc))
 
     app.exception_handlers[SiteError] = site_error
-    for module in (_pages_auth, _pages_episodes, _pages_review, _pages_tasks, _pages_dashboard):
+    for module in (
+        _pages_auth,
+        _pages_episodes,
+        _pages_review,
+        _pages_tasks,
+        _pages_dashboard,
+        _pages_stations,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")

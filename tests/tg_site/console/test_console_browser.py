@@ -215,3 +215,13 @@ def test_an_admin_defines_and_assigns_a_task_in_chinese(
         "fold the towel",
     ]
     page.context.close()
+
+
+def test_the_stations_page_fills_its_cards_without_a_reload(
+    browser: object, server: SiteServer, tokens: dict[str, str], shots: Path
+) -> None:
+    page = signed_in(browser, server, tokens["researcher"])
+    page.click("header nav >> text=Stations")
+    page.wait_for_selector("#station-cards .station, #station-cards #no-station-api", timeout=3000)
+    page.screenshot(path=str(shots / "stations.png"), full_page=True)
+    page.context.close()
