@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from tg_site._auth import ForbiddenError
 from tg_site._tokens import TokenError
 from tg_site.api._common import site_of
-from tg_site.console._i18n import LANGUAGES
 from tg_site.console._session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -84,6 +83,5 @@ async def language(request: Request, user: User) -> Response:
     form = await request.form()
     check_csrf(user.csrf, form.get("csrf"))
     chosen = str(form.get("language") or "")
-    if chosen in LANGUAGES:
-        await run_in_threadpool(console_of(request).preferences.set_language, user.info.name, chosen)
+    await run_in_threadpool(console_of(request).preferences.set_language, user.info.name, chosen)
     return RedirectResponse(safe_next(str(form.get("next") or "/")), status_code=303)

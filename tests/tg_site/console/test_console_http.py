@@ -108,7 +108,18 @@ def test_bad_fields_are_named_next_to_the_field(
         assert 'id="error-target_episodes">&#39;many&#39; is not a whole number' in task.text
         saved = client.post("/episodes/selection", data={"csrf": reject["csrf"], "name": "x y", "qa": "pass"})
         assert saved.status_code == 422 and "use letters, digits" in saved.text
-        assert client.get("/dashboard?days=0").status_code == 400
+        days = client.get("/dashboard?days=0")
+        assert days.status_code == 400 and "days=0: show 1 to 92 days" in days.text
+        sort = client.get("/episodes", params={"sort": "colour", "qa": "maybe"})
+        assert "&#39;colour&#39; is not one of recorded_at" in sort.text
+        assert "&#39;maybe&#39;: choose any, yes or no" in sort.text
+        scan = client.post(
+            "/episodes/selection", data={"csrf": reject["csrf"], "name": "gaps", "check": "time.gap"}
+        )
+        assert (
+            scan.status_code == 422
+            and "a selection cannot keep the QA check or duration filters" in scan.text
+        )
 
 
 def test_a_saved_selection_is_what_tg_pull_resolves(
@@ -150,3 +161,20 @@ def test_every_message_of_the_pages_has_a_chinese_translation() -> None:
         used |= set(re.findall(r"_\('([^']+)'\)", template.read_text(encoding="utf-8")))
     chinese = Translations.load().messages("zh_Hans")
     assert sorted(used - set(chinese)) == []
+
+
+def test_the_language_is_kept_per_user(server: SiteServer, tokens: dict[str, str]) -> None:
+    with browser(server) as client:
+        sign_in(client, tokens["researcher"])
+        page = client.get("/dashboard", headers={"accept-language": "en-US"})
+        assert ">Episodes<" in page.text
+        chosen = client.post(
+            "/language", data={"csrf": csrf_of(page.text), "language": "zh_Hans", "next": "/tasks"}
+        )
+        assert chosen.status_code == 303 and chosen.headers["location"] == "/tasks"
+        bad = client.post("/language", data={"csrf": csrf_of(page.text), "language": "fr"})
+        assert bad.status_code == 400 and "language &#39;fr&#39;: choose one of en, zh_Hans" in bad.text
+    with browser(server) as other:  # another browser, the same user: Chinese
+        sign_in(other, tokens["researcher"])
+        page = other.get("/dashboard", headers={"accept-language": "en-US"})
+        assert ">片段<" in page.text and 'lang="zh-Hans"' in page.text
