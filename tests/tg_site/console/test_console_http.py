@@ -178,3 +178,14 @@ def test_the_language_is_kept_per_user(server: SiteServer, tokens: dict[str, str
         sign_in(other, tokens["researcher"])
         page = other.get("/dashboard", headers={"accept-language": "en-US"})
         assert ">片段<" in page.text and 'lang="zh-Hans"' in page.text
+
+
+def test_a_missing_or_path_like_episode_is_a_page_saying_so(server: SiteServer, tokens: dict[str, str]) -> None:
+    with browser(server) as client:
+        sign_in(client, tokens["reviewer"])
+        missing = client.get("/episodes/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        assert missing.status_code == 404
+        assert "episode 01ARZ3NDEKTSV4RRFFQ69G5FAV: not in this site&#39;s catalogue" in missing.text
+        assert client.get("/episodes/x.y").status_code == 400
+        frame = client.get("/console/episodes/01ARZ3NDEKTSV4RRFFQ69G5FAV/frames/head/0")
+        assert frame.status_code == 404
