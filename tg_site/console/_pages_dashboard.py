@@ -9,7 +9,7 @@ from tg_site.api._common import site_of
 from tg_site.console._errors import ConsoleError
 from tg_site.console._pages_auth import User
 from tg_site.console._pages_tasks import remaining
-from tg_site.console._state import render
+from tg_site.console._state import console_of, render
 from tg_site.console._stats import dashboard
 
 __all__ = ["router"]
@@ -29,6 +29,8 @@ def dashboard_page(request: Request, user: User, days: int = 14) -> Response:
         request,
         user,
         "dashboard.html",
-        board=dashboard(catalogue, days, site.settings.time_zone),
+        board=console_of(request).cached(
+            ("dashboard", days), lambda: dashboard(catalogue, days, site.settings.time_zone)
+        ),
         tasks=[(t, p, remaining(t, p)) for t, p in sorted(tasks, key=lambda tp: -tp[0].spec.priority)],
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Hashable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jinja2
 from fastapi import Request
@@ -13,7 +16,10 @@ from fastapi.responses import HTMLResponse
 from tg_site.console._i18n import LANGUAGES, Preferences, Translations
 from tg_site.console._session import ConsoleSession, Sessions
 
-__all__ = ["REVIEW_REASONS", "ConsoleState", "console_of", "render", "static_dir"]
+__all__ = ["CACHE_S", "REVIEW_REASONS", "ConsoleState", "console_of", "render", "static_dir"]
+
+T = TypeVar("T")
+CACHE_S = 10.0  # the dashboard's figures are per day: ten seconds old is current enough
 
 # The fixed reasons a reviewer picks from (code → English label; the label is a msgid).
 REVIEW_REASONS: dict[str, str] = {
@@ -42,6 +48,20 @@ class ConsoleState:
             autoescape=jinja2.select_autoescape(["html"]),
             undefined=jinja2.StrictUndefined,
         )
+        self._cache: dict[Hashable, tuple[float, object]] = {}
+        self._cache_lock = threading.Lock()
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, or its value from less than CACHE_S ago: figures every user sees alike."""
+        now = time.monotonic()
+        with self._cache_lock:
+            found = self._cache.get(key)
+            if found is not None and found[0] > now:
+                return cast(T, found[1])
+        value = compute()
+        with self._cache_lock:
+            self._cache[key] = (now + CACHE_S, value)
+        return value
 
     def language_of(self, request: Request, session: ConsoleSession | None) -> str:
         accept = request.headers.get("accept-language", "")

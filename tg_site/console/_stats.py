@@ -7,16 +7,32 @@ the site's time zone (``--time-zone``), as the API's per-day figures are.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 
 from tg_site._catalogue import Catalogue
 from tg_site._models import EpisodeRow
 
 __all__ = ["Bar", "Dashboard", "dashboard", "shift_figures"]
+
+_BUCKET_NS = 900 * 10**9
+# Episodes per QA check id with findings (errors or warnings), in SQLite's JSON functions.
+_TOP_FINDINGS = text(
+    """
+    SELECT key, COUNT(DISTINCT episode_id) AS n FROM (
+      SELECT e.episode_id AS episode_id, j.key AS key FROM episodes e, json_each(e.qa_errors) j
+        WHERE e.trashed_at_ns IS NULL AND j.value > 0
+          AND e.recorded_at_ns >= :since AND e.recorded_at_ns < :until
+      UNION ALL
+      SELECT e.episode_id, j.key FROM episodes e, json_each(e.qa_warnings) j
+        WHERE e.trashed_at_ns IS NULL AND j.value > 0
+          AND e.recorded_at_ns >= :since AND e.recorded_at_ns < :until
+    ) GROUP BY key ORDER BY n DESC, key LIMIT 10
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -49,60 +65,55 @@ class Dashboard:
 
 
 def dashboard(catalogue: Catalogue, days: int, time_zone: str) -> Dashboard:
+    """The figures of the last ``days`` days of the site's time zone, aggregated by SQLite.
+
+    Days are cut from 15-minute UTC buckets (every time zone's offset is a multiple of
+    15 minutes, so each bucket falls in one local day), which keeps the grouping in SQL.
+    """
     zone = ZoneInfo(time_zone)
     today = dt.datetime.now(zone).date()
     first = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), zone)
-    columns = (
-        EpisodeRow.recorded_at_ns,
-        EpisodeRow.duration_s,
-        EpisodeRow.task,
-        EpisodeRow.station,
-        EpisodeRow.operator,
-        EpisodeRow.qa_passed,
-        EpisodeRow.qa_errors,
-        EpisodeRow.qa_warnings,
-    )
+    since = int(first.timestamp()) * 10**9
+    until = int(dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone).timestamp()) * 10**9
     live = EpisodeRow.trashed_at_ns.is_(None)
-    sums: dict[str, dict[str, list[float]]] = {
-        k: defaultdict(lambda: [0, 0.0]) for k in ("day", "task", "station", "operator")
-    }
-    findings: Counter[str] = Counter()
-    validated = passed = total = 0
+    where = (live, EpisodeRow.recorded_at_ns >= since, EpisodeRow.recorded_at_ns < until)
+    count, hours = func.count(), func.sum(EpisodeRow.duration_s) / 3600
+    day_sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    groups: dict[str, dict[str, list[float]]] = {}
     with catalogue.session() as s:
-        since = int(first.timestamp()) * 1_000_000_000
-        for at_ns, seconds, task, station, operator, qa_passed, errors, warnings in s.execute(
-            select(*columns).where(live, EpisodeRow.recorded_at_ns >= since)
+        bucket = EpisodeRow.recorded_at_ns // _BUCKET_NS
+        for start, n, h in s.execute(select(bucket, count, hours).where(*where).group_by(bucket)):
+            day = dt.datetime.fromtimestamp(int(start) * _BUCKET_NS / 1e9, zone).date().isoformat()
+            day_sums[day][0] += n
+            day_sums[day][1] += h or 0.0
+        for name, column in (
+            ("task", EpisodeRow.task),
+            ("station", EpisodeRow.station),
+            ("operator", EpisodeRow.operator),
         ):
-            total += 1
-            day = dt.datetime.fromtimestamp(at_ns / 1e9, zone).date().isoformat()
-            for key, label in (
-                ("day", day),
-                ("task", task or "—"),
-                ("station", station or "—"),
-                ("operator", operator or "—"),
-            ):
-                sums[key][label][0] += 1
-                sums[key][label][1] += seconds / 3600
-            if qa_passed is not None:
-                validated += 1
-                passed += bool(qa_passed)
-            findings.update({check for check, n in {**(warnings or {}), **(errors or {})}.items() if n})
+            rows = s.execute(select(column, count, hours).where(*where).group_by(column))
+            groups[name] = {(label or "—"): [n, h or 0.0] for label, n, h in rows}
+        passed = func.sum(case((EpisodeRow.qa_passed.is_(True), 1), else_=0))
+        total, validated, passed_n = s.execute(
+            select(count, func.count(EpisodeRow.qa_passed), passed).where(*where)
+        ).one()
         backlog = s.execute(
-            select(func.count()).where(live, EpisodeRow.review_state == "pending")
+            select(count).where(EpisodeRow.trashed_at_ns.is_(None), EpisodeRow.review_state == "pending")
         ).scalar_one()
+        findings = s.execute(_TOP_FINDINGS, {"since": since, "until": until}).all()
     day_names = [(today - dt.timedelta(days=k)).isoformat() for k in reversed(range(days))]
     return Dashboard(
         days=days,
         time_zone=time_zone,
-        per_day=_bars({d: sums["day"].get(d, [0, 0.0]) for d in day_names}, keep_order=True),
-        by_task=_bars(sums["task"]),
-        by_station=_bars(sums["station"]),
-        by_operator=_bars(sums["operator"]),
-        validated=validated,
-        passed=passed,
-        top_findings=findings.most_common(10),
+        per_day=_bars({d: day_sums.get(d, [0, 0.0]) for d in day_names}, keep_order=True),
+        by_task=_bars(groups["task"]),
+        by_station=_bars(groups["station"]),
+        by_operator=_bars(groups["operator"]),
+        validated=int(validated),
+        passed=int(passed_n or 0),
+        top_findings=[(str(check), int(n)) for check, n in findings],
         backlog=int(backlog),
-        total=total,
+        total=int(total),
     )
 
 

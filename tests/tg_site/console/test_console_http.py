@@ -180,7 +180,9 @@ def test_the_language_is_kept_per_user(server: SiteServer, tokens: dict[str, str
         assert ">片段<" in page.text and 'lang="zh-Hans"' in page.text
 
 
-def test_a_missing_or_path_like_episode_is_a_page_saying_so(server: SiteServer, tokens: dict[str, str]) -> None:
+def test_a_missing_or_path_like_episode_is_a_page_saying_so(
+    server: SiteServer, tokens: dict[str, str]
+) -> None:
     with browser(server) as client:
         sign_in(client, tokens["reviewer"])
         missing = client.get("/episodes/01ARZ3NDEKTSV4RRFFQ69G5FAV")
