@@ -107,7 +107,8 @@ def _arrive(server: SiteServer, token: str, files: list[Path], uploaders: int) -
     command = [sys.executable, "-c", _UPLOADERS, server.url, token, str(uploaders), *map(str, files)]
     subprocess.run(command, stdin=subprocess.DEVNULL, check=True, timeout=3600)
     waiting = {f.stem for f in files}
-    with server.client(token) as http:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=300) as http:  # slow under load: wait
         while waiting:
             for episode_id in sorted(waiting):
                 row = http.get(f"/api/v1/episodes/{episode_id}")

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from tg_site.api._common import site_of
 from tg_site.console._pages_auth import User
-from tg_site.console._state import render
+from tg_site.console._state import console_of, render
 from tg_site.console._stations_view import cards_from_board, read_board
 from tg_site.console._stats import shift_figures
 
@@ -30,6 +30,10 @@ def station_cards(request: Request, user: User) -> Response:
     board = read_board(request, user.info)
     if board is None:
         return render(request, user, "station_cards.html", cards=None)
-    since = time.time_ns() - SHIFT_S * 1_000_000_000
-    cards = cards_from_board(board, shift_figures(site_of(request).catalogue, since))
+    catalogue = site_of(request).catalogue
+    # Every browser polls every second; the shift's figures change with arrivals, not that fast.
+    shift = console_of(request).cached(
+        "shift", lambda: shift_figures(catalogue, time.time_ns() - SHIFT_S * 1_000_000_000), 5.0
+    )
+    cards = cards_from_board(board, shift)
     return render(request, user, "station_cards.html", cards=cards)

@@ -51,8 +51,8 @@ class ConsoleState:
         self._cache: dict[Hashable, tuple[float, object]] = {}
         self._cache_lock = threading.Lock()
 
-    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()``, or its value from less than CACHE_S ago: figures every user sees alike."""
+    def cached(self, key: Hashable, compute: Callable[[], T], max_age_s: float = CACHE_S) -> T:
+        """``compute()``, or its value from less than ``max_age_s`` ago: figures every user sees alike."""
         now = time.monotonic()
         with self._cache_lock:
             found = self._cache.get(key)
@@ -60,7 +60,7 @@ class ConsoleState:
                 return cast(T, found[1])
         value = compute()
         with self._cache_lock:
-            self._cache[key] = (now + CACHE_S, value)
+            self._cache[key] = (now + max_age_s, value)
         return value
 
     def language_of(self, request: Request, session: ConsoleSession | None) -> str:

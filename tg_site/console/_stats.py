@@ -7,6 +7,7 @@ the site's time zone (``--time-zone``), as the API's per-day figures are.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -124,12 +125,16 @@ def _bars(sums: dict[str, list[float]], *, keep_order: bool = False) -> list[Bar
 
 
 def shift_figures(catalogue: Catalogue, since_ns: int) -> dict[str, tuple[int, int, int]]:
-    """Per station since ``since_ns``: (episodes, QA-validated, QA-passed), in one grouped query."""
+    """Per station from ``since_ns`` until now: (episodes, QA-validated, QA-passed), one grouped query."""
     passed = func.sum(case((EpisodeRow.qa_passed.is_(True), 1), else_=0))
     validated = func.count(EpisodeRow.qa_passed)
     statement = (
         select(EpisodeRow.station, func.count(), validated, passed)
-        .where(EpisodeRow.trashed_at_ns.is_(None), EpisodeRow.recorded_at_ns >= since_ns)
+        .where(
+            EpisodeRow.trashed_at_ns.is_(None),
+            EpisodeRow.recorded_at_ns >= since_ns,
+            EpisodeRow.recorded_at_ns < time.time_ns(),
+        )
         .group_by(EpisodeRow.station)
     )
     with catalogue.session() as s:
