@@ -36,6 +36,12 @@ def _qa(value: str) -> str:
     return value
 
 
+def _review(value: str | None) -> str | None:
+    if value is not None and value not in episodes.REVIEW_STATES:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(episodes.REVIEW_STATES)}")
+    return value
+
+
 DirectoryArg = Annotated[Path, typer.Argument(help="Dataset directory (episode .h5 files).")]
 OutOption = Annotated[
     Path,
@@ -104,7 +110,10 @@ OperatorOption = Annotated[str | None, typer.Option("--operator", help="Only epi
 ReviewOption = Annotated[
     str | None,
     typer.Option(
-        "--review", metavar="approved|rejected|pending", help="Only episodes with this review verdict."
+        "--review",
+        callback=_review,
+        metavar="approved|rejected|pending",
+        help="Only episodes with this review verdict (the site's review, stored in the file).",
     ),
 ]
 SkipMixedOption = Annotated[
