@@ -42,6 +42,7 @@ def pushed(
         "chinese": make_console_episode(
             root, seed=3, task="fold_towel", instruction="把毛巾叠好放在桌子左边"
         ),
+        "another": make_console_episode(root, seed=4, task="pick_place"),
     }
     return {name: push(server, tokens["station"], path, tokens["reviewer"]) for name, path in made.items()}
 
@@ -175,17 +176,28 @@ def test_review_queue_from_the_keyboard_only(
 ) -> None:
     page = signed_in(browser, server, tokens["reviewer"])
     page.goto(f"{server.url}/review")
-    # The failed episode was rejected and the Chinese one approved above: the clean one is left.
-    assert page.locator("#review-form").get_attribute("action") == f"/episodes/{pushed['clean']}/review"
+    form = page.locator("#review-form")
+    # The failed episode was rejected and the Chinese one approved above: clean, then another.
+    assert form.get_attribute("action") == f"/episodes/{pushed['clean']}/review"
     page.screenshot(path=str(shots / "review-queue.png"), full_page=True)
+    with page.expect_navigation():
+        page.keyboard.press("n")  # skip it for now
+    assert form.get_attribute("action") == f"/episodes/{pushed['another']}/review"
+    with page.expect_navigation():
+        page.keyboard.press("a")
+    sync_api.expect(page.locator("#queue-empty")).to_be_visible()
+    page.click("text=Start again from the oldest skipped episode")
+    assert form.get_attribute("action") == f"/episodes/{pushed['clean']}/review"
     page.keyboard.press("r")
     page.keyboard.press("5")  # scene not reset
     with page.expect_navigation():
         page.keyboard.press("Enter")
     sync_api.expect(page.locator("#queue-empty")).to_be_visible()
     with server.client(tokens["researcher"]) as api:
-        row = api.get(f"/api/v1/episodes/{pushed['clean']}").json()
-    assert (row["review_state"], row["review_reason"]) == ("rejected", "scene_not_reset")
+        clean = api.get(f"/api/v1/episodes/{pushed['clean']}").json()
+        another = api.get(f"/api/v1/episodes/{pushed['another']}").json()
+    assert (clean["review_state"], clean["review_reason"]) == ("rejected", "scene_not_reset")
+    assert (another["review_state"], another["reviewer"]) == ("approved", "rita")
     page.context.close()
 
 
