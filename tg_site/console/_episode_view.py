@@ -31,6 +31,8 @@ class EpisodeView:
     findings: list[dict[str, Any]] | None
     player: dict[str, Any]
     streams: list[dict[str, Any]] = field(default_factory=list)
+    recorder: list[dict[str, Any]] = field(default_factory=list)
+    """The ROS recorder's diagnostics per topic (FORMAT.md, ``extra_json["recorder"]``)."""
 
     @property
     def player_json(self) -> str:
@@ -85,7 +87,33 @@ def read_view(path: Path) -> EpisodeView:
             for e in annotations.gripper_events
         ]
         player["active"] = [seconds(annotations.active_start_ns), seconds(annotations.active_stop_ns)]
-    return EpisodeView(_metadata(meta), found, player, streams)
+    return EpisodeView(_metadata(meta), found, player, streams, _recorder_topics(meta.extra))
+
+
+def _recorder_topics(extra: Any) -> list[dict[str, Any]]:
+    recorder = extra.get("recorder") if isinstance(extra, dict) else None
+    topics = recorder.get("topics") if isinstance(recorder, dict) else None
+    if not isinstance(topics, dict):
+        return []
+    return [
+        {
+            "topic": name,
+            "received": info.get("received", ""),
+            "rejected": info.get("rejected", ""),
+            "rejected_by": _counts(info.get("rejected_by")),
+            "gaps": info.get("gap_count", ""),
+            "errors": list(info.get("errors") or [])[:10],
+        }
+        for name, info in sorted(topics.items())
+        if isinstance(info, dict)
+    ]
+
+
+def _counts(value: Any, prefix: str = "") -> str:
+    """``{"joint_position": {"not_finite": 2}}`` as ``joint_position not_finite 2``."""
+    if not isinstance(value, dict):
+        return f"{prefix}{value}"
+    return ", ".join(_counts(v, f"{prefix}{k} ") for k, v in value.items())
 
 
 def _stream_row(info: episodes.StreamInfo) -> dict[str, Any]:
@@ -117,7 +145,9 @@ def _metadata(meta: episodes.EpisodeMetadata) -> dict[str, Any]:
         "software_version": meta.software_version,
         "notes": meta.notes,
         "content_digest": meta.content_digest or "",
-        "extra": json.dumps(meta.extra, ensure_ascii=False, sort_keys=True),
+        "extra": json.dumps(
+            {k: v for k, v in meta.extra.items() if k != "recorder"}, ensure_ascii=False, sort_keys=True
+        ),
     }
 
 

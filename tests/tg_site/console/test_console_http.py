@@ -17,7 +17,23 @@ TEMPLATES = Path(__file__).resolve().parents[3] / "tg_site" / "console" / "templ
 
 @pytest.fixture(scope="module")
 def episode_id(server: SiteServer, tokens: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = make_console_episode(tmp_path_factory.mktemp("eps"), seed=1, instruction="把红色方块放进蓝色箱子")
+    recorder = {
+        "topics": {
+            "/joint_states": {
+                "received": 150,
+                "rejected": 2,
+                "rejected_by": {"joint_position": {"not_finite": 2}},
+                "gap_count": 1,
+                "errors": ["/joint_states: NaN in j2; not recorded"],
+            }
+        }
+    }
+    path = make_console_episode(
+        tmp_path_factory.mktemp("eps"),
+        seed=1,
+        instruction="把红色方块放进蓝色箱子",
+        extra={"recorder": recorder},
+    )
     return push(server, tokens["station"], path, tokens["reviewer"])
 
 
@@ -73,6 +89,7 @@ def test_a_researcher_may_read_but_not_review_or_define_tasks(
         page = client.get(f"/episodes/{episode_id}")
         assert page.status_code == 200 and "把红色方块放进蓝色箱子" in page.text
         assert "Your token may read but not review." in page.text
+        assert "/joint_states: NaN in j2; not recorded" in page.text  # the recorder's diagnostics
         form = {"csrf": csrf_of(page.text), "state": "approved", "expected_version": "0"}
         answer = client.post(f"/episodes/{episode_id}/review", data=form)
         assert answer.status_code == 403
