@@ -208,3 +208,14 @@ def test_a_missing_or_path_like_episode_is_a_page_saying_so(
         assert client.get("/episodes/x.y").status_code == 400
         frame = client.get("/console/episodes/01ARZ3NDEKTSV4RRFFQ69G5FAV/frames/head/0")
         assert frame.status_code == 404
+
+
+def test_sign_ins_past_the_sites_login_rate_are_refused(tmp_path: Path) -> None:
+    limited = SiteServer(tmp_path / "store", ("--logins-per-minute", "2")).start()
+    try:
+        with browser(limited) as client:
+            answers = [sign_in(client, "tgs_guess_0000") for _ in range(3)]
+        assert [a.status_code for a in answers] == [401, 401, 429]
+        assert "more than 2 requests a minute; wait" in answers[2].text
+    finally:
+        limited.stop()
