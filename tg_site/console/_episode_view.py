@@ -54,8 +54,8 @@ def read_view(path: Path) -> EpisodeView:
                 cameras.append(
                     {"name": name, "count": info.count, "t": [round(t, 4) for t in stamps.tolist()]}
                 )
-            elif isinstance(info.spec, episodes.ArrayStreamSpec) and info.count and len(series) < _MAX_SERIES:
-                series.append({"name": name, "kind": info.spec.kind.value})
+            elif isinstance(info.spec, episodes.ArrayStreamSpec) and info.count:
+                series.append({"name": name, "kind": info.spec.kind.value, "role": info.spec.role.value})
         end = max((info.last_stamp_ns for info in reader.streams.values() if info.count), default=origin)
     findings = episodes.read_qa(path)
     annotations = episodes.read_annotations(path)
@@ -71,7 +71,7 @@ def read_view(path: Path) -> EpisodeView:
     player = {
         "duration": round((end - origin) / 1e9, 4),
         "cameras": cameras,
-        "series": series,
+        "plots": _plots(series),
         "findings": [f for f in found or [] if f["t0"] is not None],
         "phases": [],
         "gripper": [],
@@ -107,6 +107,15 @@ def _recorder_topics(extra: Any) -> list[dict[str, Any]]:
         for name, info in sorted(topics.items())
         if isinstance(info, dict)
     ]
+
+
+def _plots(series: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Streams of one kind share a plot (commanded over measured); at most _MAX_SERIES plots."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for entry in series:
+        groups.setdefault(entry["kind"], []).append(entry)
+    # The measured (observation) stream first: its clock is the plot's x axis.
+    return [sorted(g, key=lambda e: e["role"] == "action") for g in groups.values()][:_MAX_SERIES]
 
 
 def _counts(value: Any, prefix: str = "") -> str:

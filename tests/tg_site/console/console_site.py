@@ -10,7 +10,7 @@ import numpy as np
 
 import episodes
 import tg_site
-from episodes import ArrayStreamSpec, ImageStreamSpec, StreamKind
+from episodes import ArrayStreamSpec, ImageStreamSpec, Role, StreamKind
 from tests.tg_site.conftest import SiteServer, wait_arrived
 from tests.tg_site.site_episodes import JOINTS, episode_info
 
@@ -30,22 +30,28 @@ GAP_S = (1.2, 1.8)
 
 
 def make_console_episode(directory: Path, *, seed: int, gap: bool = False, **info: object) -> Path:
-    """3 s, two 10 Hz cameras with a moving square, joints and a gripper at 50 Hz.
+    """3 s, two 10 Hz cameras with a moving square, joints (measured, commanded) and a gripper at 50 Hz.
 
     ``gap=True`` leaves the joint stream empty over GAP_S: the quality gate's time.gap error there.
     """
     joints = ArrayStreamSpec("joint_position", StreamKind.JOINT_POSITION, JOINTS, ("rad",), rate_hz=50)
+    command = ArrayStreamSpec(
+        "joint_command", StreamKind.JOINT_POSITION, JOINTS, ("rad",), role=Role.ACTION, rate_hz=50
+    )
     gripper = ArrayStreamSpec("gripper", StreamKind.GRIPPER, ("left",), ("1",), rate_hz=50)
     cameras = [ImageStreamSpec(name, width=160, height=120, rate_hz=10) for name in ("head", "wrist")]
     directory.mkdir(parents=True, exist_ok=True)
     with episodes.EpisodeWriter(
-        directory, streams=[joints, gripper, *cameras], info=episode_info(**info), aligned_rate_hz=10
+        directory, streams=[joints, command, gripper, *cameras], info=episode_info(**info), aligned_rate_hz=10
     ) as writer:
         for k in range(150):
             stamp = k * 20_000_000
             t = k / 50
             if not (gap and GAP_S[0] < t < GAP_S[1]):
                 writer.append("joint_position", stamp, np.array([np.sin(t + seed), np.cos(t), 0.3 * t]))
+            writer.append(
+                "joint_command", stamp, np.array([np.sin(t + seed + 0.1), np.cos(t + 0.1), 0.3 * t])
+            )
             writer.append("gripper", stamp, np.array([min(1.0, max(0.0, (t - 1.0) * 2))]))
             if k % 5 == 0:
                 for c, name in enumerate(("head", "wrist")):

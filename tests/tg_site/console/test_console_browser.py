@@ -114,6 +114,8 @@ def test_filter_failed_open_play_step_and_reject(
     sync_api.expect(finding).to_have_count(1)
     sync_api.expect(page.locator('#findings li[data-check="time.gap"]')).to_have_count(1)
     page.wait_for_selector(".plot .u-over")  # the plots have drawn
+    commanded = page.locator('.plot[data-stream="joint_position joint_command"]')
+    sync_api.expect(commanded).to_contain_text("shoulder (joint_command)")  # commanded over measured
     assert page.inner_text("#frame-index") == "0"
     page.click("#play")
     page.wait_for_function("Number(document.getElementById('frame-index').textContent) >= 3")

@@ -94,27 +94,50 @@
     }
   }
 
-  async function drawPlot(series) {
-    const answer = await fetch(base + "/timeseries/" + encodeURIComponent(series.name) + "?max_points=1500");
-    if (!answer.ok) return;
-    const body = await answer.json();
-    const columns = body.values.length ? body.values[0].length : 0;
-    const values = [body.t_s];
-    for (let c = 0; c < columns; c++) values.push(body.values.map(row => row[c]));
+  function hold(xs, ts, vs) {  // the value in force at each x: the last sample at or before it
+    const out = new Array(xs.length);
+    let k = 0;
+    for (let i = 0; i < xs.length; i++) {
+      while (k + 1 < ts.length && ts[k + 1] <= xs[i]) k++;
+      out[i] = ts.length && ts[k] <= xs[i] ? vs[k] : null;
+    }
+    return out;
+  }
+
+  async function drawPlot(group) {  // streams of one kind: commanded (dashed) over measured
+    const bodies = [];
+    for (const stream of group) {
+      const answer = await fetch(base + "/timeseries/" + encodeURIComponent(stream.name) + "?max_points=1500");
+      if (answer.ok) bodies.push({ stream, body: await answer.json() });
+    }
+    if (!bodies.length) return;
+    const x = bodies[0].body.t_s;
+    const values = [x];
+    const series = [{ label: "s" }];
+    const colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+    for (const { stream, body } of bodies) {
+      const columns = body.values.length ? body.values[0].length : 0;
+      const action = stream.role === "action";
+      for (let c = 0; c < columns; c++) {
+        const column = body.values.map(row => row[c]);
+        values.push(body.t_s === x ? column : hold(x, body.t_s, column));
+        series.push({
+          label: (body.columns[c] || String(c)) + (action ? " (" + stream.name + ")" : ""),
+          stroke: colours[c % colours.length], width: 1, dash: action ? [4, 3] : undefined,
+        });
+      }
+    }
     const box = document.createElement("div");
     box.className = "plot";
-    box.dataset.stream = series.name;
+    box.dataset.stream = group.map(s => s.name).join(" ");
     document.getElementById("plots").appendChild(box);
-    const colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
     const plot = new uPlot({
-      title: series.name,
+      title: group.map(s => s.name).join(" · "),
       width: box.clientWidth || 600,
       height: 130,
       scales: { x: { time: false, range: [0, data.duration || 1] } },
-      legend: { show: columns <= 8 },
-      series: [{ label: "s" }].concat(Array.from({ length: columns }, (_, c) => ({
-        label: body.columns[c] || String(c), stroke: colours[c % colours.length], width: 1,
-      }))),
+      legend: { show: series.length <= 9 },
+      series,
       cursor: { drag: { x: false, y: false } },
     }, values, box);
     const head = document.createElement("div");
@@ -141,6 +164,6 @@
   });
   drawTimeline();
   show(0);
-  for (const s of data.series) drawPlot(s);
+  for (const group of data.plots) drawPlot(group);
   window.tgPlayer = { show, step, setPlaying, get time() { return t; } };
 })();
