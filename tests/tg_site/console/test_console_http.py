@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.tg_site.conftest import SiteServer
+from tests.tg_site.conftest import SiteServer, make_tokens
 from tests.tg_site.console.console_site import csrf_of, make_console_episode, push, sign_in
+from tests.tg_site.test_server_limits import _self_signed
 from tg_site.console._i18n import Translations
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "tg_site" / "console" / "templates"
@@ -210,12 +212,18 @@ def test_a_missing_or_path_like_episode_is_a_page_saying_so(
         assert frame.status_code == 404
 
 
-def test_sign_ins_past_the_sites_login_rate_are_refused(tmp_path: Path) -> None:
-    limited = SiteServer(tmp_path / "store", ("--logins-per-minute", "2")).start()
+def test_under_tls_the_cookie_is_secure_and_sign_ins_past_the_rate_are_refused(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    token = make_tokens(tmp_path / "store")["reviewer"]
+    options = ("--tls-cert", str(cert), "--tls-key", str(key), "--logins-per-minute", "2")
+    limited = SiteServer(tmp_path / "store", options, verify=ssl.create_default_context(cafile=cert)).start()
     try:
-        with browser(limited) as client:
-            answers = [sign_in(client, "tgs_guess_0000") for _ in range(3)]
-        assert [a.status_code for a in answers] == [401, 401, 429]
-        assert "more than 2 requests a minute; wait" in answers[2].text
+        with httpx.Client(base_url=limited.url, timeout=30, verify=limited.verify) as client:
+            signed = sign_in(client, token)
+            assert signed.status_code == 303
+            assert "secure" in signed.headers["set-cookie"].lower()
+            answers = [sign_in(client, "tgs_guess_0000") for _ in range(2)]
+        assert [a.status_code for a in answers] == [401, 429]
+        assert "more than 2 requests a minute; wait" in answers[1].text
     finally:
         limited.stop()
