@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -185,7 +186,10 @@ def _number(params: Mapping[str, str], name: str, errors: dict[str, str]) -> flo
     if not text:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
         errors[name] = f"{text!r} is not a number"
         return None
+    return value

@@ -106,7 +106,8 @@ def _review_errors(form: dict[str, str]) -> dict[str, str]:
         errors["reason"] = "a rejection needs a reason from the list"
     if form.get("success", "") not in ("", "true", "false"):
         errors["success"] = "choose yes, no or unknown"
-    if not form.get("expected_version", "0").isdigit():
+    version = form.get("expected_version", "0")
+    if not (version.isdigit() and int(version) < 2**63):
         errors["state"] = "the form lost the episode's version; reload the page"
     if "instruction" in form and not form["instruction"].strip():
         errors["instruction"] = "the instruction cannot be empty"

@@ -18,6 +18,7 @@ from tg_site.console._state import render
 __all__ = ["remaining", "router"]
 
 router = APIRouter(include_in_schema=False)
+_MAX_NUMBER = 1_000_000_000
 _FIELDS = (
     "name",
     "robot_profile",
@@ -113,8 +114,8 @@ def spec_from_form(form: dict[str, str]) -> tuple[TaskSpec | None, dict[str, str
         except ValueError:
             errors[name] = f"{text!r} is not a {'whole ' if kind is int else ''}number"
             continue
-        if data[name] < 0:
-            errors[name] = "cannot be negative"
+        if not 0 <= data[name] < _MAX_NUMBER:  # NaN fails too
+            errors[name] = f"give a number from 0 to {_MAX_NUMBER:,}"
     if errors:
         return None, errors
     return TaskSpec.from_json(data), {}

@@ -127,6 +127,14 @@ def test_bad_fields_are_named_next_to_the_field(
         assert 'id="error-target_episodes">&#39;many&#39; is not a whole number' in task.text
         saved = client.post("/episodes/selection", data={"csrf": reject["csrf"], "name": "x y", "qa": "pass"})
         assert saved.status_code == 422 and "use letters, digits" in saved.text
+        assert 'id="error-min_s">&#39;nan&#39; is not a number' in client.get("/episodes?min_s=nan").text
+        huge = {**reject, "state": "approved", "instruction": "x", "expected_version": "9" * 30}
+        assert client.post(f"/episodes/{episode_id}/review", data=huge).status_code == 422
+        hours = client.post("/tasks", data={"csrf": reject["csrf"], "name": "t", "target_hours": "1e309"})
+        assert (
+            hours.status_code == 422
+            and 'id="error-target_hours">give a number from 0 to 1,000,000,000' in hours.text
+        )
         days = client.get("/dashboard?days=0")
         assert days.status_code == 400 and "days=0: show 1 to 92 days" in days.text
         sort = client.get("/episodes", params={"sort": "colour", "qa": "maybe"})
