@@ -128,6 +128,11 @@ def test_bad_fields_are_named_next_to_the_field(
         saved = client.post("/episodes/selection", data={"csrf": reject["csrf"], "name": "x y", "qa": "pass"})
         assert saved.status_code == 422 and "use letters, digits" in saved.text
         assert 'id="error-min_s">&#39;nan&#39; is not a number' in client.get("/episodes?min_s=nan").text
+        stale = client.post(
+            f"/episodes/{episode_id}/review",
+            data={**reject, "state": "approved", "instruction": "x", "expected_version": "5"},
+        )
+        assert stale.status_code == 409 and 'id="stale"' in stale.text  # never reviewed: shown as pending
         huge = {**reject, "state": "approved", "instruction": "x", "expected_version": "9" * 30}
         assert client.post(f"/episodes/{episode_id}/review", data=huge).status_code == 422
         hours = client.post("/tasks", data={"csrf": reject["csrf"], "name": "t", "target_hours": "1e309"})
