@@ -47,6 +47,7 @@ class Catalogue:
         self.store = store
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._written = 0  # rows upserted since the statistics were last checked
         self.backup_made: Path | None = None
         """The copy of the database made before the migration :meth:`open` ran, if it ran one."""
 
@@ -110,7 +111,10 @@ class Catalogue:
         self.upsert_many([record])
 
     def upsert_many(self, records: Sequence[EpisodeRecord]) -> None:
-        """:meth:`upsert` for many records in one transaction (a reindex, a benchmark)."""
+        """:meth:`upsert` for many records in one transaction (a reindex, a benchmark).
+
+        Every thousand rows written, the planner's statistics are checked (:meth:`optimize`).
+        """
         if not records:
             return
         statement = sqlite_insert(EpisodeRow)
@@ -122,7 +126,10 @@ class Catalogue:
         statement = statement.on_conflict_do_update(index_elements=[EpisodeRow.episode_id], set_=update)
         with self.session() as s, s.begin():
             s.execute(statement, [_row_values(r) for r in records])
-        if len(records) >= _ANALYZE_MIN_ROWS:
+        # A server runs for months while its catalogue grows: check the statistics now and then.
+        self._written += len(records)
+        if self._written >= _ANALYZE_MIN_ROWS:
+            self._written = 0
             self.optimize()
 
     def get(self, episode_id: str) -> EpisodeRecord | None:

@@ -253,9 +253,9 @@ class SiteClient:
 
     def _download(self, entry: ManifestEntry, work: Path, on_progress: Progress | None) -> None:
         failures = 0
+        if work.exists() and on_progress is not None:
+            on_progress(work.stat().st_size)  # an earlier pull's bytes, resumed with Range
         while (have := work.stat().st_size if work.exists() else 0) < entry.size:
-            if have and on_progress is not None and failures == 0:
-                on_progress(have)
             headers = {"Range": f"bytes={have}-"} if have else {}
             try:
                 with self._http.stream(

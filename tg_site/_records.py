@@ -106,11 +106,12 @@ def record_from_file(path: Path, *, sha256: str | None = None) -> EpisodeRecord:
     """
     path = Path(path)
     stat = path.stat()
-    with episodes.open(path) as ep:
+    with episodes.open(path) as ep:  # once: opening costs more than reading what is needed
         meta = ep.metadata
         cameras = {name: info.count for name, info in ep.streams.items() if info.is_image}
+        findings = episodes.read_qa(ep)
+        annotations = _annotation_summary(episodes.read_annotations(ep))
     digest = meta.content_digest or episodes.content_digest(path)
-    findings = episodes.read_qa(path)
     review = meta.review or episodes.ReviewState("pending")
     return EpisodeRecord(
         episode_id=meta.episode_id,
@@ -136,7 +137,7 @@ def record_from_file(path: Path, *, sha256: str | None = None) -> EpisodeRecord:
         else not any(f.severity is episodes.Severity.ERROR for f in findings),
         qa_errors=_per_check(findings, episodes.Severity.ERROR),
         qa_warnings=_per_check(findings, episodes.Severity.WARNING),
-        annotations=_annotation_summary(path),
+        annotations=annotations,
         review_state=review.state,
         review_reason=review.reason,
         review_note=review.note,
@@ -166,8 +167,7 @@ def _per_check(findings: tuple[episodes.Finding, ...] | None, severity: episodes
     return counts
 
 
-def _annotation_summary(path: Path) -> dict[str, Any]:
-    found = episodes.read_annotations(path)
+def _annotation_summary(found: episodes.EpisodeAnnotations | None) -> dict[str, Any]:
     if found is None:
         return {"annotated": False}
     return {

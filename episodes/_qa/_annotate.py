@@ -323,13 +323,17 @@ def _spans(name: str, spans: Sequence[tuple[int, int]], **texts: Sequence[str]) 
     )
 
 
-def read_annotations(path: str | os.PathLike[str]) -> EpisodeAnnotations | None:
+def read_annotations(source: str | os.PathLike[str] | EpisodeReader) -> EpisodeAnnotations | None:
     """The annotations ``tg annotate`` stored in an episode, or None if it was never annotated.
+
+    ``source``: the episode's path, or a reader already open on it (saves opening it again).
 
     >>> read_annotations("datasets/demo/01J....h5").instruction  # doctest: +SKIP
     'put the red cube in the blue bin'
     """
-    with EpisodeReader(path) as reader:
+    if isinstance(source, EpisodeReader):
+        return _stored(source)
+    with EpisodeReader(source) as reader:
         return _stored(reader)
 
 

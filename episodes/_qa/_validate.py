@@ -157,43 +157,51 @@ def _config_for(config: ConfigSource, meta: EpisodeMetadata, findings: list[Find
         return QaConfig()
 
 
-def read_qa(path: str | os.PathLike[str]) -> tuple[Finding, ...] | None:
+def read_qa(source: str | os.PathLike[str] | EpisodeReader) -> tuple[Finding, ...] | None:
     """The findings ``validate --write`` stored in an episode, or None if it was never written.
+
+    ``source``: the episode's path, or a reader already open on it (saves opening it again).
 
     >>> read_qa("datasets/demo/01J....h5")  # doctest: +SKIP
     ()
     """
-    with EpisodeReader(path) as reader:
-        group = reader.annotation(QA_GROUP)
-        if group is None:
-            return None
-        starts = np.asarray(group["start_ns"][()], dtype=np.int64)
-        stops = np.asarray(group["stop_ns"][()], dtype=np.int64)
-        counts = np.asarray(group["count"][()], dtype=np.int64)
-        rows = zip(
-            strings(group, "check"),
-            strings(group, "severity"),
-            strings(group, "message"),
-            strings(group, "stream"),
-            starts.tolist(),
-            stops.tolist(),
-            strings(group, "columns"),
-            counts.tolist(),
-            strict=True,
+    if isinstance(source, EpisodeReader):
+        return _stored_findings(source)
+    with EpisodeReader(source) as reader:
+        return _stored_findings(reader)
+
+
+def _stored_findings(reader: EpisodeReader) -> tuple[Finding, ...] | None:
+    group = reader.annotation(QA_GROUP)
+    if group is None:
+        return None
+    starts = np.asarray(group["start_ns"][()], dtype=np.int64)
+    stops = np.asarray(group["stop_ns"][()], dtype=np.int64)
+    counts = np.asarray(group["count"][()], dtype=np.int64)
+    rows = zip(
+        strings(group, "check"),
+        strings(group, "severity"),
+        strings(group, "message"),
+        strings(group, "stream"),
+        starts.tolist(),
+        stops.tolist(),
+        strings(group, "columns"),
+        counts.tolist(),
+        strict=True,
+    )
+    return tuple(
+        Finding(
+            check,
+            Severity(severity),
+            message,
+            stream,
+            None if start < 0 else start,
+            None if stop < 0 else stop,
+            tuple(columns.split(",")) if columns else (),
+            count,
         )
-        return tuple(
-            Finding(
-                check,
-                Severity(severity),
-                message,
-                stream,
-                None if start < 0 else start,
-                None if stop < 0 else stop,
-                tuple(columns.split(",")) if columns else (),
-                count,
-            )
-            for check, severity, message, stream, start, stop, columns, count in rows
-        )
+        for check, severity, message, stream, start, stop, columns, count in rows
+    )
 
 
 def _write_qa(path: Path, findings: tuple[Finding, ...]) -> bool:

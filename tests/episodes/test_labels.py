@@ -1,4 +1,4 @@
-"""Labels, task id and review verdicts changed on a finished episode through the update journal."""
+"""What a site reads and writes on finished episodes: labels, task id, review verdicts, stored results."""
 
 from __future__ import annotations
 
@@ -54,3 +54,14 @@ def test_bad_review_values_are_refused(tmp_path, info, joint_spec):
         f.attrs[fmt.ATTR_REVIEW] = '{"state": "approved", "at_ns": "soon"}'
     with pytest.raises(episodes.CorruptEpisodeError, match=r"root attribute 'review_json' is not a review"):
         episodes.open(path)
+
+
+def test_stored_results_read_through_an_open_reader(tmp_path, info, joint_spec):
+    path = write_episode(tmp_path, [joint_spec], info)
+    with episodes.open(path) as ep:
+        assert (episodes.read_qa(ep), episodes.read_annotations(ep)) == (None, None)
+    episodes.validate_episode(path, write=True)
+    episodes.annotate_episode(path)
+    with episodes.open(path) as ep:
+        assert episodes.read_qa(ep) == episodes.read_qa(path) != ()
+        assert episodes.read_annotations(ep) == episodes.read_annotations(path) is not None

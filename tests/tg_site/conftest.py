@@ -19,7 +19,7 @@ import pytest
 from tg_site import Catalogue, Role, Store, TokenStore
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 120.0  # a loaded CI machine starts Python slowly
 
 
 def make_tokens(store: Path) -> dict[str, str]:
@@ -132,7 +132,7 @@ def tokens(site_store: tuple[Path, dict[str, str]]) -> dict[str, str]:
     return site_store[1]
 
 
-def wait_arrived(client: httpx.Client, episode_id: str, timeout_s: float = 60.0) -> dict[str, object]:
+def wait_arrived(client: httpx.Client, episode_id: str, timeout_s: float = 120.0) -> dict[str, object]:
     """The episode's row once its arrival (QA, annotation) is catalogued."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ import pytest
 import episodes
 from tests.tg_site.conftest import SiteServer, wait_arrived
 from tests.tg_site.site_episodes import make_episode
-from tg_site._client import SiteClient
+from tg_site._client import SiteClient, SiteClientError
 
 CHINESE = "把红色方块放进蓝色盒子"
 
@@ -187,3 +187,26 @@ def test_metrics_and_token_administration(server: SiteServer, tokens, pushed: li
     with server.client(tokens["researcher"]) as http:
         assert http.get("/api/v1/tokens").status_code == 403
         assert http.get("/api/v1/openapi.json").json()["info"]["title"] == "Training Ground site"
+
+
+def test_an_interrupted_pull_resumes_and_a_bad_one_is_not_kept(
+    server: SiteServer, tokens, pushed: list[str], tmp_path: Path
+) -> None:
+    episode_id = pushed[0]
+    stored = (server.store / "episodes" / episode_id[:2] / f"{episode_id}.h5").read_bytes()
+    work = tmp_path / f".{episode_id}.h5.download"
+    work.write_bytes(stored[:1000])  # what an interrupted pull left
+    with SiteClient(server.url, tokens["researcher"]) as client:
+        entry = next(e for e in client.manifest(query={"station": ["st-01"]}) if e.episode_id == episode_id)
+        progress: list[int] = []
+        assert client.pull_one(entry, tmp_path, progress.append).state == "downloaded"
+        assert progress[0] == 1000 and sum(progress) == entry.size
+        assert (tmp_path / f"{episode_id}.h5").read_bytes() == stored
+        elsewhere = tmp_path / "other"
+        elsewhere.mkdir()
+        (elsewhere / f".{episode_id}.h5.download").write_bytes(b"\0" * 1000)  # damaged bytes
+        with pytest.raises(
+            SiteClientError, match=rf"episode {episode_id}: the download has SHA-256 \w+, the site"
+        ):
+            client.pull_one(entry, elsewhere)
+    assert list(elsewhere.iterdir()) == []

@@ -106,6 +106,10 @@ def test_a_token_file_others_may_read_is_refused(site, dataset: Path, tmp_path: 
     os.chmod(token_file, 0o600)
     tight = _tg("push", str(dataset), "--site", server.url, "--token-file", str(token_file))
     assert tight.returncode == 0 and "already on the site" in tight.stdout
+    other = _tg("push", str(dataset), "--site", server.url, token=tokens["station2"])
+    assert other.returncode == 1 and "0 sent (0 bytes), 0 already on the site, 2 refused" in other.stdout
+    refusals = " ".join(other.stderr.split())  # however the console wrapped it
+    assert refusals.count("was recorded at station 'st-01'; this token belongs to station 'st-02'") == 2
     none = _tg("push", str(dataset), "--site", server.url)
     assert none.returncode == 1 and "no site token: TG_SITE_TOKEN is not set" in none.stderr
     refused = _tg(

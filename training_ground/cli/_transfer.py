@@ -19,13 +19,15 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from tg_site import SiteClient, read_token
+from tg_site import PushResult, SiteClient, SiteClientError, SiteError, read_token
 from training_ground.cli._console import console, err_console
 from training_ground.cli._paths import episode_files
 
 __all__ = ["pull", "push"]
 
 SITE_ENV = "TG_SITE_URL"
+# HTTP statuses that refuse one episode file: bad upload, station mismatch, conflict, too large, malformed.
+_PER_FILE = frozenset({400, 403, 409, 413, 422})
 
 SiteOption = Annotated[
     str | None, typer.Option("--site", help=f"The site server's URL (default: ${SITE_ENV}).")
@@ -74,16 +76,38 @@ def push(
     """
     files = episode_files(paths)
     total = sum(f.stat().st_size for f in files)
+    results: list[PushResult] = []
+    refused: list[str] = []
     with _client(site, token_file, ca) as client, _bytes_bar(total, "pushing") as bar:
         task = bar.add_task("push", total=total)
-        results = [client.push_file(f, lambda n: bar.advance(task, n)) for f in files]
+        for f in files:
+            try:
+                results.append(client.push_file(f, lambda n: bar.advance(task, n)))
+            except SiteError as exc:
+                if not _about_this_file(exc):
+                    raise
+                refused.append(f"{f}: {exc}")
     sent = [r for r in results if r.state == "uploaded"]
     for r in results:
         console.print(f"{r.episode_id}  {'sent' if r.state == 'uploaded' else 'the site has it'}  {r.path}")
     console.print(
         f"{len(results)} episode(s): {len(sent)} sent ({sum(r.bytes_sent for r in sent)} bytes), "
-        f"{len(results) - len(sent)} already on the site"
+        f"{len(results) - len(sent)} already on the site" + (f", {len(refused)} refused" if refused else "")
     )
+    for line in refused:
+        err_console.print(f"[bold red]error:[/] {line}", highlight=False)
+    if refused:
+        raise typer.Exit(1)
+
+
+def _about_this_file(exc: SiteError) -> bool:
+    """A refusal of one file (not an episode, another station's, a conflict): the others still go.
+
+    A bad token, a full store, a rate limit or a lost connection stops the push instead.
+    """
+    if isinstance(exc, SiteClientError):
+        return exc.status in _PER_FILE
+    return True  # refused here before sending: not a readable, finished episode
 
 
 def pull(
