@@ -57,8 +57,8 @@ def read_view(path: Path) -> EpisodeView:
             elif isinstance(info.spec, episodes.ArrayStreamSpec) and info.count:
                 series.append({"name": name, "kind": info.spec.kind.value, "role": info.spec.role.value})
         end = max((info.last_stamp_ns for info in reader.streams.values() if info.count), default=origin)
-    findings = episodes.read_qa(path)
-    annotations = episodes.read_annotations(path)
+        findings = episodes.read_qa(reader)  # the open reader: the file is opened once per page
+        annotations = episodes.read_annotations(reader)
 
     def seconds(ns: int | None) -> float | None:
         return None if ns is None else round((ns - origin) / 1e9, 4)
