@@ -41,7 +41,7 @@ from episodes._errors import DatasetError, EpisodeError, EpisodeSkippedWarning, 
 from episodes._identity import episode_identities, find_repeats
 from episodes._maintenance import list_episodes
 from episodes._reader import AlignedView, EpisodeReader
-from episodes._spec import ArrayStreamSpec, ImageStreamSpec, LabelChange, Role, StreamSpec
+from episodes._spec import REVIEW_STATES, ArrayStreamSpec, ImageStreamSpec, LabelChange, Role, StreamSpec
 
 __all__ = [
     "QA_RULES",
@@ -97,6 +97,9 @@ class EpisodeEntry:
     label_history: tuple[LabelChange, ...] = ()
     """How the labels (task, instruction, success) were corrected since recording, oldest first."""
 
+    review_state: str = "pending"
+    """The stored review verdict (one of REVIEW_STATES); ``pending`` when nobody reviewed the file."""
+
     def to_json(self) -> dict[str, Any]:
         """The entry as JSON (streams by name), as ``tg dataset ls --json`` prints it."""
         return {
@@ -114,6 +117,7 @@ class EpisodeEntry:
             "streams": [s.name for s in self.streams],
             "content_digest": self.content_digest,
             "label_history": [change.to_json() for change in self.label_history],
+            "review_state": self.review_state,
         }
 
     @property
@@ -180,6 +184,7 @@ def scan_episode(path: str | os.PathLike[str]) -> EpisodeEntry:
             streams=streams,
             content_digest=meta.content_digest,
             label_history=meta.label_history,
+            review_state=meta.review.state if meta.review is not None else "pending",
         )
 
 
@@ -191,7 +196,8 @@ class EpisodeFilter:
     (``tg validate --write``) has no error; ``qa="any"`` also keeps failed and
     never-validated ones. ``success`` keeps episodes with that label (``True``:
     successful only; unknown is neither); ``task``, ``robot`` (profile name) and
-    ``operator`` keep exact matches. :class:`EpisodeDataset` (``filter=``),
+    ``operator`` keep exact matches; ``review="approved"`` keeps episodes a reviewer
+    approved (the site's review, stored in the file). :class:`EpisodeDataset` (``filter=``),
     :func:`select_episodes` and the exporters (:class:`ExportOptions`, ``tg export``) take it.
 
     >>> from dataclasses import replace
@@ -205,6 +211,8 @@ class EpisodeFilter:
     'never validated'
     >>> EpisodeFilter(qa="any").rejects(replace(entry, qa_passed=False)) is None
     True
+    >>> EpisodeFilter(review="approved").rejects(entry)
+    "review is 'pending', not 'approved'"
     >>> data = episodes.EpisodeDataset("datasets/demo", filter=EpisodeFilter(success=True))  # doctest: +SKIP
     """
 
@@ -213,10 +221,15 @@ class EpisodeFilter:
     task: str | None = None
     robot: str | None = None
     operator: str | None = None
+    review: str | None = None
 
     def __post_init__(self) -> None:
         if self.qa not in QA_RULES:
             raise DatasetError(f"qa must be one of {', '.join(map(repr, QA_RULES))}, got {self.qa!r}")
+        if self.review is not None and self.review not in REVIEW_STATES:
+            raise DatasetError(
+                f"review must be one of {', '.join(map(repr, REVIEW_STATES))} or None, got {self.review!r}"
+            )
 
     def rejects(self, entry: EpisodeEntry) -> str | None:
         """Why ``entry`` is left out (a short reason, also used to count), or None if it is kept."""
@@ -226,6 +239,8 @@ class EpisodeFilter:
             return "failed the quality gate"
         if self.success is not None and entry.success is not self.success:
             return f"success is not {self.success}"
+        if self.review is not None and entry.review_state != self.review:
+            return f"review is {entry.review_state!r}, not {self.review!r}"
         for field_name, wanted, got in (
             ("task", self.task, entry.task),
             ("robot", self.robot, entry.robot),

@@ -29,6 +29,7 @@ from tg_site._store import EpisodeExistsInStoreError, InvalidEpisodeIdError
 from tg_site._tokens import TokenError
 from tg_site._upload import StoreFullError, UploadConflictError, UploadError, UploadTooLargeError
 from tg_site.api import ROUTERS, NotFoundError
+from tg_site.console import CsrfError, mount_console
 
 __all__ = ["STATUS", "create_app"]
 
@@ -42,6 +43,7 @@ STATUS: dict[type[Exception], int] = {
     InvalidEpisodeIdError: 400,
     TokenError: 401,
     ForbiddenError: 403,
+    CsrfError: 403,
     NotFoundError: 404,
     UnknownTaskError: 404,
     UploadConflictError: 409,
@@ -98,6 +100,7 @@ def create_app(settings: SiteSettings) -> FastAPI:
     app.add_exception_handler(ClientDisconnect, _disconnected)
     for router in ROUTERS:
         app.include_router(router)
+    mount_console(app, settings.store, _status_of)
     return app
 
 

@@ -81,6 +81,26 @@ def test_qa_passed_is_the_default_and_the_summary_counts_the_rest(labelled: dict
         EpisodeFilter(qa="failed")  # type: ignore[arg-type]
 
 
+def test_review_approved_keeps_only_what_a_reviewer_approved(tmp_path: Path) -> None:
+    approved = make_episode(tmp_path, frames=4, task="pick_place")
+    rejected = make_episode(tmp_path, frames=4, task="pick_place")
+    make_episode(tmp_path, frames=4, task="pick_place")  # never reviewed: pending
+    episodes.set_review(approved, episodes.ReviewState("approved", reviewer="rita", at_ns=1))
+    episodes.set_review(rejected, episodes.ReviewState("rejected", "qa_failure", reviewer="rita", at_ns=1))
+    selection = episodes.select_episodes(tmp_path, EpisodeFilter(review="approved"))
+    assert _ids(selection) == {_id(approved)}
+    assert selection.excluded == {
+        "review is 'rejected', not 'approved'": 1,
+        "review is 'pending', not 'approved'": 1,
+    }
+    data = episodes.EpisodeDataset(tmp_path, filter=EpisodeFilter(review="approved"))
+    assert [e.episode_id for e in data.episodes] == [_id(approved)]
+    with pytest.raises(
+        DatasetError, match="review must be one of 'pending', 'approved', 'rejected' or None, got 'ok'"
+    ):
+        EpisodeFilter(review="ok")
+
+
 def test_never_validated_only_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
     make_episode(tmp_path, frames=4, qa=None)
     make_episode(tmp_path, frames=4, qa=None)

@@ -57,6 +57,19 @@ def test_export_robomimic_with_filters(dataset, tmp_path):
         assert list(f["data"]) == ["demo_0"]
 
 
+def test_export_only_reviewer_approved_episodes(dataset, tmp_path):
+    first = sorted(dataset.glob("*.h5"))[0]
+    episodes.set_review(first, episodes.ReviewState("approved", reviewer="rita", at_ns=1))
+    out = tmp_path / "approved.hdf5"
+    args = ["export", str(dataset), "--format", "robomimic", "--out", str(out), "--review", "approved"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "1 episode(s)" in flat and "review is 'pending', not 'approved'" in flat
+    with h5py.File(out, "r") as f:
+        assert list(f["data"]) == ["demo_0"]
+
+
 def test_existing_output_is_an_error(dataset, tmp_path):
     (tmp_path / "taken").mkdir()
     result = runner.invoke(app, ["export", str(dataset), "--out", str(tmp_path / "taken")])
@@ -80,6 +93,7 @@ def test_unreadable_episode_is_a_warning_on_the_terminal(dataset, tmp_path):
         (["--image-size", "224"], "'224' is not HEIGHTxWIDTH (two positive whole numbers, height first)"),
         (["--image-size", "0x10"], "'0x10' is not HEIGHTxWIDTH"),
         (["--qa", "failed"], "'failed' is not one of: passed, any"),
+        (["--review", "ok"], "'ok' is not one of: pending, approved, rejected"),
     ],
 )
 def test_usage_errors_exit_2(dataset, tmp_path, args, message):

@@ -40,6 +40,12 @@ def _qa(value: str) -> str:
     return value
 
 
+def _review(value: str | None) -> str | None:
+    if value is not None and value not in episodes.REVIEW_STATES:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(episodes.REVIEW_STATES)}")
+    return value
+
+
 DirectoryArg = Annotated[Path, typer.Argument(help="Dataset directory (episode .h5 files).")]
 OutOption = Annotated[
     Path,
@@ -107,6 +113,15 @@ SuccessOption = Annotated[
 TaskOption = Annotated[str | None, typer.Option("--task", help="Only episodes of this task.")]
 RobotOption = Annotated[str | None, typer.Option("--robot", help="Only episodes of this robot profile.")]
 OperatorOption = Annotated[str | None, typer.Option("--operator", help="Only episodes of this operator.")]
+ReviewOption = Annotated[
+    str | None,
+    typer.Option(
+        "--review",
+        callback=_review,
+        metavar="approved|rejected|pending",
+        help="Only episodes with this review verdict (the site's review, stored in the file).",
+    ),
+]
 SkipMixedOption = Annotated[
     bool,
     typer.Option(
@@ -129,6 +144,7 @@ def export(
     task: TaskOption = None,
     robot: RobotOption = None,
     operator: OperatorOption = None,
+    review: ReviewOption = None,
     skip_mixed: SkipMixedOption = False,
 ) -> None:
     """Export a dataset to LeRobot (v3.0: Parquet, MP4 per camera, meta/) or robomimic (one HDF5).
@@ -142,7 +158,12 @@ def export(
     """
     episode_files([directory])  # a missing or empty directory is a usage error, as for every verb
     episode_filter = episodes.EpisodeFilter(
-        qa=cast(episodes.QaRule, qa), success=success, task=task, robot=robot, operator=operator
+        qa=cast(episodes.QaRule, qa),
+        success=success,
+        task=task,
+        robot=robot,
+        operator=operator,
+        review=review,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
