@@ -80,6 +80,9 @@ def create_app(settings: SiteSettings) -> FastAPI:
         site = await asyncio.to_thread(SiteState, settings)
         app.state.site = site
         await asyncio.to_thread(site.start)
+        # The first purge belongs to the start: what --trash-days expired is gone before the
+        # server answers (readiness included), then once an hour.
+        await _purge_once(site)
         purger = asyncio.create_task(_purge_periodically(site))
         _log.info("site ready: store %s, %d arrival worker(s)", settings.store, settings.workers)
         try:
@@ -111,10 +114,14 @@ async def _disconnected(request: Request, exc: Exception) -> JSONResponse:
 
 async def _purge_periodically(site: SiteState) -> None:
     while True:
-        try:
-            purged = await asyncio.to_thread(site.purge_trash)
-            if purged:
-                _log.info("purged %d episode(s) from the trash: %s", len(purged), ", ".join(purged))
-        except Exception:
-            _log.exception("emptying the trash failed; trying again in an hour")
         await asyncio.sleep(_PURGE_EVERY_S)
+        await _purge_once(site)
+
+
+async def _purge_once(site: SiteState) -> None:
+    try:
+        purged = await asyncio.to_thread(site.purge_trash)
+        if purged:
+            _log.info("purged %d episode(s) from the trash: %s", len(purged), ", ".join(purged))
+    except Exception:
+        _log.exception("emptying the trash failed; trying again in an hour")
