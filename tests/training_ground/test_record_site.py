@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,14 +210,22 @@ def test_a_changed_assignment_is_used_from_the_next_episode_and_task_wins(site, 
     assert agent.check() is None and station.labels(base) == base  # the session's task
     with agent, server.client(tokens["admin"]) as admin:
         task = {"name": "wipe", "instructions": ["wipe the table"], "stations": ["st-02"]}
-        admin.post("/api/v1/tasks", json=task).raise_for_status()
-        deadline = time.monotonic() + 10
-        while station.labels(base).task != "wipe":
-            assert time.monotonic() < deadline, "the new assignment was not fetched"
-            time.sleep(0.1)
+        task_id = admin.post("/api/v1/tasks", json=task).json()["task_id"]
+        _wait_for(lambda: station.labels(base).task == "wipe", "the new assignment was not fetched")
         assert station.labels(base).instruction == "wipe the table"
+        patch = {"name": "dust", "instructions": ["dust the shelf"]}
+        admin.patch(f"/api/v1/tasks/{task_id}", json=patch).raise_for_status()
+        _wait_for(lambda: station.labels(base).task == "dust", "the edited task was not fetched")
+        assert station.labels(base).instruction == "dust the shelf"
         assert station.labels(EpisodeLabels(task="wave")).task == "wave"  # --task wins
-        assert "task wipe" in station.line()
+        assert "task dust" in station.line()
+
+
+def _wait_for(done: Callable[[], bool], why: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.1)
 
 
 def test_site_options_that_cannot_work_are_usage_errors(site, tmp_path: Path) -> None:
