@@ -65,6 +65,7 @@ class StationReport:
     task_id: str = ""
     task: str = ""
     instruction: str = ""
+    operator: str = ""  # who records at the station (tg record --operator, the session's)
     sent_at_ns: int = 0
 
     def to_json(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -20,6 +21,7 @@ import episodes
 from collectors import RecorderStatus, TopicStatus
 from episodes import EpisodeInfo, ImageEncoding, ImageStreamSpec, RobotInfo
 from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
+from tests.tg_site.console.console_site import sign_in
 from tests.tg_site.site_episodes import make_episode
 from tests.tg_site.test_server_limits import small_disk  # noqa: F401  (a fixture: a 6 MB tmpfs)
 from tg_site import Catalogue, SiteClient, Store
@@ -57,7 +59,9 @@ def _recorder_status() -> RecorderStatus:
 def test_status_reaches_the_board_and_goes_offline_after_5_s(
     server: SiteServer, tokens: dict[str, str]
 ) -> None:
-    report = StationReport("st-01", recorder=_recorder_status(), queue=3, free_bytes=123, task="pick_place")
+    report = StationReport(
+        "st-01", recorder=_recorder_status(), queue=3, free_bytes=123, task="pick_place", operator="阿娜"
+    )
     with server.client(tokens["station"]) as station:
         assert station.post("/api/v1/stations/st-01/status", json=report.to_json()).status_code == 200
         other = station.post("/api/v1/stations/st-02/status", json=report.to_json())
@@ -75,6 +79,10 @@ def test_status_reaches_the_board_and_goes_offline_after_5_s(
         assert states["st-01"]["state"] == "online" and states["st-02"]["state"] == "never_seen"
         seen = StationReport.from_json(states["st-01"]["report"])
         assert seen == report and seen.warnings == ("/head/image_raw: camera frozen",)
+        with httpx.Client(base_url=server.url, timeout=30) as browser:
+            sign_in(browser, tokens["reviewer"])
+            cards = browser.get("/console/stations/cards").text
+        assert 'data-station="st-01"' in cards and 'class="operator">Operator: <b>阿娜</b>' in cards
         _until(
             lambda: reviewer.get("/api/v1/stations/st-01/live").json()["state"] == "offline",
             board["offline_after_s"] + 3,

@@ -202,6 +202,7 @@ def test_tg_collect_site_pushes_its_episode_and_posts_status_with_injected_fault
     )
     report = live["report"]
     assert report["recorder"] is not None and report["task"] == "擦桌子", live
+    assert report["operator"] == "sim:scripted"  # the session names no person
 
 
 def test_a_changed_assignment_is_used_from_the_next_episode_and_task_wins(site, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group
@@ -354,7 +354,9 @@ def collect(
     if no_ros:
         session = load_session(config).resolve()
         dataset = out if out is not None else session.out
-        with site_station(on_site, station or "", dataset, lambda: None, **_tasks_of(session, task)) as agent:
+        with site_station(
+            on_site, station or "", dataset, lambda: None, **_agent_labels(session, task, operator)
+        ) as agent:
             relabel = agent.relabel_saved if agent is not None and task is None else None
             direct = _DirectRun(out, episodes, seed, overrides, station)
             _collect_directly(config, direct, relabel)
@@ -393,11 +395,15 @@ class _DirectRun:
     station: str | None  # labels the episodes (a site checks it against the station's token)
 
 
-def _tasks_of(run: ResolvedSession, task: str | None = None) -> dict[str, Assignment | None]:
-    """The agent's tasks: ``--task`` (with --no-ros) wins over the site's, the session's comes last."""
+def _agent_labels(
+    run: ResolvedSession, task: str | None = None, sim_operator: str | None = None
+) -> dict[str, Any]:
+    """The agent's tasks (``--task`` with --no-ros wins over the site's, the session's comes last)
+    and the operator its reports name (the session's, else the simulated one as episodes label it)."""
     return {
         "task": Assignment("", task, "") if task else None,
         "session_task": Assignment("", run.session.task.name, run.session.task.instruction),
+        "operator": run.session.operator or f"sim:{sim_operator or run.session.sim.operator}",
     }
 
 
@@ -412,7 +418,7 @@ def _collect_through_ros(config: Path, out: Path | None, run: _RosRun, site: Sta
     output_directory(dataset, "--out")
     latest: list[RecorderStatus] = []  # the recorder's newest status, for the station's reports
     with site_station(
-        site, run.station or "", dataset, lambda: latest[-1] if latest else None, **_tasks_of(session)
+        site, run.station or "", dataset, lambda: latest[-1] if latest else None, **_agent_labels(session)
     ) as on_site:
 
         def station_line(progress: SessionProgress) -> str:

@@ -95,6 +95,7 @@ class StationSite:
         *,
         task: Assignment | None = None,
         session_task: Assignment | None = None,
+        operator: str = "",
     ) -> AgentOptions:
         retention = RetentionOptions(self.delete_after_push, self.keep_days)
         return AgentOptions(
@@ -104,6 +105,7 @@ class StationSite:
             retention=retention,
             task=task,
             session_task=session_task,
+            operator=operator,
         )
 
 
@@ -182,6 +184,7 @@ def site_station(
     *,
     task: Assignment | None = None,
     session_task: Assignment | None = None,
+    operator: str = "",
 ) -> Iterator[SiteStation | None]:
     """The station's agent while the block runs (None without ``--site``); at the end it drains the queue.
 
@@ -194,7 +197,7 @@ def site_station(
         raise typer.BadParameter(
             "--site needs --station ID: the station this token belongs to", param_hint="--station"
         )
-    options = site.agent_options(station, directory, task=task, session_task=session_task)
+    options = site.agent_options(station, directory, task=task, session_task=session_task, operator=operator)
     agent = StationAgent(site.clients(), options, recorder_status)
     agent.check()
     if agent.site_error:
