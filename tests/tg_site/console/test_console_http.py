@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sqlite3
 import ssl
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from tests.tg_site.conftest import SiteServer, make_tokens
 from tests.tg_site.console.console_site import csrf_of, make_console_episode, push, sign_in
 from tests.tg_site.test_server_limits import _self_signed
+from tg_site import Store
 from tg_site.console._i18n import Translations
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "tg_site" / "console" / "templates"
@@ -209,6 +212,33 @@ def _tasks(server: SiteServer, tokens: dict[str, str]) -> list[dict[str, Any]]:
     with server.client(tokens["admin"]) as admin:
         tasks: list[dict[str, Any]] = admin.get("/api/v1/tasks").json()["tasks"]
         return tasks
+
+
+def test_sessions_survive_a_restart_and_end_with_their_token(tmp_path: Path) -> None:
+    store = tmp_path / "site"
+    tokens = make_tokens(store)
+    first = SiteServer(store).start()
+    try:
+        with browser(first) as client:
+            sign_in(client, tokens["reviewer"])
+            cookie = client.cookies["tg_session"]
+    finally:
+        first.stop()
+    with sqlite3.connect(Store(store).catalogue_path) as db:
+        rows = db.execute("select session_sha256, token_id from console_sessions").fetchall()
+    assert rows == [(hashlib.sha256(cookie.encode()).hexdigest(), tokens["reviewer"].split("_")[1])]
+    second = SiteServer(store).start()  # another process, another port: the same session
+    try:
+        with httpx.Client(base_url=second.url, cookies={"tg_session": cookie}, timeout=30) as client:
+            assert client.get("/dashboard").status_code == 200
+            with second.client(tokens["admin"]) as api:
+                assert api.delete("/api/v1/tokens/rita").status_code == 200
+            ended = client.get("/dashboard")
+            assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
+    finally:
+        second.stop()
+    with sqlite3.connect(Store(store).catalogue_path) as db:
+        assert db.execute("select count(*) from console_sessions").fetchone() == (0,)
 
 
 def test_a_saved_selection_is_what_tg_pull_resolves(
