@@ -259,7 +259,11 @@ def test_tg_collect_no_ros_site_relabels_each_episode_with_the_assigned_task(sit
     with server.client(tokens["admin"]) as admin:
         task = {"name": "叠衣服", "instructions": ["把衣服叠好"], "stations": ["st-02"], "priority": 20}
         task_id = admin.post("/api/v1/tasks", json=task).json()["task_id"]
-    session = session_file(tmp_path, sim={"renderer": "tiny", "failure_rate": 0.0})
+    session = session_file(
+        tmp_path,
+        sim={"renderer": "tiny", "failure_rate": 0.0},
+        episode={"max_duration_s": 2.5, "min_duration_s": 1},
+    )
     command = [sys.executable, "-m", "training_ground", "collect", "--config", str(session), "--no-ros"]
     command += ["--out", str(tmp_path / "data"), "--station", "st-02", "--site", server.url]
     env = {**os.environ, "TG_SITE_TOKEN": tokens["station2"], "COLUMNS": "200"}
