@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,21 @@ class Catalogue:
             )
             s.add(row)
             return _task(row)
+
+    def update_task(self, task_id: str, changes: Mapping[str, Any]) -> tuple[Task, Task]:
+        """Replace the task's fields in ``changes`` (TaskSpec JSON); the task before and after."""
+        with self.session() as s, s.begin():
+            row = s.get(TaskRow, task_id)
+            if row is None:
+                raise UnknownTaskError(f"no task {task_id!r} on this site; list them with GET /api/v1/tasks")
+            before = _task(row)
+            spec = before.spec.updated(changes)
+            if spec.name != row.name:
+                clash = select(TaskRow).where(TaskRow.name == spec.name, TaskRow.task_id != task_id)
+                if s.scalars(clash).first() is not None:
+                    raise SiteError(f"a task named {spec.name!r} exists already; choose another name")
+            row.name, row.spec = spec.name, spec.to_json()
+            return before, _task(row)
 
     def list_tasks(self) -> list[Task]:
         with self.session() as s:

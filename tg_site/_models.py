@@ -98,6 +98,18 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class ConsoleSessionRow(Base):
+    """Revision 3: a signed-in browser; only the SHA-256 of its cookie's session id is stored."""
+
+    __tablename__ = "console_sessions"
+
+    session_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(16), index=True)
+    csrf: Mapped[str] = mapped_column(String)
+    created_ns: Mapped[int] = mapped_column(BigInteger)
+    expires_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class TaskRow(Base):
     """Revision 2: a collection task people record episodes for."""
 

@@ -61,6 +61,7 @@ class AgentOptions:
     backoff_max_s: float = 30.0
     task: Assignment | None = None
     session_task: Assignment | None = None
+    operator: str = ""  # reported with the station's status
 
 
 class _StoppedError(Exception):
@@ -308,6 +309,7 @@ class StationAgent:
             task_id=task.task_id if task else "",
             task=task.task if task else "",
             instruction=task.instruction if task else "",
+            operator=self.options.operator,
             sent_at_ns=time.time_ns(),
         )
 

@@ -65,6 +65,7 @@ class StationReport:
     task_id: str = ""
     task: str = ""
     instruction: str = ""
+    operator: str = ""  # who records at the station (tg record --operator, the session's)
     sent_at_ns: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -174,8 +175,8 @@ class Assignment:
 
 
 def current_task(tasks: Sequence[Task], station: str) -> Assignment | None:
-    """The task assigned to ``station`` by name: highest priority, then newest; None if none is."""
-    mine = [t for t in tasks if station in t.spec.stations]
+    """The open task assigned to ``station`` by name: highest priority, then newest; None if none is."""
+    mine = [t for t in tasks if t.spec.active and station in t.spec.stations]
     if not mine:
         return None
     task = max(mine, key=lambda t: (t.spec.priority, t.created_ns))

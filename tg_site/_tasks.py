@@ -18,7 +18,8 @@ class TaskSpec:
     """A collection task: what to record, on which robot, how much, by whom.
 
     Targets are approved episodes (``target_episodes``) and/or approved hours
-    (``target_hours``); ``stations``/``operators`` it is assigned to (empty: anyone).
+    (``target_hours``); ``stations``/``operators`` it is assigned to (empty: anyone);
+    a closed task (``active`` False) is assigned to no station any more.
 
     >>> spec = TaskSpec("叠毛巾", "kuavo", ("fold the towel",), target_episodes=50)
     >>> TaskSpec.from_json(spec.to_json()) == spec
@@ -33,10 +34,21 @@ class TaskSpec:
     priority: int = 0
     stations: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
+    active: bool = True
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise SiteError("a task needs a name (e.g. 'pick_place'); got an empty one")
+        if not isinstance(self.active, bool):
+            raise SiteError(f"a task's active is true or false; got {self.active!r}")
+
+    def updated(self, changes: Mapping[str, Any]) -> TaskSpec:
+        """This spec with the fields in ``changes`` (their JSON form) replaced; unknown fields refused.
+
+        >>> TaskSpec("t", stations=("st-01",)).updated({"stations": ["st-02"], "active": False}).stations
+        ('st-02',)
+        """
+        return TaskSpec.from_json({**self.to_json(), **changes})
 
     def to_json(self) -> dict[str, Any]:
         return fields_to_json(self)

@@ -131,13 +131,15 @@ class TokenStore:
             row = s.get(TokenRow, match.group(1)) if match else None
         if row is None or not hmac.compare_digest(row.secret_sha256, _hash(token)):
             raise TokenError("unknown token: it was never issued by this site (or is mistyped)")
-        info = _info(row)
-        state = info.state()
-        if state == "revoked":
-            raise TokenError(f"token {info.name!r} was revoked; ask an admin for a new one")
-        if state == "expired":
-            raise TokenError(f"token {info.name!r} has expired; ask an admin for a new one")
-        return info
+        return _valid(_info(row))
+
+    def verify_id(self, token_id: str) -> TokenInfo:
+        """The token with this id if it is still valid (a console session holds the id, not the token)."""
+        with self._catalogue.session() as s:
+            row = s.get(TokenRow, token_id)
+        if row is None:
+            raise TokenError(f"no token with id {token_id!r} on this site any more")
+        return _valid(_info(row))
 
     def revoke(self, name_or_id: str) -> TokenInfo:
         """Revoke the token of that name or id (revoking twice is harmless)."""
@@ -158,6 +160,16 @@ class TokenStore:
         """Every token, revoked and expired ones included, oldest first."""
         with self._catalogue.session() as s:
             return [_info(r) for r in s.scalars(select(TokenRow).order_by(TokenRow.created_ns))]
+
+
+def _valid(info: TokenInfo) -> TokenInfo:
+    """``info`` unless its token was revoked or has expired (TokenError says which)."""
+    state = info.state()
+    if state == "revoked":
+        raise TokenError(f"token {info.name!r} was revoked; ask an admin for a new one")
+    if state == "expired":
+        raise TokenError(f"token {info.name!r} has expired; ask an admin for a new one")
+    return info
 
 
 def _hash(token: str) -> str:

@@ -194,7 +194,9 @@ def test_audit_tasks_and_selections(catalogue, files):
     assert len(catalogue.audit_log()) == 2
     for value in (log[0], task, progress, selection_of(catalogue)):
         assert type(value).from_json(value.to_json()) == value  # what crosses the HTTP boundary
-    with pytest.raises(SiteError, match=r"unknown task fields \['target'\]; known: instructions, name"):
+    with pytest.raises(
+        SiteError, match=r"unknown task fields \['target'\]; known: active, instructions, name"
+    ):
         TaskSpec.from_json({"name": "x", "target": 5})
     selection = catalogue.save_selection("approved", EpisodeQuery(review_state=("approved",), page_size=1))
     assert selection.query.review_state == ("approved",)

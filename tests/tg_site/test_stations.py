@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -20,9 +21,10 @@ import episodes
 from collectors import RecorderStatus, TopicStatus
 from episodes import EpisodeInfo, ImageEncoding, ImageStreamSpec, RobotInfo
 from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
+from tests.tg_site.console.console_site import sign_in
 from tests.tg_site.site_episodes import make_episode
 from tests.tg_site.test_server_limits import small_disk  # noqa: F401  (a fixture: a 6 MB tmpfs)
-from tg_site import SiteClient, Store
+from tg_site import Catalogue, SiteClient, Store
 from tg_site._push_queue import MARK_DIR, PushQueue, RetentionOptions
 from tg_site._station_agent import AgentOptions, StationAgent, StationTokenError
 from tg_site._stations import StationReport
@@ -57,7 +59,9 @@ def _recorder_status() -> RecorderStatus:
 def test_status_reaches_the_board_and_goes_offline_after_5_s(
     server: SiteServer, tokens: dict[str, str]
 ) -> None:
-    report = StationReport("st-01", recorder=_recorder_status(), queue=3, free_bytes=123, task="pick_place")
+    report = StationReport(
+        "st-01", recorder=_recorder_status(), queue=3, free_bytes=123, task="pick_place", operator="阿娜"
+    )
     with server.client(tokens["station"]) as station:
         assert station.post("/api/v1/stations/st-01/status", json=report.to_json()).status_code == 200
         other = station.post("/api/v1/stations/st-02/status", json=report.to_json())
@@ -75,6 +79,10 @@ def test_status_reaches_the_board_and_goes_offline_after_5_s(
         assert states["st-01"]["state"] == "online" and states["st-02"]["state"] == "never_seen"
         seen = StationReport.from_json(states["st-01"]["report"])
         assert seen == report and seen.warnings == ("/head/image_raw: camera frozen",)
+        with httpx.Client(base_url=server.url, timeout=30) as browser:
+            sign_in(browser, tokens["reviewer"])
+            cards = browser.get("/console/stations/cards").text
+        assert 'data-station="st-01"' in cards and 'class="operator">Operator: <b>阿娜</b>' in cards
         _until(
             lambda: reviewer.get("/api/v1/stations/st-01/live").json()["state"] == "offline",
             board["offline_after_s"] + 3,
@@ -99,6 +107,46 @@ def test_assignment_is_the_highest_priority_task_and_a_station_sees_only_its_own
             assert (got["task_id"], got["task"]) == (task_id, "pour")
             refused = station.get("/api/v1/stations/st-01/task")
             assert refused.status_code == 403 and "not 'st-01'" in refused.json()["detail"]
+
+
+def test_a_task_is_edited_reassigned_and_closed_with_patch_and_audited(
+    server: SiteServer, tokens: dict[str, str]
+) -> None:
+    with server.client(tokens["admin"]) as admin, server.client(tokens["station2"]) as station:
+        made = admin.post("/api/v1/tasks", json={"name": "stack", "stations": ["st-01"], "priority": 50})
+        task_id = made.json()["task_id"]
+        moved = admin.patch(
+            f"/api/v1/tasks/{task_id}", json={"stations": ["st-02"], "instructions": ["叠起来"]}
+        )
+        assert moved.status_code == 200 and moved.json()["spec"]["priority"] == 50  # the rest is kept
+        got = station.get("/api/v1/stations/st-02/task").json()["assignment"]
+        assert (got["task_id"], got["instruction"]) == (task_id, "叠起来")
+        closed = admin.patch(f"/api/v1/tasks/{task_id}", json={"active": False})
+        assert closed.json()["spec"]["active"] is False
+        assert station.get("/api/v1/stations/st-02/task").json()["assignment"]["task_id"] != task_id
+        clash = admin.patch(f"/api/v1/tasks/{task_id}", json={"name": "叠毛巾"})
+        assert clash.status_code == 400 and "a task named '叠毛巾' exists already" in clash.json()["detail"]
+        typo = admin.patch(f"/api/v1/tasks/{task_id}", json={"station": ["st-01"]})
+        assert typo.status_code == 400 and "unknown task fields ['station']" in typo.json()["detail"]
+        not_bool = admin.patch(f"/api/v1/tasks/{task_id}", json={"active": "no"})
+        assert not_bool.status_code == 400 and "a task's active is true or false" in not_bool.json()["detail"]
+        not_object = admin.patch(f"/api/v1/tasks/{task_id}", json=["active"])
+        assert (
+            not_object.status_code == 400 and "takes an object of task fields" in not_object.json()["detail"]
+        )
+        assert admin.patch("/api/v1/tasks/nope", json={}).status_code == 404
+        refused = station.patch(f"/api/v1/tasks/{task_id}", json={"priority": 99})
+        assert refused.status_code == 403
+    catalogue = Catalogue.open(Store(server.store))
+    try:
+        audit = [e for e in catalogue.audit_log() if e.action == "task.update"]
+    finally:
+        catalogue.close()
+    assert [(e.actor, e.detail["after"]["spec"]["active"]) for e in audit] == [
+        ("root", True),
+        ("root", False),
+    ]
+    assert audit[0].detail["before"]["spec"]["stations"] == ["st-01"]
 
 
 def test_a_token_of_another_station_is_refused_at_start(

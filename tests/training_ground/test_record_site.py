@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +146,9 @@ def test_tg_collect_site_pushes_its_episode_and_posts_status_with_injected_fault
     frozen and a topic muted in the simulator show in the status the site gets within 3 s (+ its period)."""
     pytest.importorskip("rclpy")
     server, tokens = site
+    with server.client(tokens["admin"]) as admin:  # over the session config's pick_place
+        task = {"name": "擦桌子", "instructions": ["把桌子擦干净"], "stations": ["st-01"], "priority": 10}
+        task_id = admin.post("/api/v1/tasks", json=task).json()["task_id"]
     session = session_file(
         tmp_path,
         sim={"renderer": "tiny", "failure_rate": 0.0},
@@ -191,9 +194,15 @@ def test_tg_collect_site_pushes_its_episode_and_posts_status_with_injected_fault
     with server.client(tokens["reviewer"]) as reviewer:
         row = wait_arrived(reviewer, path.stem)
         live = reviewer.get("/api/v1/stations/st-01/live").json()
-    assert row["station"] == "st-01"
+    assert (row["station"], row["task"], row["task_id"], row["instruction"]) == (
+        "st-01",
+        "擦桌子",
+        task_id,
+        "把桌子擦干净",
+    )
     report = live["report"]
-    assert report["recorder"] is not None and report["task"] == "pick_place", live
+    assert report["recorder"] is not None and report["task"] == "擦桌子", live
+    assert report["operator"] == "sim:scripted"  # the session names no person
 
 
 def test_a_changed_assignment_is_used_from_the_next_episode_and_task_wins(site, tmp_path: Path) -> None:
@@ -210,14 +219,22 @@ def test_a_changed_assignment_is_used_from_the_next_episode_and_task_wins(site, 
     assert agent.check() is None and station.labels(base) == base  # the session's task
     with agent, server.client(tokens["admin"]) as admin:
         task = {"name": "wipe", "instructions": ["wipe the table"], "stations": ["st-02"]}
-        admin.post("/api/v1/tasks", json=task).raise_for_status()
-        deadline = time.monotonic() + 10
-        while station.labels(base).task != "wipe":
-            assert time.monotonic() < deadline, "the new assignment was not fetched"
-            time.sleep(0.1)
+        task_id = admin.post("/api/v1/tasks", json=task).json()["task_id"]
+        _wait_for(lambda: station.labels(base).task == "wipe", "the new assignment was not fetched")
         assert station.labels(base).instruction == "wipe the table"
+        patch = {"name": "dust", "instructions": ["dust the shelf"]}
+        admin.patch(f"/api/v1/tasks/{task_id}", json=patch).raise_for_status()
+        _wait_for(lambda: station.labels(base).task == "dust", "the edited task was not fetched")
+        assert station.labels(base).instruction == "dust the shelf"
         assert station.labels(EpisodeLabels(task="wave")).task == "wave"  # --task wins
-        assert "task wipe" in station.line()
+        assert "task dust" in station.line()
+
+
+def _wait_for(done: Callable[[], bool], why: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.1)
 
 
 def test_site_options_that_cannot_work_are_usage_errors(site, tmp_path: Path) -> None:
@@ -234,3 +251,40 @@ def test_site_options_that_cannot_work_are_usage_errors(site, tmp_path: Path) ->
     (tmp_path / "a").mkdir()
     two = CliRunner().invoke(app, ["push", "a", str(tmp_path), "--watch", "--site", server.url], env=env)
     assert two.exit_code == 2 and "--watch takes one dataset directory" in "".join(two.output.split("\n"))
+
+
+def test_tg_collect_no_ros_site_relabels_each_episode_with_the_assigned_task(site, tmp_path: Path) -> None:
+    """Without ROS the simulator writes the session's task; the site's assignment relabels it, on record."""
+    server, tokens = site
+    with server.client(tokens["admin"]) as admin:
+        task = {"name": "叠衣服", "instructions": ["把衣服叠好"], "stations": ["st-02"], "priority": 20}
+        task_id = admin.post("/api/v1/tasks", json=task).json()["task_id"]
+    session = session_file(
+        tmp_path,
+        sim={"renderer": "tiny", "failure_rate": 0.0},
+        episode={"max_duration_s": 2.5, "min_duration_s": 1},
+    )
+    command = [sys.executable, "-m", "training_ground", "collect", "--config", str(session), "--no-ros"]
+    command += ["--out", str(tmp_path / "data"), "--station", "st-02", "--site", server.url]
+    env = {**os.environ, "TG_SITE_TOKEN": tokens["station2"], "COLUMNS": "200"}
+    try:
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, cwd=REPO, timeout=180
+        )
+    finally:
+        with server.client(tokens["admin"]) as admin:  # st-02's other tests expect no assignment
+            admin.patch(f"/api/v1/tasks/{task_id}", json={"active": False}).raise_for_status()
+    assert done.returncode == 0, done.stderr
+    (path,) = episodes.list_episodes(tmp_path / "data")
+    with episodes.open(path) as ep:
+        meta = ep.metadata
+    assert (meta.task, meta.instruction, meta.task_id, meta.station) == (
+        "叠衣服",
+        "把衣服叠好",
+        task_id,
+        "st-02",
+    )
+    assert meta.label_history[-1].by == "site" and task_id in meta.label_history[-1].reason
+    with server.client(tokens["reviewer"]) as reviewer:
+        row = wait_arrived(reviewer, path.stem)
+    assert (row["task"], row["task_id"]) == ("叠衣服", task_id)

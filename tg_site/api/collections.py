@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from tg_site._errors import SiteError
 from tg_site._query import EpisodeQuery
 from tg_site._tasks import TaskSpec
 from tg_site.api._common import Admin, NotFoundError, Reader, site_of
@@ -27,6 +28,29 @@ async def create_task(request: Request, token: Admin) -> dict[str, Any]:
         task = site.catalogue.create_task(spec)
         site.catalogue.audit(token.name, "task.create", None, task.to_json())
         return task.to_json()
+
+    return await run_in_threadpool(site.write, write)
+
+
+@router.patch("/tasks/{task_id}")
+async def update_task(task_id: str, request: Request, token: Admin) -> dict[str, Any]:
+    """Change a task's fields (any of POST's, plus ``active``): rename, reword, retarget, reassign, close.
+
+    Stations fetch their assignment every few seconds, so a reassigned task is the next episode's.
+    """
+    site = site_of(request)
+    changes = await request.json()
+    if not isinstance(changes, dict):
+        raise SiteError(
+            f'PATCH /api/v1/tasks/{task_id} takes an object of task fields, e.g. {{"priority": 2}}'
+        )
+
+    def write() -> dict[str, Any]:
+        before, after = site.catalogue.update_task(task_id, changes)
+        site.catalogue.audit(
+            token.name, "task.update", None, {"before": before.to_json(), "after": after.to_json()}
+        )
+        return after.to_json()
 
     return await run_in_threadpool(site.write, write)
 

@@ -57,7 +57,7 @@ async def login(request: Request) -> Response:
     token = str(form.get("token") or "").strip()
     try:
         info = await run_in_threadpool(site.tokens.verify, token)
-        session = sessions_of(request).create(token, info)
+        session = await run_in_threadpool(sessions_of(request).create, info)
     except (TokenError, ForbiddenError) as exc:
         return render(request, None, "login.html", 401, csrf=csrf, next=target, error=str(exc))
     await run_in_threadpool(site.write, lambda: site.catalogue.audit(info.name, "console.login", None, {}))
@@ -71,7 +71,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, user: User) -> Response:
     form = await request.form()
     check_csrf(user.csrf, form.get("csrf"))
-    sessions_of(request).drop(user.session_id)
+    await run_in_threadpool(sessions_of(request).drop, user.session_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -15,7 +15,7 @@ from tg_site.console._pages_auth import User
 from tg_site.console._session import check_csrf
 from tg_site.console._state import render
 
-__all__ = ["remaining", "router"]
+__all__ = ["form_values", "remaining", "router", "spec_from_form"]
 
 router = APIRouter(include_in_schema=False)
 _MAX_NUMBER = 1_000_000_000
@@ -68,10 +68,7 @@ async def create_task(request: Request, user: User) -> Response:
     """Define a task and assign it (admin only); the form says what is wrong next to the field."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     check_csrf(user.csrf, form.get("csrf"))
-    if not user.is_admin:
-        raise ForbiddenError(
-            f"a {user.info.role.value} token may not define tasks; sign in with an admin token"
-        )
+    _must_be_admin(user, "define tasks")
     spec, errors = spec_from_form(form)
     if spec is None:
         return await run_in_threadpool(_board, request, user, form, errors, 422)
@@ -84,6 +81,72 @@ async def create_task(request: Request, user: User) -> Response:
 
     await run_in_threadpool(site.write, write)
     return RedirectResponse("/tasks", status_code=303)
+
+
+@router.get("/tasks/{task_id}/edit")
+def edit_task_page(task_id: str, request: Request, user: User) -> Response:
+    """A task's form filled in with what it is now (admin only)."""
+    _must_be_admin(user, "edit tasks")
+    task = site_of(request).catalogue.get_task(task_id)
+    return _edit_page(request, user, task, form_values(task.spec), {})
+
+
+@router.post("/tasks/{task_id}")
+async def edit_task(task_id: str, request: Request, user: User) -> Response:
+    """Rename, reword, retarget, reassign or close a task (audited as the API's PATCH is)."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    check_csrf(user.csrf, form.get("csrf"))
+    _must_be_admin(user, "edit tasks")
+    site = site_of(request)
+    spec, errors = spec_from_form(form)
+    if spec is None:
+        task = await run_in_threadpool(site.catalogue.get_task, task_id)
+        values = {name: form.get(name, "") for name in (*_FIELDS, "active")}
+        return _edit_page(request, user, task, values, errors, 422)
+    changes = {**spec.to_json(), "active": bool(form.get("active"))}
+
+    def write() -> None:
+        before, after = site.catalogue.update_task(task_id, changes)
+        detail = {"before": before.to_json(), "after": after.to_json()}
+        site.catalogue.audit(user.info.name, "task.update", None, detail)
+
+    await run_in_threadpool(site.write, write)
+    return RedirectResponse("/tasks", status_code=303)
+
+
+def form_values(spec: TaskSpec) -> dict[str, Any]:
+    """What the form shows for ``spec`` (the inverse of :func:`spec_from_form`).
+
+    >>> form_values(TaskSpec("t", instructions=("a", "b"), stations=("st-01", "st-02")))["stations"]
+    'st-01, st-02'
+    """
+    return {
+        "name": spec.name,
+        "robot_profile": spec.robot_profile,
+        "instructions": "\n".join(spec.instructions),
+        "target_episodes": "" if spec.target_episodes is None else str(spec.target_episodes),
+        "target_hours": "" if spec.target_hours is None else str(spec.target_hours),
+        "priority": str(spec.priority),
+        "stations": ", ".join(spec.stations),
+        "operators": ", ".join(spec.operators),
+        "active": spec.active,
+    }
+
+
+def _edit_page(
+    request: Request,
+    user: User,
+    task: Task,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    return render(request, user, "task_edit.html", status, task=task, values=values, errors=errors)
+
+
+def _must_be_admin(user: User, what: str) -> None:
+    if not user.is_admin:
+        raise ForbiddenError(f"a {user.info.role.value} token may not {what}; sign in with an admin token")
 
 
 def spec_from_form(form: dict[str, str]) -> tuple[TaskSpec | None, dict[str, str]]:

@@ -1,22 +1,27 @@
 """Console sign-in: a token typed once becomes a server-side session behind an HttpOnly cookie.
 
 The cookie holds only a random session id (``SameSite=Strict``, ``Secure`` when the
-site serves TLS); the token itself stays in this process's memory and is checked
-again on every request, so a revoked or expired token ends its sessions at once.
+site serves TLS); the catalogue keeps its hash and the token's id (never the token),
+and the token is checked again on every request, so a revoked or expired token ends
+its sessions at once, while a server restart ends none.
 Every form carries the session's CSRF token (the sign-in form a cookie-bound one).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Response
+from sqlalchemy import delete
 
 from tg_site._auth import ForbiddenError
-from tg_site._tokens import Role, TokenError, TokenInfo
+from tg_site._catalogue import Catalogue
+from tg_site._models import ConsoleSessionRow
+from tg_site._tokens import Role, TokenError, TokenInfo, TokenStore
 from tg_site.api._common import site_of
 from tg_site.console._errors import CsrfError, LoginRequiredError
 
@@ -43,7 +48,6 @@ class ConsoleSession:
     """One signed-in browser: who, with which role, and the CSRF token of its forms."""
 
     session_id: str
-    token: str
     info: TokenInfo
     csrf: str
     expires_at: float
@@ -58,61 +62,95 @@ class ConsoleSession:
 
 
 class Sessions:
-    """The server's signed-in browsers, in memory (a restart signs everyone out)."""
+    """The site's signed-in browsers, kept in the catalogue: a server restart signs nobody out.
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, ConsoleSession] = {}
-        self._lock = threading.Lock()
+    Only the SHA-256 of a session id is stored (a catalogue backup opens no browser's
+    session) with its token's id: the token is checked on every request, so revoking
+    it (or its expiry) ends its sessions; a session also ends after ``SESSION_TTL_S``.
+    Writes go through ``write`` (the site's one catalogue writer).
+    """
 
-    def create(self, token: str, info: TokenInfo) -> ConsoleSession:
+    def __init__(
+        self, catalogue: Catalogue, tokens: TokenStore, write: Callable[[Callable[[], None]], None]
+    ) -> None:
+        self._catalogue = catalogue
+        self._tokens = tokens
+        self._write = write
+
+    def create(self, info: TokenInfo) -> ConsoleSession:
+        """A new session of the token ``info`` (expired sessions are removed now)."""
         if info.role not in CONSOLE_ROLES:
             raise ForbiddenError(
                 f"a {info.role.value} token cannot sign in to the console; "
                 "use a reviewer, researcher or admin token (tg site token create --role reviewer --name ...)"
             )
+        now = time.time_ns()
         session = ConsoleSession(
-            secrets.token_urlsafe(32), token, info, secrets.token_urlsafe(32), time.time() + SESSION_TTL_S
+            secrets.token_urlsafe(32), info, secrets.token_urlsafe(32), now / 1e9 + SESSION_TTL_S
         )
-        with self._lock:
-            self._drop_expired()
-            self._sessions[session.session_id] = session
+        row = ConsoleSessionRow(
+            session_sha256=_hash(session.session_id),
+            token_id=info.id,
+            csrf=session.csrf,
+            created_ns=now,
+            expires_ns=now + int(SESSION_TTL_S * 1e9),
+        )
+
+        def add() -> None:
+            with self._catalogue.session() as s, s.begin():
+                s.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_ns < now))
+                s.add(row)
+
+        self._write(add)
         return session
 
     def get(self, session_id: str) -> ConsoleSession | None:
-        with self._lock:
-            found = self._sessions.get(session_id)
-            if found is not None and found.expires_at < time.time():
-                del self._sessions[session_id]
-                return None
-            return found
+        """The session of this cookie value (None: none, or expired); TokenError if its token is no
+        longer valid (the session is removed then)."""
+        if not session_id:
+            return None
+        with self._catalogue.session() as s:
+            row = s.get(ConsoleSessionRow, _hash(session_id))
+        if row is None or row.expires_ns < time.time_ns():
+            return None
+        try:
+            info = self._tokens.verify_id(row.token_id)
+        except TokenError:
+            self.drop(session_id)
+            raise
+        return ConsoleSession(session_id, info, row.csrf, row.expires_ns / 1e9)
 
     def drop(self, session_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(session_id, None)
+        """End the session (signing out)."""
 
-    def _drop_expired(self) -> None:
-        now = time.time()
-        for key in [k for k, s in self._sessions.items() if s.expires_at < now]:
-            del self._sessions[key]
+        def remove() -> None:
+            with self._catalogue.session() as s, s.begin():
+                s.execute(
+                    delete(ConsoleSessionRow).where(ConsoleSessionRow.session_sha256 == _hash(session_id))
+                )
+
+        self._write(remove)
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
 def sessions_of(request: Request) -> Sessions:
-    sessions: Sessions = request.app.state.console.sessions
-    return sessions
+    site = site_of(request)
+    return Sessions(site.catalogue, site.tokens, site.write)
 
 
 def console_user(request: Request) -> ConsoleSession:
     """A FastAPI dependency: the signed-in session (its token checked again), or a redirect to sign in."""
-    session = sessions_of(request).get(request.cookies.get(SESSION_COOKIE, ""))
-    if session is None:
-        raise LoginRequiredError("sign in with a reviewer, researcher or admin token")
     try:
-        site_of(request).tokens.verify(session.token)
+        session = sessions_of(request).get(request.cookies.get(SESSION_COOKIE, ""))
     except TokenError:
-        sessions_of(request).drop(session.session_id)
         raise LoginRequiredError(
             "your token was revoked or has expired; sign in with a current one"
         ) from None
+    if session is None:
+        raise LoginRequiredError("sign in with a reviewer, researcher or admin token")
     return session
 
 

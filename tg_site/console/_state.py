@@ -1,4 +1,4 @@
-"""What the console keeps per server (sessions, translations, templates) and how a page is rendered."""
+"""What the console keeps per server (translations, templates) and how a page is rendered."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from tg_site.console._i18n import LANGUAGES, Preferences, Translations
-from tg_site.console._session import ConsoleSession, Sessions
+from tg_site.console._session import ConsoleSession
 
 __all__ = ["CACHE_S", "REVIEW_REASONS", "ConsoleState", "console_of", "render", "static_dir"]
 
@@ -37,10 +37,9 @@ def static_dir() -> Path:
 
 
 class ConsoleState:
-    """Sessions, the translations, the users' language choices and the page templates."""
+    """The translations, the users' language choices and the page templates."""
 
     def __init__(self, store: Path) -> None:
-        self.sessions = Sessions()
         self.translations = Translations.load()
         self.preferences = Preferences(store / "console-preferences.json")
         self.templates = jinja2.Environment(

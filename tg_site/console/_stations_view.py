@@ -44,6 +44,7 @@ class StationCard:
     silent_s: float | None = None
     task: str = ""
     instruction: str = ""
+    operator: str = ""
     episode_id: str = ""
     elapsed_s: float = 0.0
     topics: tuple[TopicRow, ...] = ()
@@ -115,6 +116,7 @@ def _card(view: Mapping[str, Any], shift: tuple[int, int, int]) -> StationCard:
         silent_s=view.get("silent_s"),
         task=str(report.get("task", "")),
         instruction=str(report.get("instruction", "")),
+        operator=str(report.get("operator", "")),
         episode_id=str(recorder.get("episode_id", "")),
         elapsed_s=float(recorder.get("elapsed_s", 0.0)),
         topics=topics,

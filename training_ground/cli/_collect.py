@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group
@@ -34,6 +34,7 @@ from training_ground.cli._station import (
     DeleteAfterPush,
     KeepDays,
     MaxUploadMbps,
+    SiteStation,
     SiteUrl,
     StationSite,
     TokenFile,
@@ -68,8 +69,12 @@ def record_simulated(
     episodes: int,
     seed: int | None = None,
     overrides: SimOverrides | None = None,
+    saved: Callable[[Path], None] | None = None,
 ) -> list[SimEpisodeRecord]:
-    """Collect simulated episodes with a progress bar on stderr and one line per episode."""
+    """Collect simulated episodes with a progress bar on stderr and one line per episode.
+
+    ``saved`` is given each episode's path as it is saved (a site's task relabels it).
+    """
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -83,6 +88,8 @@ def record_simulated(
         )
 
         def done(record: SimEpisodeRecord) -> None:
+            if saved is not None:
+                saved(record.path)
             o = record.outcome
             line = episode_line(o.seed, o.success, o.failure, recorded_s(record.path))
             progress.console.print(
@@ -144,6 +151,7 @@ def record_through_ros(
     real_time_factor: float = 1.0,
     station: str | None = None,
     also_show: Callable[[SessionProgress], str] | None = None,
+    site: SiteStation | None = None,
 ) -> list[EpisodeResult]:
     """Run the session's node graph and record ``episodes`` episodes, with a live status on stderr.
 
@@ -153,7 +161,8 @@ def record_through_ros(
     The first Ctrl-C finishes the current episode early (kept, labelled a
     failure) and ends the session; a second one stops every node at once (the
     recorder saves the open episode as aborted). ``also_show``: a line under the
-    status (the station's push queue), given each progress update.
+    status (the station's push queue), given each progress update; ``site``: the
+    station on a site, whose assigned task labels each episode over the session's.
     """
     from tg_sim.session import SessionRunner
 
@@ -173,6 +182,7 @@ def record_through_ros(
             station=station,
             real_time_factor=real_time_factor,
             on_progress=show,
+            relabel=site.session_labels if site is not None else None,
         )
         err_console.print(
             f"ROS 2 domain {domain}, recorder /{runner.recorder_name}; node logs in {runner.log_dir}",
@@ -181,6 +191,8 @@ def record_through_ros(
         )
 
         def done(result: EpisodeResult) -> None:
+            if site is not None:
+                site.saved(result.path)
             wall = f"wall {result.wall_s:.1f} s, real-time factor {result.real_time_factor:.2f}"
             line = episode_line(result.seed, result.success, result.failure, result.duration_s, wall)
             live.console.print(
@@ -326,8 +338,9 @@ def collect(
     written as they finish; the same seed gives the same scenes.
 
     With --site (and --station) each finished episode is pushed to the site in the
-    background and the station's status posted once a second (the session's task is
-    recorded: assignments from the site apply to tg record).
+    background and the station's status posted once a second; each episode records
+    the task the site assigns to the station when it starts (--task with --no-ros
+    wins, the session config's task when the site assigns none), with its task id.
 
     Example: tg collect --config launch/sim_pick_place.yaml --episodes 5 --out datasets/try
     """
@@ -341,8 +354,12 @@ def collect(
     if no_ros:
         session = load_session(config).resolve()
         dataset = out if out is not None else session.out
-        with site_station(on_site, station or "", dataset, lambda: None, task=_task_of(session)):
-            _collect_directly(config, out=out, episodes=episodes, seed=seed, overrides=overrides)
+        with site_station(
+            on_site, station or "", dataset, lambda: None, **_agent_labels(session, task, operator)
+        ) as agent:
+            relabel = agent.relabel_saved if agent is not None and task is None else None
+            direct = _DirectRun(out, episodes, seed, overrides, station)
+            _collect_directly(config, direct, relabel)
         return
     given = [f"--{name.replace('_', '-')}" for name in overrides.given()]
     if given:
@@ -367,8 +384,27 @@ class _RosRun:
     station: str | None
 
 
-def _task_of(run: ResolvedSession) -> Assignment:
-    return Assignment("", run.session.task.name, run.session.task.instruction)
+@dataclass(frozen=True)
+class _DirectRun:
+    """What ``tg collect --no-ros`` asks of the simulator in this process."""
+
+    out: Path | None
+    episodes: int
+    seed: int | None
+    overrides: SimOverrides
+    station: str | None  # labels the episodes (a site checks it against the station's token)
+
+
+def _agent_labels(
+    run: ResolvedSession, task: str | None = None, sim_operator: str | None = None
+) -> dict[str, Any]:
+    """The agent's tasks (``--task`` with --no-ros wins over the site's, the session's comes last)
+    and the operator its reports name (the session's, else the simulated one as episodes label it)."""
+    return {
+        "task": Assignment("", task, "") if task else None,
+        "session_task": Assignment("", run.session.task.name, run.session.task.instruction),
+        "operator": run.session.operator or f"sim:{sim_operator or run.session.sim.operator}",
+    }
 
 
 def _collect_through_ros(config: Path, out: Path | None, run: _RosRun, site: StationSite) -> None:
@@ -382,7 +418,7 @@ def _collect_through_ros(config: Path, out: Path | None, run: _RosRun, site: Sta
     output_directory(dataset, "--out")
     latest: list[RecorderStatus] = []  # the recorder's newest status, for the station's reports
     with site_station(
-        site, run.station or "", dataset, lambda: latest[-1] if latest else None, task=_task_of(session)
+        site, run.station or "", dataset, lambda: latest[-1] if latest else None, **_agent_labels(session)
     ) as on_site:
 
         def station_line(progress: SessionProgress) -> str:
@@ -390,14 +426,18 @@ def _collect_through_ros(config: Path, out: Path | None, run: _RosRun, site: Sta
                 latest[:] = [progress.recorder]
             return on_site.line() if on_site is not None else ""
 
-        _run_session(config, dataset, run, station_line if on_site is not None else None)
+        _run_session(config, dataset, run, station_line if on_site is not None else None, on_site)
 
 
 def _run_session(
-    config: Path, dataset: Path, run: _RosRun, also_show: Callable[[SessionProgress], str] | None
+    config: Path,
+    dataset: Path,
+    run: _RosRun,
+    also_show: Callable[[SessionProgress], str] | None,
+    site: SiteStation | None,
 ) -> None:
     try:
-        results = record_through_ros(config, out=dataset, **asdict(run), also_show=also_show)
+        results = record_through_ros(config, out=dataset, **asdict(run), also_show=also_show, site=site)
     except KeyboardInterrupt:
         err_console.print(
             f"[bold red]aborted:[/] nodes stopped; an episode in progress was saved as aborted in {dataset}",
@@ -410,21 +450,22 @@ def _run_session(
         raise typer.Exit(1)
 
 
-def _collect_directly(
-    config: Path, *, out: Path | None, episodes: int, seed: int | None, overrides: SimOverrides
-) -> None:
+def _collect_directly(config: Path, direct: _DirectRun, relabel: Callable[[Path], None] | None) -> None:
     """``tg collect --no-ros``: simulator, scripted operator and writer in this process."""
     session = load_session(config)
-    if out is not None:
-        session = session.model_copy(update={"out": str(out), "dataset": None})
+    if direct.out is not None:
+        session = session.model_copy(update={"out": str(direct.out), "dataset": None})
+    if direct.station:
+        session = session.model_copy(update={"station": direct.station})
     run = session.resolve()
+    episodes, seed, overrides = direct.episodes, direct.seed, direct.overrides
     output_directory(run.out, "--out")
     err_console.print(
         f"recording {episodes} simulated episode(s) of {config} into {run.out}",
         highlight=False,
         soft_wrap=True,
     )
-    records = record_simulated(run, episodes=episodes, seed=seed, overrides=overrides)
+    records = record_simulated(run, episodes=episodes, seed=seed, overrides=overrides, saved=relabel)
     _summary([(r.outcome.success, recorded_s(r.path)) for r in records], run.out)
 
 

@@ -299,6 +299,7 @@ def record(
         lambda: status[-1] if status else None,
         task=Assignment("", task, instruction) if task else None,
         session_task=Assignment("", session_task.name, session_task.instruction),
+        operator=operator or setup.run.session.operator,
     ) as on_the_site:
         _set_dds_environment(domain, segment_bytes_for(setup.run.streams))
         _record_with_keys(setup, labels, domain=domain, site=on_the_site, latest=status)

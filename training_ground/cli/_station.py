@@ -95,6 +95,7 @@ class StationSite:
         *,
         task: Assignment | None = None,
         session_task: Assignment | None = None,
+        operator: str = "",
     ) -> AgentOptions:
         retention = RetentionOptions(self.delete_after_push, self.keep_days)
         return AgentOptions(
@@ -104,6 +105,7 @@ class StationSite:
             retention=retention,
             task=task,
             session_task=session_task,
+            operator=operator,
         )
 
 
@@ -114,6 +116,7 @@ class SiteStation:
         self.agent = agent
         self._task_of: dict[str, Assignment] = {}  # episode id -> the site's task it was started with
         self._labelled: set[str] = set()
+        self._pending: Assignment | None = None  # tg collect: the assignment of the episode in progress
 
     def labels(self, base: EpisodeLabels) -> EpisodeLabels:
         """The next episode's labels: ``base`` with the site's task unless ``--task`` was given."""
@@ -137,6 +140,35 @@ class SiteStation:
         if path.exists():
             episodes.set_labels(path, task_id=self._task_of.pop(path.stem).task_id)
 
+    def session_labels(self, base: EpisodeLabels) -> EpisodeLabels:
+        """``tg collect``'s next episode: the site's task over the session config's (``base``).
+
+        The assignment is kept for :meth:`saved`, which gives the saved episode its task id.
+        """
+        assigned = self.agent.assignment
+        self._pending = assigned
+        if assigned is None:
+            return base
+        return EpisodeLabels(assigned.task, assigned.instruction, base.operator, base.station, base.extra)
+
+    def saved(self, path: Path) -> None:
+        """``tg collect``'s episode ``path`` is saved: the task id of the assignment it was labelled with."""
+        assigned, self._pending = self._pending, None
+        if assigned is not None:
+            episodes.set_labels(path, task_id=assigned.task_id)
+
+    def relabel_saved(self, path: Path) -> None:
+        """``tg collect --no-ros``'s episode ``path`` (written with the session's task) is saved: the
+        site's assignment now becomes its task, instruction and task id, recorded in its label history."""
+        assigned = self.agent.assignment
+        if assigned is not None:
+            why = episodes.Relabel(
+                by="site", reason=f"the site assigns task {assigned.task_id} to this station"
+            )
+            episodes.set_labels(
+                path, task=assigned.task, instruction=assigned.instruction, task_id=assigned.task_id, why=why
+            )
+
     def line(self) -> str:
         task = self.agent.task_for_next_episode()
         head = f"task {task.task}" if task is not None else "no task"
@@ -152,6 +184,7 @@ def site_station(
     *,
     task: Assignment | None = None,
     session_task: Assignment | None = None,
+    operator: str = "",
 ) -> Iterator[SiteStation | None]:
     """The station's agent while the block runs (None without ``--site``); at the end it drains the queue.
 
@@ -164,7 +197,7 @@ def site_station(
         raise typer.BadParameter(
             "--site needs --station ID: the station this token belongs to", param_hint="--station"
         )
-    options = site.agent_options(station, directory, task=task, session_task=session_task)
+    options = site.agent_options(station, directory, task=task, session_task=session_task, operator=operator)
     agent = StationAgent(site.clients(), options, recorder_status)
     agent.check()
     if agent.site_error:

@@ -7,6 +7,8 @@ module's output folder (``TG_CONSOLE_SCREENSHOTS`` names another one).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,8 @@ import pytest
 
 import episodes
 import tg_site
-from tests.tg_site.conftest import SiteServer
+from tests.sim_envs._sessions import session_file
+from tests.tg_site.conftest import SiteServer, wait_arrived
 from tests.tg_site.console.console_site import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, make_console_episode, push
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -238,4 +241,65 @@ def test_the_stations_page_fills_its_cards_without_a_reload(
     page.click("header nav >> text=Stations")
     page.wait_for_selector("#station-cards .station, #station-cards #no-station-api", timeout=3000)
     page.screenshot(path=str(shots / "stations.png"), full_page=True)
+    page.context.close()
+
+
+def test_a_ros_session_on_the_site_is_live_on_the_stations_page_and_records_the_task_assigned_on_the_board(
+    browser: object, server: SiteServer, tokens: dict[str, str], shots: Path, tmp_path: Path, ros_env
+) -> None:
+    """A task reassigned on the board to st-01 is what its next `tg collect --site` episode records; while
+    the session records, its card is "recording" with the operator, the task and the topics' rates."""
+    pytest.importorskip("rclpy")
+    page = signed_in(browser, server, tokens["admin"])
+    page.goto(f"{server.url}/tasks")
+    page.fill("#task-name", "擦桌子")
+    page.fill("#task-stations", "st-02")
+    page.click("#create-task")
+    page.click('#tasks tr[data-task="擦桌子"] a.edit-task')
+    page.fill("#task-stations", "st-01")
+    page.fill("#task-priority", "9")  # over any task other tests assigned to st-01
+    page.fill("#task-instructions", "把桌子擦干净")
+    page.click("#save-task")
+    sync_api.expect(page.locator('#tasks tr[data-task="擦桌子"] .assigned')).to_have_text("st-01")
+    session = session_file(
+        tmp_path,
+        sim={"renderer": "tiny", "failure_rate": 0.0},
+        episode={"max_duration_s": 8, "min_duration_s": 1},
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "training_ground",
+        "collect",
+        "--config",
+        str(session),
+        "--episodes",
+        "1",
+    ]
+    command += ["--out", str(tmp_path / "data"), "--station", "st-01", "--site", server.url]
+    env = {**ros_env, "TG_SITE_TOKEN": tokens["station"], "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        page.goto(f"{server.url}/stations")
+        card = page.locator('#station-cards .station[data-station="st-01"]')
+        sync_api.expect(card.locator(".station-state")).to_have_text("recording", timeout=90_000)
+        sync_api.expect(card.locator(".task")).to_contain_text("把桌子擦干净")
+        sync_api.expect(card.locator(".operator")).to_contain_text("sim:scripted")
+        sync_api.expect(card.locator(".topics")).to_contain_text("/imu")  # its rate against the expected
+        page.screenshot(path=str(shots / "stations-recording.png"), full_page=True)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "every episode is on the site (1 pushed this session)" in stdout, stderr
+    (path,) = episodes.list_episodes(tmp_path / "data")
+    with episodes.open(path) as ep:
+        assert (ep.metadata.task, ep.metadata.instruction) == ("擦桌子", "把桌子擦干净")
+    with server.client(tokens["reviewer"]) as reviewer:
+        wait_arrived(reviewer, path.stem)
+    page.goto(f"{server.url}/episodes?task=擦桌子")
+    sync_api.expect(page.locator(f'a.open[href="/episodes/{path.stem}"]')).to_have_count(1)
     page.context.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sqlite3
 import ssl
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from tests.tg_site.conftest import SiteServer, make_tokens
 from tests.tg_site.console.console_site import csrf_of, make_console_episode, push, sign_in
 from tests.tg_site.test_server_limits import _self_signed
+from tg_site import Store
 from tg_site.console._i18n import Translations
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "tg_site" / "console" / "templates"
@@ -152,6 +156,89 @@ def test_bad_fields_are_named_next_to_the_field(
             scan.status_code == 422
             and "a selection cannot keep the QA check or duration filters" in scan.text
         )
+
+
+def test_an_admin_edits_reassigns_and_closes_a_task_on_the_board(
+    server: SiteServer, tokens: dict[str, str]
+) -> None:
+    with browser(server) as client, browser(server) as reader:
+        sign_in(client, tokens["admin"])
+        csrf = csrf_of(client.get("/tasks").text)
+        made = {
+            "csrf": csrf,
+            "name": "擦桌子",
+            "instructions": "wipe\n",
+            "stations": "st-01",
+            "priority": "3",
+        }
+        assert client.post("/tasks", data=made).status_code == 303
+        task_id = next(t["task_id"] for t in _tasks(server, tokens) if t["spec"]["name"] == "擦桌子")
+        form = client.get(f"/tasks/{task_id}/edit")
+        assert (
+            form.status_code == 200
+            and 'value="st-01"' in form.text
+            and 'id="task-active" checked' in form.text
+        )
+        bad = client.post(f"/tasks/{task_id}", data={"csrf": csrf, "name": "擦桌子", "priority": "first"})
+        assert (
+            bad.status_code == 422 and 'id="error-priority">&#39;first&#39; is not a whole number' in bad.text
+        )
+        edit = {**made, "stations": "st-02, st-01", "instructions": "把桌子擦干净", "operators": "ana"}
+        assert client.post(f"/tasks/{task_id}", data=edit).status_code == 303  # no "active": closed
+        spec = next(t["spec"] for t in _tasks(server, tokens) if t["task_id"] == task_id)
+        assert (
+            spec["stations"],
+            spec["instructions"],
+            spec["operators"],
+            spec["priority"],
+            spec["active"],
+        ) == (
+            ["st-02", "st-01"],
+            ["把桌子擦干净"],
+            ["ana"],
+            3,
+            False,
+        )
+        board = client.get("/tasks").text
+        assert f'href="/tasks/{task_id}/edit"' in board and 'class="closed"' in board
+        sign_in(reader, tokens["researcher"])
+        assert f"/tasks/{task_id}/edit" not in reader.get("/tasks").text
+        refused = reader.get(f"/tasks/{task_id}/edit")
+        assert refused.status_code == 403 and "may not edit tasks" in refused.text
+        assert client.get("/tasks/nope/edit").status_code == 404
+
+
+def _tasks(server: SiteServer, tokens: dict[str, str]) -> list[dict[str, Any]]:
+    with server.client(tokens["admin"]) as admin:
+        tasks: list[dict[str, Any]] = admin.get("/api/v1/tasks").json()["tasks"]
+        return tasks
+
+
+def test_sessions_survive_a_restart_and_end_with_their_token(tmp_path: Path) -> None:
+    store = tmp_path / "site"
+    tokens = make_tokens(store)
+    first = SiteServer(store).start()
+    try:
+        with browser(first) as client:
+            sign_in(client, tokens["reviewer"])
+            cookie = client.cookies["tg_session"]
+    finally:
+        first.stop()
+    with sqlite3.connect(Store(store).catalogue_path) as db:
+        rows = db.execute("select session_sha256, token_id from console_sessions").fetchall()
+    assert rows == [(hashlib.sha256(cookie.encode()).hexdigest(), tokens["reviewer"].split("_")[1])]
+    second = SiteServer(store).start()  # another process, another port: the same session
+    try:
+        with httpx.Client(base_url=second.url, cookies={"tg_session": cookie}, timeout=30) as client:
+            assert client.get("/dashboard").status_code == 200
+            with second.client(tokens["admin"]) as api:
+                assert api.delete("/api/v1/tokens/rita").status_code == 200
+            ended = client.get("/dashboard")
+            assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
+    finally:
+        second.stop()
+    with sqlite3.connect(Store(store).catalogue_path) as db:
+        assert db.execute("select count(*) from console_sessions").fetchone() == (0,)
 
 
 def test_a_saved_selection_is_what_tg_pull_resolves(

@@ -35,6 +35,7 @@ def _report(station: str, **recorder: Any) -> dict[str, Any]:
         "task": "叠毛巾",
         "instruction": "把毛巾叠好",
         "task_id": "t1",
+        "operator": "阿娜",
     }
 
 
@@ -74,6 +75,7 @@ def test_cards_say_what_each_station_does_problems_first() -> None:
     ]
     recording = cards[1]
     assert (recording.task, recording.instruction, recording.elapsed_s) == ("叠毛巾", "把毛巾叠好", 75.5)
+    assert recording.operator == "阿娜"
     assert [(t.topic, t.low, t.gaps, t.rejected) for t in recording.topics] == [
         ("/camera/head", False, 0, 0),
         ("/joint_states", True, 2, 7),

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 
 import episodes
-from collectors import RecorderStatus
+from collectors import EpisodeLabels, RecorderStatus
 from episodes import Role
 from sim_envs import SimScene, TeleopStart, judge_outcome
 from tg_config import ResolvedSession, load_session
@@ -127,8 +127,11 @@ class SessionRunner:
         localhost_only: bool = True,
         log_dir: Path | None = None,
         on_progress: Callable[[SessionProgress], None] | None = None,
+        relabel: Callable[[EpisodeLabels], EpisodeLabels] | None = None,
     ) -> None:
+        """``relabel``: each episode's labels from the scene's, just before it starts (a site's task)."""
         self.session = session
+        self._relabel = relabel
         self.run_config: ResolvedSession = load_session(session).resolve()
         self.out = out
         self.log_dir = log_dir or out / "logs" / time.strftime("session-%Y%m%dT%H%M%S")
@@ -269,11 +272,10 @@ class SessionRunner:
     def _start(self, scene: SimScene, script: TeleopStart) -> None:
         """Label the recorder with the scene and the script (running from now), and start it."""
         session = self.run_config.session
-        self.client.label_recorder(
-            episode_labels(
-                scene, script, operator=session.operator, station=self._label_station or session.station
-            )
+        labels = episode_labels(
+            scene, script, operator=session.operator, station=self._label_station or session.station
         )
+        self.client.label_recorder(labels if self._relabel is None else self._relabel(labels))
         self._error_before = self.progress.recorder.error if self.progress.recorder is not None else ""
         self.client.recorder.start()
         self.progress.episode_started = time.monotonic()
