@@ -21,11 +21,13 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collectors import RecorderError, RecorderStatus
 from tg_site._messages import MessageError
-from tg_site._tasks import Task
+
+if TYPE_CHECKING:
+    from tg_site._tasks import Task  # its module brings the catalogue (SQLAlchemy)
 
 __all__ = [
     "OFFLINE_AFTER_S",

@@ -22,7 +22,6 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, fields
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -30,6 +29,7 @@ from sqlalchemy import or_, select
 from tg_site._catalogue import Catalogue
 from tg_site._errors import SiteError
 from tg_site._models import TokenRow
+from tg_site._roles import Role
 
 __all__ = ["Role", "TokenError", "TokenInfo", "TokenStore"]
 
@@ -40,16 +40,6 @@ _NS_PER_DAY = 86_400 * 10**9
 
 class TokenError(SiteError):
     """A token that is unknown (or malformed), revoked or expired; or a token request that cannot be met."""
-
-
-class Role(str, Enum):
-    """What a token may do (issue 14 item 7)."""
-
-    STATION = "station"  # push and status for its own station id only
-    UPLOADER = "uploader"  # push ingested or imported data, no station
-    REVIEWER = "reviewer"  # read, review
-    RESEARCHER = "researcher"  # read, download, selections
-    ADMIN = "admin"  # everything: tokens, tasks, deletion
 
 
 @dataclass(frozen=True)

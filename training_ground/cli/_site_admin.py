@@ -12,23 +12,16 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from tg_site import (
-    Catalogue,
-    DriftReport,
-    ReindexOptions,
-    Role,
-    SiteError,
-    Store,
-    TokenInfo,
-    TokenStore,
-    backup,
-    reindex,
-)
+import tg_site
+from tg_site import Role, SiteError
+
+if TYPE_CHECKING:
+    from tg_site import Catalogue, DriftReport, TokenInfo
 from training_ground.cli._console import console, err_console
 
 __all__ = ["register_admin"]
@@ -59,7 +52,7 @@ def _catalogue(store: Path) -> Iterator[Catalogue]:
             f"{store}: no site store there (no catalogue.sqlite); "
             f"start one with: tg site serve --store {store}"
         )
-    with Catalogue.open(Store(store)) as catalogue:
+    with tg_site.Catalogue.open(tg_site.Store(store)) as catalogue:
         yield catalogue
 
 
@@ -87,7 +80,9 @@ def token_create(
             )
         name = f"station-{station}"
     with _catalogue(store) as catalogue:
-        token, info = TokenStore(catalogue).create(role, name=name, station=station, ttl_days=ttl_days)
+        token, info = tg_site.TokenStore(catalogue).create(
+            role, name=name, station=station, ttl_days=ttl_days
+        )
     err_console.print(f"created {_describe(info)}; it is shown once, keep it in a file with mode 0600")
     typer.echo(token)
 
@@ -101,7 +96,7 @@ def token_revoke(
     Example: tg site token revoke --store /srv/tg-site station-st-03
     """
     with _catalogue(store) as catalogue:
-        info = TokenStore(catalogue).revoke(name_or_id)
+        info = tg_site.TokenStore(catalogue).revoke(name_or_id)
     console.print(f"revoked {_describe(info)}")
 
 
@@ -111,7 +106,7 @@ def token_list(store: StoreOption) -> None:
     Example: tg site token list --store /srv/tg-site
     """
     with _catalogue(store) as catalogue:
-        infos = TokenStore(catalogue).list()
+        infos = tg_site.TokenStore(catalogue).list()
     table = Table(title=f"tokens of {store}", title_justify="left")
     for column in ("name", "id", "role", "station", "state", "created", "expires"):
         table.add_column(column)
@@ -142,7 +137,9 @@ def reindex_command(
     Example: tg site reindex --store /srv/tg-site
     """
     with _catalogue(store) as catalogue:
-        report = reindex(Store(store), catalogue, ReindexOptions(verify_hashes=verify_hashes))
+        report = tg_site.reindex(
+            tg_site.Store(store), catalogue, tg_site.ReindexOptions(verify_hashes=verify_hashes)
+        )
     _print_drift(report)
 
 
@@ -158,7 +155,7 @@ def backup_command(
 
     Example: tg site backup /mnt/backup/tg-site --store /srv/tg-site
     """
-    report = backup(store, dest)
+    report = tg_site.backup(store, dest)
     console.print(
         f"backed up {store} to {dest}: {report.copied} files copied ({report.bytes_copied / 1e6:.1f} MB), "
         f"{report.unchanged} unchanged, {report.removed} removed, in {report.seconds:.1f} s"
