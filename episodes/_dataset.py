@@ -59,6 +59,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import uuid
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -70,6 +71,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from episodes import _worker_state
 from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, EpisodeSkippedWarning
 from episodes._image_transform import ImageDtype, ImageTransform
 from episodes._normalize import ColumnStats, Normalization, SampleNormalizer, column_stats
@@ -186,6 +188,8 @@ class EpisodeDataset:
         self.as_tensors = torch if as_tensors is None else as_tensors
         self.cache_episodes = max(1, cache_episodes)
         self.open_files = max(1, open_files)
+        self._token = uuid.uuid4().hex  # copies of this dataset in a worker share its files (_worker_state)
+        self._home_pid = os.getpid()
         chosen = filter or EpisodeFilter()
         selection = choose_episodes(
             self.root, chosen, on_mixed=on_mixed, split=split, valid_fraction=valid_fraction
@@ -311,27 +315,40 @@ class EpisodeDataset:
             f"split={self.split!r}{_left_out(self.excluded)})"
         )
 
-    def _reset_process_state(self) -> None:
-        self._pid = os.getpid()
-        self._open: OrderedDict[int, _Open] = OrderedDict()
-        self._cache: OrderedDict[int, AlignedEpisode] = OrderedDict()
-        self._bad: set[int] = set()
-        self._warned: set[int] = set()
+    def _reset_process_state(self, *, shared: bool = False) -> None:
+        state = _worker_state.attach(self._token, home_pid=self._home_pid, shared=shared)
+        self._state = state  # holds it for the registry's weak reference (_worker_state)
+        self._pid = state.pid
+        self._open: OrderedDict[int, _Open] = state.open
+        self._cache: OrderedDict[int, AlignedEpisode] = state.cache
+        self._bad = state.bad
+        self._warned = state.warned
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_open", "_cache", "_bad", "_warned", "_pid"):
+        for key in ("_state", "_open", "_cache", "_bad", "_warned", "_pid"):
             state.pop(key, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._reset_process_state()
+        # A pool sends the dataset again with every chunk of work: copies share one process state.
+        self._reset_process_state(shared=True)
 
     def _check_process(self) -> None:
         # A forked worker inherits the parent's open files; HDF5 handles must not cross a fork.
         if os.getpid() != self._pid:
-            self._reset_process_state()
+            self._reset_process_state(shared=True)
+
+    @staticmethod
+    def worker_init(worker_id: int = 0) -> None:
+        """``DataLoader(..., worker_init_fn=EpisodeDataset.worker_init)``: one OpenCV thread per worker.
+
+        A worker does it by itself on its first sample; this does it before.
+
+        >>> EpisodeDataset.worker_init(0)
+        """
+        _worker_state.pin_threads()
 
     def _check_index(self, index: int) -> int:
         n = len(self)
