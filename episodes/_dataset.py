@@ -46,6 +46,13 @@ Options of :class:`EpisodeDataset`:
   ``False`` always numpy. ``sample(i)`` always returns numpy.
   ``cache_episodes`` bounds the per-process cache of episodes' state/action
   arrays; ``open_files`` the files each process keeps open.
+* ``cache=DIR`` (``True``: ``<root>/.training_cache``) serves camera frames from a
+  prepared training cache (see ``episodes._cache``; ``tg prepare`` builds it ahead):
+  each selected camera decoded once at ``image_size`` into an uncompressed
+  memory-mappable file per episode, built here for what is missing or changed
+  (:attr:`EpisodeDataset.cache_report` says what). Samples are those without the
+  cache: equal with ``image_dtype="uint8"``, within one grey level with
+  ``"float32"`` (the cache resizes the 8-bit frame, not its float copy).
 
 >>> from episodes import EpisodeDataset
 >>> data = EpisodeDataset("datasets/demo", action_horizon=50, image_size=(224, 224))  # doctest: +SKIP
@@ -72,6 +79,7 @@ import numpy as np
 import numpy.typing as npt
 
 from episodes import _worker_state
+from episodes._cache import CACHE_DIRNAME, CacheReport, PreparedCache, open_entry
 from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, EpisodeSkippedWarning
 from episodes._image_transform import ImageDtype, ImageTransform
 from episodes._normalize import ColumnStats, Normalization, SampleNormalizer, column_stats
@@ -173,6 +181,7 @@ class EpisodeDataset:
         as_tensors: bool | None = None,
         cache_episodes: int = 64,
         open_files: int = 16,
+        cache: str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.root = Path(root)
         _check_horizons(obs_horizon, action_horizon)
@@ -202,6 +211,8 @@ class EpisodeDataset:
         )
         self.index: SampleIndex = index_samples(self.root, entries, layout, active_only=active_only)
         self._reset_process_state()
+        self.cache_report: CacheReport | None = self._prepare(cache)
+        """What preparing the cache did (``cache=``), else None."""
         self.normalize = normalize
         self.std_eps = std_eps
         self._stats: dict[str, ColumnStats] | None = None
@@ -350,6 +361,32 @@ class EpisodeDataset:
         """
         _worker_state.pin_threads()
 
+    def _prepare(self, cache: str | os.PathLike[str] | bool | None) -> CacheReport | None:
+        if cache is None or cache is False:
+            return None
+        where = self.root / CACHE_DIRNAME if cache is True else Path(cache)
+        report = PreparedCache(where, self.image_size).prepare(self.episodes, self.layout.cameras)
+        for message in report.failed:
+            warnings.warn(
+                f"{message}; its samples are decoded from the file", EpisodeSkippedWarning, stacklevel=3
+            )
+        return report
+
+    def _prepared_frames(self, e: int, spec: ImageStreamSpec) -> npt.NDArray[Any] | None:
+        """Episode ``e``'s camera ``spec`` in the prepared cache (a memory map), None if not cached."""
+        if self.cache_report is None:
+            return None
+        key = f"{e}/{spec.name}"
+        frames = self._state.frames
+        if key not in frames:
+            path = self.cache_report.files.get(key)
+            height, width = self.image_size or (spec.height, spec.width)
+            frames[key] = (
+                None if path is None else open_entry(Path(path), spec, (height, width, spec.channels))
+            )
+        found: npt.NDArray[Any] | None = frames[key]
+        return found
+
     def _check_index(self, index: int) -> int:
         n = len(self)
         i = int(index) + n if int(index) < 0 else int(index)
@@ -434,11 +471,13 @@ class EpisodeDataset:
             action = self._normalizer.action.apply(action)
         images = {}
         cameras = self.index.layout.cameras
-        if cameras:
-            handle = self._handle(e)
-            for spec in cameras:
-                indices = data.frames[spec.name][obs]
-                images[spec.name] = self.image_transform.stack(spec, indices, _frame_bytes, handle)
+        for spec in cameras:
+            indices = data.frames[spec.name][obs]
+            prepared = self._prepared_frames(e, spec)
+            if prepared is not None:  # consecutive ticks: one read of the map
+                images[spec.name] = self.image_transform.arrange(spec, prepared[indices])
+            else:
+                images[spec.name] = self.image_transform.stack(spec, indices, _frame_bytes, self._handle(e))
         return Sample(
             state=np.ascontiguousarray(state, dtype=np.float32),
             obs_is_pad=obs_pad,

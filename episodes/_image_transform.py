@@ -91,6 +91,21 @@ class ImageTransform:
                 out[row] = view
         return out
 
+    def arrange(self, spec: ImageStreamSpec, frames: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Decoded frames ``(n, H, W, C)`` at this size (a prepared cache's), laid out as :meth:`stack`.
+
+        >>> ImageTransform(dtype="float32").arrange(ImageStreamSpec("c", width=2, height=1),
+        ...     np.full((1, 1, 2, 3), 255, np.uint8)).shape
+        (1, 3, 1, 2)
+        """
+        view = frames.transpose(0, 3, 1, 2) if self.channels_first else frames
+        if self.dtype != "float32":
+            return np.ascontiguousarray(view)
+        out = np.empty(view.shape, dtype=np.float32)
+        scale = DEPTH_SCALE_M if spec.kind is StreamKind.DEPTH else 1 / 255
+        np.multiply(view, np.float32(scale), out=out, dtype=np.float32)
+        return out
+
     def decode(
         self, spec: ImageStreamSpec, buf: npt.NDArray[np.uint8], where: str, size: tuple[int, int]
     ) -> npt.NDArray[Any]:

@@ -44,18 +44,21 @@ class _Closable(Protocol):
 
 @dataclass
 class ProcessState:
-    """One process's open files (episode -> handle), episode cache, bad and warned episodes."""
+    """One process's open files (episode -> handle), episode cache, bad and warned episodes, cache maps."""
 
     pid: int = field(default_factory=os.getpid)
     open: OrderedDict[int, Any] = field(default_factory=OrderedDict)
     cache: OrderedDict[int, Any] = field(default_factory=OrderedDict)
     bad: set[int] = field(default_factory=set)
     warned: set[int] = field(default_factory=set)
+    frames: dict[str, Any] = field(default_factory=dict)
+    """``"<episode>/<camera>"`` -> the prepared cache's memory map (None: decode from the file)."""
 
     def close(self) -> None:
         """Close the open files (they reopen on demand); the caches stay."""
         handles: list[_Closable] = list(self.open.values())
         self.open.clear()
+        self.frames.clear()
         for handle in handles:
             handle.close()
 
