@@ -40,9 +40,9 @@ from episodes._errors import DatasetError, EpisodeError
 from episodes._image_transform import ImageTransform
 from episodes._reader import EpisodeReader
 from episodes._spec import ImageStreamSpec, StreamKind
-from episodes._training import EpisodeEntry
+from episodes._training import EpisodeEntry, Selection, sample_layout
 
-__all__ = ["CACHE_DIRNAME", "CacheReport", "PreparedCache"]
+__all__ = ["CACHE_DIRNAME", "CacheReport", "PreparedCache", "open_entry", "prepare_cache"]
 
 CACHE_DIRNAME = ".training_cache"
 """Where a dataset's prepared cache goes by default: ``<dataset>/.training_cache``."""
@@ -181,6 +181,27 @@ class PreparedCache:
         for stale in self.directory.glob(f"{self._stem(entry, spec)}.*.npy"):
             if stale != path:  # the same episode, camera and size under earlier content
                 stale.unlink(missing_ok=True)
+
+
+def prepare_cache(
+    selection: Selection,
+    cache: str | os.PathLike[str] | None = None,
+    *,
+    image_size: tuple[int, int] | None = None,
+    cameras: Sequence[str] | None = None,
+    on_entry: Callable[[object], None] | None = None,
+) -> CacheReport:
+    """Prepare ``selection``'s cache (``tg prepare``): ``cameras`` (default: all) at ``image_size``.
+
+    ``cache`` defaults to ``<root>/.training_cache``; ``EpisodeDataset(root, image_size=...,
+    cache=...)`` with the same size then finds every entry ready. ``on_entry`` is called
+    after each episode (a progress bar).
+    """
+    layout = sample_layout(selection.episodes[0], cameras=cameras)
+    if not layout.cameras:
+        raise DatasetError(f"{selection.root}: no camera selected; a prepared cache holds camera frames")
+    where = selection.root / CACHE_DIRNAME if cache is None else Path(cache)
+    return PreparedCache(where, image_size).prepare(selection.episodes, layout.cameras, on_entry)
 
 
 def open_entry(path: Path, spec: ImageStreamSpec, shape: tuple[int, int, int]) -> npt.NDArray[Any] | None:

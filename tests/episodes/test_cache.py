@@ -131,3 +131,27 @@ def test_workers_serve_every_sample_once_from_the_cache(root: Path, tmp_path: Pa
         with multiprocessing.get_context(context).Pool(2) as pool:
             got = pool.map(functools.partial(_key, data), range(len(data)), chunksize=3)
         assert sorted(got) == [(i, *data.locate(i)) for i in range(len(data))]
+
+
+def test_tg_prepare_builds_what_the_dataset_then_finds_ready(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training_ground.cli import app
+
+    runner = CliRunner()
+    data = tmp_path / "data"
+    make_episode(data, frames=5)
+    make_episode(data, frames=6)
+    args = ["prepare", str(data), "--image-size", "12x16", "--cameras", "head"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "2 entries built, 0 kept, 0 failed" in first.output and "image_size=(12, 16)" in first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "0 entries built, 2 kept" in again.output
+    data_set = EpisodeDataset(data, as_tensors=False, cameras=["head"], image_size=(12, 16), cache=True)
+    assert data_set.cache_report is not None and data_set.cache_report.reused == 2
+    _assert_same(EpisodeDataset(data, as_tensors=False, cameras=["head"], image_size=(12, 16)), data_set)
+    bad_size = runner.invoke(app, ["prepare", str(data), "--image-size", "12by16"])
+    assert bad_size.exit_code == 2 and "'12by16' is not HEIGHTxWIDTH" in bad_size.output
+    unknown = runner.invoke(app, ["prepare", str(data), "--cameras", "head,nose"])
+    assert unknown.exit_code != 0 and "nose" in str(unknown.exception)
