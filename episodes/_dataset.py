@@ -46,6 +46,10 @@ Options of :class:`EpisodeDataset`:
   ``False`` always numpy. ``sample(i)`` always returns numpy.
   ``cache_episodes`` bounds the per-process cache of episodes' state/action
   arrays; ``open_files`` the files each process keeps open.
+* Processes: a process reading samples has glibc keep up to 256 MiB of freed memory
+  for reuse (each sample's image buffers would otherwise be unmapped and zeroed
+  again by the kernel, most of the CPU at 640x480); a worker process also runs
+  OpenCV with one thread (``EpisodeDataset.worker_init`` does it up front).
 * ``cache=DIR`` (``True``: ``<root>/.training_cache``) serves camera frames from a
   prepared training cache (see ``episodes._cache``; ``tg prepare`` builds it ahead):
   each selected camera decoded once at ``image_size`` into an uncompressed
