@@ -70,6 +70,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import pickle
 import uuid
 import warnings
 from collections import OrderedDict
@@ -341,7 +342,7 @@ class EpisodeDataset:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_state", "_open", "_cache", "_bad", "_warned", "_pid"):
+        for key in ("_state", "_open", "_cache", "_bad", "_warned", "_pid", "_pickled"):
             state.pop(key, None)
         return state
 
@@ -349,6 +350,15 @@ class EpisodeDataset:
         self.__dict__.update(state)
         # A pool sends the dataset again with every chunk of work: copies share one process state.
         self._reset_process_state(shared=True)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pool pickles the dataset with every chunk of work (Pool.imap(partial(f, data), ...)):
+        # the pickle is made once (again only once statistics were computed since), and a
+        # process that already holds this dataset takes it without unpickling it again.
+        key = (self._stats is None, self._normalizer is None)
+        if getattr(self, "_pickled", (None, b""))[0] != key:
+            self._pickled = (key, pickle.dumps(self.__getstate__(), protocol=pickle.HIGHEST_PROTOCOL))
+        return (_revive, (self._token, self._pickled[1]))
 
     def _check_process(self) -> None:
         # A forked worker inherits the parent's open files; HDF5 handles must not cross a fork.
@@ -494,6 +504,17 @@ class EpisodeDataset:
             frame_index=data.first_frame + t,
             time_ns=int(data.time_ns[t]),
         )
+
+
+def _revive(token: str, state: bytes) -> EpisodeDataset:
+    """The dataset ``token`` of this process if a copy arrived before, else unpickled from ``state``."""
+    found = _worker_state.owner(token)
+    if isinstance(found, EpisodeDataset):
+        return found
+    data = EpisodeDataset.__new__(EpisodeDataset)
+    data.__setstate__(pickle.loads(state))
+    _worker_state.attach(token, home_pid=data._home_pid).owner = data
+    return data
 
 
 def _with_tensors(sample: Sample) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 import cv2
 
-__all__ = ["KEEP", "ProcessState", "attach", "forget", "keep_freed_memory", "pin_threads"]
+__all__ = ["KEEP", "ProcessState", "attach", "forget", "keep_freed_memory", "owner", "pin_threads"]
 
 KEEP = 4
 """Datasets (tokens) whose state a process keeps after the last copy using it is gone."""
@@ -56,6 +56,8 @@ class ProcessState:
     bad: set[int] = field(default_factory=set)
     warned: set[int] = field(default_factory=set)
     frames: dict[str, Any] = field(default_factory=dict)
+    owner: Any = None
+    """The dataset object revived in this process for the token (a pool's copies all resolve to it)."""
     """``"<episode>/<camera>"`` -> the prepared cache's memory map (None: decode from the file)."""
 
     def close(self) -> None:
@@ -103,6 +105,12 @@ def _inherited_cache(token: str) -> OrderedDict[int, Any]:
     if home is None or home.pid == os.getpid():
         return OrderedDict()
     return OrderedDict(home.cache)
+
+
+def owner(token: str) -> Any:
+    """The dataset object registered for ``token`` in this process, or None."""
+    state = _LIVE.get(token)
+    return state.owner if state is not None and state.pid == os.getpid() else None
 
 
 def forget(token: str) -> None:

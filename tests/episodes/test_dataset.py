@@ -358,10 +358,10 @@ def test_process_pool_yields_every_sample_once(root: Path) -> None:
     assert sorted(got) == [(i, *data.locate(i)) for i in range(len(data))]
 
 
-def _where(data: EpisodeDataset, i: int) -> tuple[int, int, int, int, bool]:
+def _where(data: EpisodeDataset, i: int) -> tuple[int, tuple[int, int], int, int, bool]:
     cached = data.locate(i)[0] in data._cache  # before the sample: inherited from the parent?
     s = data.sample(i)
-    return os.getpid(), id(data._state), s["episode_index"], s["frame_index"], cached
+    return os.getpid(), (id(data), id(data._state)), s["episode_index"], s["frame_index"], cached
 
 
 def test_a_pool_resending_the_dataset_with_each_chunk_reuses_each_workers_files(root: Path) -> None:
@@ -370,10 +370,10 @@ def test_a_pool_resending_the_dataset_with_each_chunk_reuses_each_workers_files(
     data = _numpy(root, obs_horizon=2, image_size=(12, 16), normalize="mean_std")  # stats load all
     with multiprocessing.get_context("fork").Pool(2) as pool:
         got = list(pool.imap_unordered(functools.partial(_where, data), range(len(data)), chunksize=2))
-    states: dict[int, set[int]] = {}
+    states: dict[int, set[tuple[int, int]]] = {}
     for pid, state, *_ in got:
         states.setdefault(pid, set()).add(state)
-    assert all(len(ids) == 1 for ids in states.values()), states  # one process state per worker
+    assert all(len(ids) == 1 for ids in states.values()), states  # one dataset object and state per worker
     assert all(cached for *_, cached in got)  # the parent's episodes came with the fork
     assert sorted((e, f) for _, _, e, f, _ in got) == [data.locate(i) for i in range(len(data))]
 
