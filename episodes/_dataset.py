@@ -155,6 +155,9 @@ class _Open:
         self.reader.close()
 
 
+# Over 300 lines: PyTorch's Dataset protocol, pickling for workers and the per-process
+# read path (files, episode cache, prepared cache) meet here; the work is in _sample_index,
+# _normalize, _image_transform, _cache and _worker_state.
 class EpisodeDataset:
     """A dataset directory's episodes as training samples (options: see the module docstring).
 
