@@ -361,7 +361,7 @@ class EpisodeDataset:
         key = (self._stats is None, self._normalizer is None)
         if getattr(self, "_pickled", (None, b""))[0] != key:
             self._pickled = (key, pickle.dumps(self.__getstate__(), protocol=pickle.HIGHEST_PROTOCOL))
-        return (_revive, (self._token, self._pickled[1]))
+        return (_revive, (self._token, self._home_pid, self._pickled[1]))
 
     def _check_process(self) -> None:
         # A forked worker inherits the parent's open files; HDF5 handles must not cross a fork.
@@ -509,14 +509,19 @@ class EpisodeDataset:
         )
 
 
-def _revive(token: str, state: bytes) -> EpisodeDataset:
-    """The dataset ``token`` of this process if a copy arrived before, else unpickled from ``state``."""
-    found = _worker_state.owner(token)
+def _revive(token: str, home_pid: int, state: bytes) -> EpisodeDataset:
+    """Dataset ``token`` unpickled from ``state``; in a worker, the copy that arrived before if any.
+
+    In the process that built it, every unpickling (``copy.deepcopy``) is a new object.
+    """
+    shared = os.getpid() != home_pid
+    found = _worker_state.owner(token) if shared else None
     if isinstance(found, EpisodeDataset):
         return found
     data = EpisodeDataset.__new__(EpisodeDataset)
     data.__setstate__(pickle.loads(state))
-    _worker_state.attach(token, home_pid=data._home_pid).owner = data
+    if shared:
+        _worker_state.attach(token, home_pid=home_pid).owner = data
     return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import multiprocessing
@@ -340,6 +341,7 @@ def test_pickles_without_open_files(root: Path) -> None:
     assert data._open  # a file is open in this process...
     clone = pickle.loads(pickle.dumps(data))
     assert not clone._open and not clone._cache  # ...and none travels
+    assert copy.deepcopy(data) is not copy.deepcopy(data)  # in its own process, a copy is a copy
     np.testing.assert_array_equal(clone.sample(5)["action"], data.sample(5)["action"])
     data.close()
 
