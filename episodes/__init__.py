@@ -25,6 +25,7 @@ above it (``tg_config`` fills in a :class:`QaConfig`, never the other way).
 """
 
 from episodes._align import Alignment, compute_alignment
+from episodes._cache import CACHE_DIRNAME, CacheReport, prepare_cache
 from episodes._columns import StreamColumns
 from episodes._dataset import EpisodeDataset, Sample
 from episodes._dataset_ops import (
@@ -177,6 +178,7 @@ from episodes._writer import EpisodeWriter, WriterOptions
 from episodes._writer_labels import Relabel, set_labels, set_review
 
 __all__ = [
+    "CACHE_DIRNAME",
     "CHECKS",
     "DATASET_STATS_FILE",
     "DEFAULT_TASK_TEMPLATES",
@@ -200,6 +202,7 @@ __all__ = [
     "AnnotationResult",
     "ArraySamples",
     "ArrayStreamSpec",
+    "CacheReport",
     "CameraCalibration",
     "CheckInfo",
     "ColumnStats",
@@ -306,6 +309,7 @@ __all__ = [
     "merge_datasets",
     "new_episode_id",
     "open",
+    "prepare_cache",
     "read_annotations",
     "read_qa",
     "realign",

@@ -46,6 +46,17 @@ Options of :class:`EpisodeDataset`:
   ``False`` always numpy. ``sample(i)`` always returns numpy.
   ``cache_episodes`` bounds the per-process cache of episodes' state/action
   arrays; ``open_files`` the files each process keeps open.
+* Processes: a process reading samples has glibc keep up to 256 MiB of freed memory
+  for reuse (each sample's image buffers would otherwise be unmapped and zeroed
+  again by the kernel, most of the CPU at 640x480); a worker process also runs
+  OpenCV with one thread (``EpisodeDataset.worker_init`` does it up front).
+* ``cache=DIR`` (``True``: ``<root>/.training_cache``) serves camera frames from a
+  prepared training cache (see ``episodes._cache``; ``tg prepare`` builds it ahead):
+  each selected camera decoded once at ``image_size`` into an uncompressed
+  memory-mappable file per episode, built here for what is missing or changed
+  (:attr:`EpisodeDataset.cache_report` says what). Samples are those without the
+  cache: equal with ``image_dtype="uint8"``, within one grey level with
+  ``"float32"`` (the cache resizes the 8-bit frame, not its float copy).
 
 >>> from episodes import EpisodeDataset
 >>> data = EpisodeDataset("datasets/demo", action_horizon=50, image_size=(224, 224))  # doctest: +SKIP
@@ -59,6 +70,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import pickle
+import uuid
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -70,6 +83,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from episodes import _worker_state
+from episodes._cache import CACHE_DIRNAME, CacheReport, PreparedCache, open_entry
 from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, EpisodeSkippedWarning
 from episodes._image_transform import ImageDtype, ImageTransform
 from episodes._normalize import ColumnStats, Normalization, SampleNormalizer, column_stats
@@ -140,6 +155,9 @@ class _Open:
         self.reader.close()
 
 
+# Over 300 lines: PyTorch's Dataset protocol, pickling for workers and the per-process
+# read path (files, episode cache, prepared cache) meet here; the work is in _sample_index,
+# _normalize, _image_transform, _cache and _worker_state.
 class EpisodeDataset:
     """A dataset directory's episodes as training samples (options: see the module docstring).
 
@@ -171,6 +189,7 @@ class EpisodeDataset:
         as_tensors: bool | None = None,
         cache_episodes: int = 64,
         open_files: int = 16,
+        cache: str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.root = Path(root)
         _check_horizons(obs_horizon, action_horizon)
@@ -186,6 +205,8 @@ class EpisodeDataset:
         self.as_tensors = torch if as_tensors is None else as_tensors
         self.cache_episodes = max(1, cache_episodes)
         self.open_files = max(1, open_files)
+        self._token = uuid.uuid4().hex  # copies of this dataset in a worker share its files (_worker_state)
+        self._home_pid = os.getpid()
         chosen = filter or EpisodeFilter()
         selection = choose_episodes(
             self.root, chosen, on_mixed=on_mixed, split=split, valid_fraction=valid_fraction
@@ -198,6 +219,8 @@ class EpisodeDataset:
         )
         self.index: SampleIndex = index_samples(self.root, entries, layout, active_only=active_only)
         self._reset_process_state()
+        self.cache_report: CacheReport | None = self._prepare(cache)
+        """What preparing the cache did (``cache=``), else None."""
         self.normalize = normalize
         self.std_eps = std_eps
         self._stats: dict[str, ColumnStats] | None = None
@@ -311,27 +334,75 @@ class EpisodeDataset:
             f"split={self.split!r}{_left_out(self.excluded)})"
         )
 
-    def _reset_process_state(self) -> None:
-        self._pid = os.getpid()
-        self._open: OrderedDict[int, _Open] = OrderedDict()
-        self._cache: OrderedDict[int, AlignedEpisode] = OrderedDict()
-        self._bad: set[int] = set()
-        self._warned: set[int] = set()
+    def _reset_process_state(self, *, shared: bool = False) -> None:
+        state = _worker_state.attach(self._token, home_pid=self._home_pid, shared=shared)
+        self._state = state  # holds it for the registry's weak reference (_worker_state)
+        self._pid = state.pid
+        self._open: OrderedDict[int, _Open] = state.open
+        self._cache: OrderedDict[int, AlignedEpisode] = state.cache
+        self._bad = state.bad
+        self._warned = state.warned
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_open", "_cache", "_bad", "_warned", "_pid"):
+        for key in ("_state", "_open", "_cache", "_bad", "_warned", "_pid", "_pickled"):
             state.pop(key, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._reset_process_state()
+        # A pool sends the dataset again with every chunk of work: copies share one process state.
+        self._reset_process_state(shared=True)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pool pickles the dataset with every chunk of work (Pool.imap(partial(f, data), ...)):
+        # the pickle is made once (again only once statistics were computed since), and a
+        # process that already holds this dataset takes it without unpickling it again.
+        key = (self._stats is None, self._normalizer is None)
+        if getattr(self, "_pickled", (None, b""))[0] != key:
+            self._pickled = (key, pickle.dumps(self.__getstate__(), protocol=pickle.HIGHEST_PROTOCOL))
+        return (_revive, (self._token, self._home_pid, self._pickled[1]))
 
     def _check_process(self) -> None:
         # A forked worker inherits the parent's open files; HDF5 handles must not cross a fork.
         if os.getpid() != self._pid:
-            self._reset_process_state()
+            self._reset_process_state(shared=True)
+
+    @staticmethod
+    def worker_init(worker_id: int = 0) -> None:
+        """``DataLoader(..., worker_init_fn=EpisodeDataset.worker_init)``: one OpenCV thread per worker.
+
+        A worker does it by itself on its first sample; this does it before.
+
+        >>> EpisodeDataset.worker_init(0)
+        """
+        _worker_state.pin_threads()
+
+    def _prepare(self, cache: str | os.PathLike[str] | bool | None) -> CacheReport | None:
+        if cache is None or cache is False:
+            return None
+        where = self.root / CACHE_DIRNAME if cache is True else Path(cache)
+        report = PreparedCache(where, self.image_size).prepare(self.episodes, self.layout.cameras)
+        for message in report.failed:
+            warnings.warn(
+                f"{message}; its samples are decoded from the file", EpisodeSkippedWarning, stacklevel=3
+            )
+        return report
+
+    def _prepared_frames(self, e: int, spec: ImageStreamSpec) -> npt.NDArray[Any] | None:
+        """Episode ``e``'s camera ``spec`` in the prepared cache (a memory map), None if not cached."""
+        if self.cache_report is None:
+            return None
+        key = f"{e}/{spec.name}"
+        frames = self._state.frames
+        if key not in frames:
+            path = self.cache_report.files.get(key)
+            height, width = self.image_size or (spec.height, spec.width)
+            frames[key] = (
+                None if path is None else open_entry(Path(path), spec, (height, width, spec.channels))
+            )
+        found: npt.NDArray[Any] | None = frames[key]
+        return found
 
     def _check_index(self, index: int) -> int:
         n = len(self)
@@ -417,11 +488,13 @@ class EpisodeDataset:
             action = self._normalizer.action.apply(action)
         images = {}
         cameras = self.index.layout.cameras
-        if cameras:
-            handle = self._handle(e)
-            for spec in cameras:
-                indices = data.frames[spec.name][obs]
-                images[spec.name] = self.image_transform.stack(spec, indices, _frame_bytes, handle)
+        for spec in cameras:
+            indices = data.frames[spec.name][obs]
+            prepared = self._prepared_frames(e, spec)
+            if prepared is not None:  # consecutive ticks: one read of the map
+                images[spec.name] = self.image_transform.arrange(spec, prepared[indices])
+            else:
+                images[spec.name] = self.image_transform.stack(spec, indices, _frame_bytes, self._handle(e))
         return Sample(
             state=np.ascontiguousarray(state, dtype=np.float32),
             obs_is_pad=obs_pad,
@@ -434,6 +507,22 @@ class EpisodeDataset:
             frame_index=data.first_frame + t,
             time_ns=int(data.time_ns[t]),
         )
+
+
+def _revive(token: str, home_pid: int, state: bytes) -> EpisodeDataset:
+    """Dataset ``token`` unpickled from ``state``; in a worker, the copy that arrived before if any.
+
+    In the process that built it, every unpickling (``copy.deepcopy``) is a new object.
+    """
+    shared = os.getpid() != home_pid
+    found = _worker_state.owner(token) if shared else None
+    if isinstance(found, EpisodeDataset):
+        return found
+    data = EpisodeDataset.__new__(EpisodeDataset)
+    data.__setstate__(pickle.loads(state))
+    if shared:
+        _worker_state.attach(token, home_pid=home_pid).owner = data
+    return data
 
 
 def _with_tensors(sample: Sample) -> dict[str, Any]:

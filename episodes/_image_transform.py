@@ -91,6 +91,23 @@ class ImageTransform:
                 out[row] = view
         return out
 
+    def arrange(self, spec: ImageStreamSpec, frames: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Decoded frames ``(n, H, W, C)`` at this size (a prepared cache's), laid out as :meth:`stack`.
+
+        Channel-first output is a transposed view of channel-last memory (as ACT's
+        ``einsum`` gives it): writing each value to its plane while converting costs more
+        than the conversion, and a batch is copied into one block when collated anyway.
+
+        >>> ImageTransform(dtype="float32").arrange(ImageStreamSpec("c", width=2, height=1),
+        ...     np.full((1, 1, 2, 3), 255, np.uint8)).shape
+        (1, 3, 1, 2)
+        """
+        pixels = np.asarray(frames)
+        if self.dtype == "float32":
+            scale = DEPTH_SCALE_M if spec.kind is StreamKind.DEPTH else 1 / 255
+            pixels = np.multiply(pixels, np.float32(scale), dtype=np.float32)
+        return pixels.transpose(0, 3, 1, 2) if self.channels_first else pixels
+
     def decode(
         self, spec: ImageStreamSpec, buf: npt.NDArray[np.uint8], where: str, size: tuple[int, int]
     ) -> npt.NDArray[Any]:

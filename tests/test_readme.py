@@ -41,7 +41,7 @@ def _run(code: str, namespace: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_readme_has_the_snippets_checked_here() -> None:
-    assert len(SNIPPETS) == 3, "a snippet was added or removed: check it here too"
+    assert len(SNIPPETS) == 4, "a snippet was added or removed: check it here too"
 
 
 def test_reading_an_episode_gives_the_first_two_seconds(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,6 +74,17 @@ def test_training_loader_line_builds_samples(site: Path, monkeypatch: pytest.Mon
         assert done["batch"]["action"].shape[1] == 50
 
 
+def test_the_prepared_cache_lines_prepare_and_reuse(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(site)
+    command = re.search(r"```sh\n(tg prepare .*?)\n```", (REPO / "README.md").read_text(encoding="utf-8"))
+    assert command is not None
+    prepared = CliRunner().invoke(app, command.group(1).split()[1:])
+    assert prepared.exit_code == 0, prepared.output
+    done = _run(SNIPPETS[2], {"episodes": episodes})
+    report = done["data"].cache_report
+    assert report.built == 0 and report.reused == 3 * 3 and not report.failed
+
+
 def test_recording_snippet_writes_a_complete_labelled_episode(
     site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,7 +96,7 @@ def test_recording_snippet_writes_a_complete_labelled_episode(
         "q": np.zeros(len(run.stream("joint_position").names)),
         "rgb_frame": np.zeros((head.height, head.width, 3), dtype=np.uint8),
     }
-    done = _run(SNIPPETS[2], namespace)
+    done = _run(SNIPPETS[3], namespace)
     with episodes.open(done["writer"].final_path) as ep:
         assert (ep.metadata.status, ep.metadata.success) == ("complete", True)
         assert ep.stream("joint_position").count == 1 and ep.stream("head").count == 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 import multiprocessing
+import os
 import pickle
 import warnings
 from pathlib import Path
@@ -338,6 +341,7 @@ def test_pickles_without_open_files(root: Path) -> None:
     assert data._open  # a file is open in this process...
     clone = pickle.loads(pickle.dumps(data))
     assert not clone._open and not clone._cache  # ...and none travels
+    assert copy.deepcopy(data) is not copy.deepcopy(data)  # in its own process, a copy is a copy
     np.testing.assert_array_equal(clone.sample(5)["action"], data.sample(5)["action"])
     data.close()
 
@@ -354,6 +358,26 @@ def test_process_pool_yields_every_sample_once(root: Path) -> None:
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         got = pool.map(_key, [(data, i) for i in range(len(data))], chunksize=3)
     assert sorted(got) == [(i, *data.locate(i)) for i in range(len(data))]
+
+
+def _where(data: EpisodeDataset, i: int) -> tuple[int, tuple[int, int], int, int, bool]:
+    cached = data.locate(i)[0] in data._cache  # before the sample: inherited from the parent?
+    s = data.sample(i)
+    return os.getpid(), (id(data), id(data._state)), s["episode_index"], s["frame_index"], cached
+
+
+def test_a_pool_resending_the_dataset_with_each_chunk_reuses_each_workers_files(root: Path) -> None:
+    # Pool.imap pickles functools.partial(f, data) with every chunk: a worker that started afresh
+    # with each copy would reopen its files and reload its episodes every few samples.
+    data = _numpy(root, obs_horizon=2, image_size=(12, 16), normalize="mean_std")  # stats load all
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        got = list(pool.imap_unordered(functools.partial(_where, data), range(len(data)), chunksize=2))
+    states: dict[int, set[tuple[int, int]]] = {}
+    for pid, state, *_ in got:
+        states.setdefault(pid, set()).add(state)
+    assert all(len(ids) == 1 for ids in states.values()), states  # one dataset object and state per worker
+    assert all(cached for *_, cached in got)  # the parent's episodes came with the fork
+    assert sorted((e, f) for _, _, e, f, _ in got) == [data.locate(i) for i in range(len(data))]
 
 
 def test_dataloader_with_two_workers_yields_every_sample_once_per_epoch(root: Path) -> None:

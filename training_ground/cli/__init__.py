@@ -26,6 +26,7 @@ from training_ground.cli import (
     _export,
     _import,
     _ingest,
+    _prepare,
     _profiles,
     _record,
     _replay,
@@ -75,6 +76,7 @@ app.command("profiles")(_profiles.profiles)
 app.command("validate")(_validate.validate)
 app.command("annotate")(_annotate.annotate)
 app.command("export")(_export.export)
+app.command("prepare")(_prepare.prepare)
 app.command("replay")(_replay.replay)
 app.command("view")(_view.view)
 app.command("push")(_transfer.push)

@@ -13,7 +13,7 @@ import episodes
 from training_ground.cli._console import console, err_console, progress
 from training_ground.cli._paths import episode_files
 
-__all__ = ["cli_words", "export"]
+__all__ = ["cli_words", "export", "height_width"]
 
 
 def _format(value: str) -> str:
@@ -176,7 +176,7 @@ def export(
                     state=state,
                     action=action,
                     cameras=cameras,
-                    image_size=_height_width(image_size),
+                    image_size=height_width(image_size),
                     active_range=active_range,
                     on_episode=advance,
                 )
@@ -210,7 +210,7 @@ def cli_words(message: str) -> str:
     return message
 
 
-def _height_width(image_size: str | None) -> tuple[int, int] | None:
+def height_width(image_size: str | None) -> tuple[int, int] | None:
     """``HxW`` as the ``(height, width)`` the exporters take."""
     if image_size is None:
         return None
