@@ -72,6 +72,7 @@ class ProcessState:
 _LIVE: OrderedDict[str, ProcessState] = OrderedDict()
 # Each dataset's state in the process that built it, for a forked child to take its cached episodes.
 _HOME: weakref.WeakValueDictionary[str, ProcessState] = weakref.WeakValueDictionary()
+_IMPORTED_IN = os.getpid()  # pin_threads leaves forked children alone
 _PINNED: list[int] = []  # the pid whose threads were pinned (a fork child inherits the setting)
 _TUNED: list[int] = []  # the pid whose allocator keep_freed_memory set
 
@@ -123,8 +124,15 @@ def forget(token: str) -> None:
 def pin_threads() -> None:
     """One OpenCV thread in this process (once per process): what a loader worker wants.
 
+    Not in a process forked from the one that imported this module: there OpenCV's
+    pthreads pool still believes in the parent's threads, and ``cv2.setNumThreads``
+    waits for them forever (seen as a hung pool in the test suite). Spawned workers,
+    and forked ones whose parent never started that pool, are where this matters.
+
     >>> pin_threads()
     """
+    if os.getpid() != _IMPORTED_IN:
+        return
     if [os.getpid()] != _PINNED:
         cv2.setNumThreads(1)
         _PINNED[:] = [os.getpid()]

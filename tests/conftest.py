@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from episodes._qa._parallel import _arm_death_signal
 from tg_station import ros_environment, write_fastdds_profile
+
+
+def _die_with_the_test_process() -> None:
+    # A process a test forks (a multiprocessing "fork" pool) holds the test worker's pipes
+    # to pytest-xdist: if it outlives a worker that the per-test timeout ended, the whole
+    # run waits for it forever. Forked children therefore end with their parent.
+    _arm_death_signal(signal.SIGKILL)
+
+
+os.register_at_fork(after_in_child=_die_with_the_test_process)
 
 # Domain ids 100..232 are this test suite's; each test holds one under an exclusive
 # lock, so xdist workers, concurrent runs on one machine and stray nodes of a

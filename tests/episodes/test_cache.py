@@ -129,7 +129,8 @@ def test_workers_serve_every_sample_once_from_the_cache(root: Path, tmp_path: Pa
     assert data.cache_report is not None and data.cache_report.directory == str(root / ".training_cache")
     for context in ("fork", "spawn"):
         with multiprocessing.get_context(context).Pool(2) as pool:
-            got = pool.map(functools.partial(_key, data), range(len(data)), chunksize=3)
+            # Bounded: a worker stuck in its set-up fails the test instead of hanging the run.
+            got = pool.map_async(functools.partial(_key, data), range(len(data)), chunksize=3).get(120)
         assert sorted(got) == [(i, *data.locate(i)) for i in range(len(data))]
 
 

@@ -356,7 +356,7 @@ def test_process_pool_yields_every_sample_once(root: Path) -> None:
     data = _numpy(root, obs_horizon=2, action_horizon=3, image_size=(12, 16))
     data.sample(0)  # an open file in the parent must not leak into the workers
     with multiprocessing.get_context("spawn").Pool(2) as pool:
-        got = pool.map(_key, [(data, i) for i in range(len(data))], chunksize=3)
+        got = pool.map_async(_key, [(data, i) for i in range(len(data))], chunksize=3).get(120)
     assert sorted(got) == [(i, *data.locate(i)) for i in range(len(data))]
 
 
@@ -371,7 +371,8 @@ def test_a_pool_resending_the_dataset_with_each_chunk_reuses_each_workers_files(
     # with each copy would reopen its files and reload its episodes every few samples.
     data = _numpy(root, obs_horizon=2, image_size=(12, 16), normalize="mean_std")  # stats load all
     with multiprocessing.get_context("fork").Pool(2) as pool:
-        got = list(pool.imap_unordered(functools.partial(_where, data), range(len(data)), chunksize=2))
+        chunks = pool.map_async(functools.partial(_where, data), range(len(data)), chunksize=2)
+        got = chunks.get(120)
     states: dict[int, set[tuple[int, int]]] = {}
     for pid, state, *_ in got:
         states.setdefault(pid, set()).add(state)
