@@ -887,38 +887,44 @@ def _metadata_of(a: Mapping[str, Any], path: Path) -> EpisodeMetadata:
 
 
 def _review_of(value: str | None, path: Path) -> ReviewState | None:
-    try:
-        parsed = fmt.parse_json_attr(value)
-        return ReviewState.from_json(parsed) if parsed is not None else None
-    except (ValueError, AttributeError, StreamSpecError) as exc:
-        raise CorruptEpisodeError(
-            f"{path}: root attribute {fmt.ATTR_REVIEW!r} is not a review (JSON with state, reason, note, "
-            f"reviewer, at_ns: {exc}); set it again with episodes.set_review"
-        ) from exc
+    return _json_attr(
+        value,
+        path,
+        fmt.ATTR_REVIEW,
+        lambda parsed: ReviewState.from_json(parsed) if parsed is not None else None,
+        "a review (JSON with state, reason, note, reviewer, at_ns",
+        "; set it again with episodes.set_review",
+    )
 
 
 def _label_history_of(value: str | None, path: Path) -> tuple[LabelChange, ...]:
-    try:
-        parsed = fmt.parse_json_attr(value)
+    def changes(parsed: Any) -> tuple[LabelChange, ...]:
         if parsed is not None and not isinstance(parsed, list):
             raise ValueError("not a JSON list")
         return tuple(LabelChange.from_json(entry) for entry in parsed or ())
-    except (ValueError, AttributeError, StreamSpecError) as exc:
-        raise CorruptEpisodeError(
-            f"{path}: root attribute {fmt.ATTR_LABEL_HISTORY!r} is not a label history (a JSON list of "
-            f"changes, by, reason, at_ns: {exc})"
-        ) from exc
+
+    what = "a label history (a JSON list of changes, by, reason, at_ns"
+    return _json_attr(value, path, fmt.ATTR_LABEL_HISTORY, changes, what)
 
 
 def _origin_of(value: str | None, path: Path) -> ImportOrigin | None:
+    return _json_attr(
+        value,
+        path,
+        fmt.ATTR_IMPORT,
+        lambda parsed: ImportOrigin.from_json(parsed) if parsed is not None else None,
+        "an import origin (JSON with format, source, ...",
+    )
+
+
+def _json_attr(
+    value: str | None, path: Path, attr: str, decode: Callable[[Any], R], what: str, advice: str = ""
+) -> R:
+    """A JSON root attribute decoded by ``decode``; damage is a CorruptEpisodeError naming it."""
     try:
-        parsed = fmt.parse_json_attr(value)
-        return ImportOrigin.from_json(parsed) if parsed is not None else None
+        return decode(fmt.parse_json_attr(value))
     except (ValueError, AttributeError, StreamSpecError) as exc:
-        raise CorruptEpisodeError(
-            f"{path}: root attribute {fmt.ATTR_IMPORT!r} is not an import origin (JSON with format, "
-            f"source, ...: {exc})"
-        ) from exc
+        raise CorruptEpisodeError(f"{path}: root attribute {attr!r} is not {what}: {exc}){advice}") from exc
 
 
 def _calibration_of(value: Any, where: str) -> CameraCalibration | None:
