@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; run 'make PYTHON=python3.X ...' with Python 3.10-3.12" >&2; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "make: '$(PYTHON) -m venv' failed; on Debian install it with: apt-get install python3-venv" >&2; exit 2; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,ros,view]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ros,view,cluster]'
 	@# The console's browser tests run Debian's chromium through Playwright; CJK glyphs for its Chinese pages.
 	@command -v chromium >/dev/null 2>&1 && test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || { \
 	  test "$$(id -u)" = 0 || { echo "make: the browser tests need Debian's chromium and fonts-noto-cjk; as root run: apt-get install -y chromium fonts-noto-cjk" >&2; exit 2; }; \

@@ -54,8 +54,9 @@ from bench_writer import Scene, _load_average, _machine  # noqa: E402
 
 import episodes  # noqa: E402
 from episodes._layout import ATTR_CONTENT_DIGEST  # noqa: E402
-from episodes._qa._parallel import default_workers, run_parallel  # noqa: E402
+from episodes._qa._parallel import run_parallel  # noqa: E402
 from tg_config import SessionConfig, TaskConfig, load_profile, qa_config  # noqa: E402
+from tg_exec import default_workers  # noqa: E402
 
 GOAL_OVER_READ = 1.5
 GOAL_SPEEDUP = 50.0

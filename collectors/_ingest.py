@@ -43,11 +43,11 @@ from collectors._topics import FrameReader, bind_array, bind_camera
 from episodes import _layout as fmt
 from episodes._errors import EpisodeWriteError, StorageFullError, TimestampOrderError
 from episodes._ids import new_episode_id
-from episodes._qa._parallel import die_with_parent
 from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonValue, StreamSpec
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
 from tg_config import Camera, ConfigError, RobotProfile, Stream
+from tg_exec import die_with_parent
 
 __all__ = [
     "BagFailure",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from episodes._qa._parallel import _arm_death_signal
+from tg_exec import arm_death_signal
 from tg_station import ros_environment, write_fastdds_profile
 
 
@@ -18,7 +18,7 @@ def _die_with_the_test_process() -> None:
     # A process a test forks (a multiprocessing "fork" pool) holds the test worker's pipes
     # to pytest-xdist: if it outlives a worker that the per-test timeout ended, the whole
     # run waits for it forever. Forked children therefore end with their parent.
-    _arm_death_signal(signal.SIGKILL)
+    arm_death_signal(signal.SIGKILL)
 
 
 os.register_at_fork(after_in_child=_die_with_the_test_process)

@@ -54,8 +54,8 @@ def slow_touch(path: Path) -> Path:
 
 def watch_parent_without_prctl(parent_pid: int) -> None:
     """A child that knows of its parent's end only through die_with_parent's portable fallback."""
-    from episodes._qa import _parallel
+    from tg_exec import _local
 
-    _parallel._arm_death_signal = lambda signum: False  # as on a platform without prctl
-    _parallel.die_with_parent(parent_pid)
+    _local.arm_death_signal = lambda signum: False  # as on a platform without prctl
+    _local.die_with_parent(parent_pid)
     time.sleep(120)

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 import episodes
-from episodes._qa._parallel import die_with_parent
 from tg_config import EpisodeQaConfigs
+from tg_exec import die_with_parent
 from tg_site._store import Store, fsync_path
 
 __all__ = ["ArrivalOutcome", "Arrivals", "make_thumbnail", "process_arrival"]

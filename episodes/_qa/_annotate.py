@@ -32,6 +32,7 @@ from episodes._reader import AlignedView, EpisodeReader
 from episodes._spec import ArrayStreamSpec, Role, StreamKind
 from episodes._writer_annotations import AnnotationUpdate, write_annotations
 from tg_base import TgError
+from tg_exec import Executor
 
 __all__ = [
     "AnnotationResult",
@@ -148,6 +149,7 @@ def annotate_episodes(
     config: ConfigSource = None,
     *,
     workers: int | None = None,
+    executor: Executor | None = None,
     write: bool = True,
     on_result: Callable[[AnnotationResult], None] | None = None,
 ) -> list[AnnotationResult]:
@@ -157,7 +159,12 @@ def annotate_episodes(
     """
     work = functools.partial(annotate_episode, config=config, write=write)
     return run_parallel(
-        work, [Path(p) for p in paths], workers=workers, on_result=on_result, on_crash=_crashed
+        work,
+        [Path(p) for p in paths],
+        workers=workers,
+        executor=executor,
+        on_result=on_result,
+        on_crash=_crashed,
     )
 
 

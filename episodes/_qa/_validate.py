@@ -26,6 +26,7 @@ from episodes._qa._store import strings
 from episodes._reader import EpisodeMetadata, EpisodeReader
 from episodes._writer_annotations import AnnotationUpdate, write_annotations
 from tg_base import TgError
+from tg_exec import Executor
 
 __all__ = ["Configure", "EpisodeCheck", "read_qa", "validate_episode", "validate_episodes"]
 
@@ -120,6 +121,7 @@ def validate_episodes(
     config: ConfigSource = None,
     *,
     workers: int | None = None,
+    executor: Executor | None = None,
     write: bool = False,
     visuals: bool = False,
     on_result: Callable[[EpisodeReport], None] | None = None,
@@ -128,13 +130,20 @@ def validate_episodes(
     """:func:`validate_episode` for many files over ``workers`` processes (default: all cores).
 
     Reports come back in the order of ``paths``; ``on_result`` is called in this
-    process as each one is done (for a progress bar). With ``workers > 1``,
+    process as each one is done (for a progress bar). ``executor`` (a
+    :class:`tg_exec.Executor`, which the caller closes) runs them elsewhere, on a
+    Ray cluster for one; otherwise ``workers`` local processes do. With ``workers > 1``,
     ``config`` must be picklable and, as for any spawned process pool, a script
     must call this under ``if __name__ == "__main__":``.
     """
     work = functools.partial(validate_episode, config=config, write=write, visuals=visuals, checks=checks)
     reports = run_parallel(
-        work, [Path(p) for p in paths], workers=workers, on_result=on_result, on_crash=_crashed
+        work,
+        [Path(p) for p in paths],
+        workers=workers,
+        executor=executor,
+        on_result=on_result,
+        on_crash=_crashed,
     )
     return _report_repeats(reports)
 

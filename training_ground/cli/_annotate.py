@@ -14,6 +14,7 @@ from rich.table import Table
 import episodes
 from tg_base import TgError
 from training_ground.cli._console import console, err_console, progress
+from training_ground.cli._executor import ExecutorOption, RayAddressOption, executor_for
 from training_ground.cli._paths import episode_files
 from training_ground.cli._validate import (
     ConfigOption,
@@ -31,6 +32,8 @@ def annotate(
     workers: WorkersOption = None,
     profile: ProfileOption = None,
     config: ConfigOption = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Annotate episodes in place (raw data untouched); for a directory, also its dataset_stats.json.
 
@@ -42,8 +45,8 @@ def annotate(
     """
     files = episode_files(paths)
     configs = qa_configs(profile, config)
-    with progress(len(files), "annotating") as advance:
-        results = episodes.annotate_episodes(files, configs, workers=workers, on_result=advance)
+    with executor_for(executor, ray_address, workers) as run, progress(len(files), "annotating") as advance:
+        results = episodes.annotate_episodes(files, configs, executor=run, on_result=advance)
     _print_table(results)
     done = {Path(r.path).resolve(): r for r in results}
     errors = [r.error for r in results if r.error]

@@ -15,6 +15,7 @@ import sim_envs
 from tg_base import TgError
 from tg_config import EpisodeQaConfigs, load_profile, load_session
 from training_ground.cli._console import console, progress
+from training_ground.cli._executor import ExecutorOption, RayAddressOption, executor_for
 from training_ground.cli._paths import episode_files, output_file
 
 __all__ = ["ConfigOption", "PathsArg", "ProfileOption", "WorkersOption", "qa_configs", "validate"]
@@ -58,6 +59,8 @@ def validate(
             "--replay", help="Also replay simulated episodes' actions in the simulation (replay.divergence)."
         ),
     ] = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Check episodes: timing, values, images, sync, status. Exit code 1 if any episode has an error.
 
@@ -71,11 +74,11 @@ def validate(
     for target, option in ((json_file, "--json"), (html_file, "--html")):
         if target is not None:
             output_file(target, option, f"qa.{option[2:]}")  # before the work, not after it
-    with progress(len(files), "validating") as advance:
+    with executor_for(executor, ray_address, workers) as run, progress(len(files), "validating") as advance:
         reports = episodes.validate_episodes(
             files,
             configs,
-            workers=workers,
+            executor=run,
             write=write,
             visuals=html_file is not None,
             on_result=advance,

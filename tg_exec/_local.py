@@ -1,0 +1,255 @@
+"""Work over local processes: today's behaviour and the default, no cluster needed.
+
+Workers are spawned, not forked: the caller may run threads (a progress bar, a web
+server) that a fork would copy in a locked state. Workers die with the process that
+started them: a ``kill -9`` of ``tg annotate`` or ``tg ingest`` must not leave
+workers behind that go on changing files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent import futures as cf
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from tg_exec._base import Executor, describe_failure
+from tg_exec._errors import ExecutorError, WorkerDiedError
+from tg_exec._progress import Indexed, set_progress_sink
+
+__all__ = ["LocalExecutor", "default_workers", "die_with_parent"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# Windows has no SIGKILL; os.kill with SIGTERM ends a process there outright.
+_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+_POLL_S = 0.2  # how often progress is drained while items run
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def die_with_parent(parent_pid: int, signum: int = _KILL) -> None:
+    """Have ``signum`` sent to this process when ``parent_pid``, its parent, ends (call it in a worker).
+
+    On Linux the kernel sends it (``prctl(PR_SET_PDEATHSIG)``), even after a
+    ``kill -9`` of the parent; elsewhere a thread waits for the parent's end. A
+    parent already gone by the time this runs gets the same signal at once.
+    """
+    armed = sys.platform.startswith("linux") and arm_death_signal(signum)
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signum)
+    if not armed:
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid, signum), name="parent-watch", daemon=True
+        ).start()
+
+
+def arm_death_signal(signum: int) -> bool:
+    """``prctl(PR_SET_PDEATHSIG, signum)`` for this process; False where it is not available."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)) == 0
+    return False
+
+
+def _watch_parent(parent_pid: int, signum: int) -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # returns when the parent's end of a pipe closes, on every platform
+    else:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+    os.kill(os.getpid(), signum)
+
+
+def _worker_init(parent_pid: int, signum: int, updates: Any) -> None:
+    die_with_parent(parent_pid, signum)
+    if updates is not None:
+        set_progress_sink(lambda index, fraction: updates.put((index, fraction)))
+
+
+class LocalExecutor(Executor):
+    """``workers`` processes on this machine; one worker runs the items in this process.
+
+    A worker that dies takes the pool with it; the items it left are redone one
+    per process, so only the one that kills its process again fails.
+    ``stop_signal`` is what a worker gets when this process ends: SIGKILL by
+    default, SIGTERM for work that cleans up after itself (an ingest removes the
+    episodes of the bag it was on).
+
+    >>> with LocalExecutor(1) as run:
+    ...     run.map(abs, [-2, 3], on_failure=lambda item, why: 0)
+    [2, 3]
+    """
+
+    kind = "local"
+
+    def __init__(self, workers: int | None = None, *, stop_signal: int = _KILL) -> None:
+        self.workers = default_workers() if workers is None else workers
+        if self.workers < 1:
+            raise ExecutorError(f"workers must be at least 1, got {self.workers}")
+        self._stop_signal = stop_signal
+        self._context = multiprocessing.get_context("spawn")
+        self._service: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"{self.workers} local process{'es' if self.workers > 1 else ''}"
+
+    def map(
+        self,
+        work: Callable[[T], R],
+        items: Sequence[T],
+        *,
+        on_failure: Callable[[T, str], R],
+        on_result: Callable[[R], None] | None = None,
+        on_progress: Callable[[int, float], None] | None = None,
+    ) -> list[R]:
+        done: dict[int, R] = {}
+
+        def finish(i: int, result: R) -> None:
+            done[i] = result
+            if on_result is not None:
+                on_result(result)
+
+        if self.workers == 1 or len(items) <= 1:
+            self._map_here(Indexed(work), items, on_failure, finish, on_progress)
+        else:
+            self._map_pool(Indexed(work), items, on_failure, finish, on_progress)
+        return [done[i] for i in range(len(items))]
+
+    def _map_here(
+        self,
+        work: Indexed[T, R],
+        items: Sequence[T],
+        on_failure: Callable[[T, str], R],
+        finish: Callable[[int, R], None],
+        on_progress: Callable[[int, float], None] | None,
+    ) -> None:
+        set_progress_sink(on_progress)
+        try:
+            for i, item in enumerate(items):
+                try:
+                    result = work(i, item)
+                except Exception as exc:
+                    result = on_failure(item, describe_failure(exc))
+                finish(i, result)
+        finally:
+            set_progress_sink(None)
+
+    def _map_pool(
+        self,
+        work: Indexed[T, R],
+        items: Sequence[T],
+        on_failure: Callable[[T, str], R],
+        finish: Callable[[int, R], None],
+        on_progress: Callable[[int, float], None] | None,
+    ) -> None:
+        updates = self._context.Queue() if on_progress is not None else None
+        lost: list[int] = []
+        with self._pool(min(self.workers, len(items)), updates) as pool:
+            running = {pool.submit(work, i, item): i for i, item in enumerate(items)}
+            pending = set(running)
+            while pending:
+                finished, pending = cf.wait(pending, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+                _drain(updates, on_progress)
+                for future in finished:
+                    i = running[future]
+                    try:
+                        finish(i, future.result())
+                    except BrokenProcessPool:
+                        lost.append(i)  # redone below, in isolation
+                    except Exception as exc:
+                        finish(i, on_failure(items[i], describe_failure(exc)))
+        _drain(updates, on_progress)
+        for i in sorted(lost):
+            finish(i, self._alone(work, i, items[i], on_failure, updates, on_progress))
+
+    def _alone(
+        self,
+        work: Indexed[T, R],
+        i: int,
+        item: T,
+        on_failure: Callable[[T, str], R],
+        updates: Any,
+        on_progress: Callable[[int, float], None] | None,
+    ) -> R:
+        try:
+            with self._pool(1, updates) as alone:
+                future = alone.submit(work, i, item)
+                while not future.done():
+                    cf.wait([future], timeout=_POLL_S)
+                    _drain(updates, on_progress)
+                return future.result()
+        except BrokenProcessPool as exc:
+            return on_failure(item, f"its worker process died ({exc})")
+        except Exception as exc:
+            return on_failure(item, describe_failure(exc))
+        finally:
+            _drain(updates, on_progress)
+
+    def _pool(self, workers: int, updates: Any = None) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=self._context,
+            initializer=_worker_init,
+            initargs=(os.getpid(), self._stop_signal, updates),
+        )
+
+    def submit(self, work: Callable[[T], R], item: T) -> Future[R]:
+        with self._lock:
+            if self._service is None:
+                self._service = self._pool(self.workers)
+            try:
+                inner = self._service.submit(work, item)
+            except BrokenProcessPool:  # an earlier task's worker died: a new pool for the next ones
+                self._service = self._pool(self.workers)
+                inner = self._service.submit(work, item)
+        outer: Future[R] = Future()
+        inner.add_done_callback(lambda f: self._settle(f, outer))
+        return outer
+
+    def _settle(self, inner: Future[R], outer: Future[R]) -> None:
+        try:
+            outer.set_result(inner.result())
+        except BrokenProcessPool as exc:
+            with self._lock:
+                self._service = None  # the next submit starts a new pool
+            outer.set_exception(WorkerDiedError(f"its worker process died ({exc})"))
+        except BaseException as exc:
+            outer.set_exception(exc)
+
+    def close(self) -> None:
+        with self._lock:
+            service, self._service = self._service, None
+        if service is not None:
+            service.shutdown(wait=True, cancel_futures=True)
+
+
+def _drain(updates: Any, on_progress: Callable[[int, float], None] | None) -> None:
+    if updates is None or on_progress is None:
+        return
+    deadline = time.monotonic() + 0.05
+    while time.monotonic() < deadline:
+        try:
+            index, fraction = updates.get_nowait()
+        except queue.Empty:
+            return
+        on_progress(index, fraction)
