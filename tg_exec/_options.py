@@ -48,12 +48,12 @@ class ExecutorOptions:
         A Ray address alone means the Ray executor.
         """
         env = os.environ if env is None else env
+        if kind not in (None, "ray") and address:
+            raise ExecutorError(f"--ray-address {address} needs --executor ray (got --executor {kind})")
         address = address or env.get("TG_RAY_ADDRESS") or None
         chosen = kind or env.get("TG_EXECUTOR") or ("ray" if address else "local")
         if chosen not in EXECUTORS:
             raise ExecutorError(f"--executor {chosen!r}: choose one of {', '.join(sorted(EXECUTORS))}")
-        if chosen != "ray" and address is not None and kind is not None:
-            raise ExecutorError(f"--ray-address {address} needs --executor ray (got --executor {chosen})")
         return cls(chosen, workers, address if chosen == "ray" else None)
 
     def to_json(self) -> str:

@@ -12,6 +12,7 @@ Ray is the ``[cluster]`` extra; it is imported only when this executor is made.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ R = TypeVar("R")
 DEFAULT_RETRIES = 3  # Ray's own default for tasks whose worker dies
 _IN_FLIGHT_PER_CPU = 4  # tasks queued per CPU: enough to keep every node busy, bounded for 1M items
 _POLL_S = 0.2
+_CONNECT_S = 5.0  # a head node on a site's network answers in milliseconds
 _PROGRESS_BATCH = 1000
 
 
@@ -39,6 +41,25 @@ def _ray() -> Any:
             "the ray executor needs Ray: pip install 'training-ground[cluster]' (or use --executor local)"
         ) from exc
     return ray
+
+
+def _unreachable(address: str | None, why: object) -> str:
+    return (
+        f"cannot reach the Ray cluster at {address}: {why}; start it with `ray start --head` "
+        "or check --ray-address / TG_RAY_ADDRESS"
+    )
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, not after Ray's own minute of retries, when nothing listens at ``address``."""
+    if address in ("auto", "local") or "://" in address:
+        return  # Ray resolves these itself
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=_CONNECT_S):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ExecutorError(_unreachable(address, exc)) from exc
 
 
 def _task(work: Indexed[Any, Any], index: int, item: Any, updates: Any) -> Any:
@@ -79,13 +100,12 @@ class RayExecutor(Executor):
         settings: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
         if address is None:
             settings.update(num_cpus=workers, include_dashboard=False)
+        else:
+            _check_reachable(address)
         try:
             self._ray.init(address=address, **settings)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ExecutorError(
-                f"cannot reach the Ray cluster at {address}: {exc}; start it with `ray start --head` "
-                "or check --ray-address / TG_RAY_ADDRESS"
-            ) from exc
+            raise ExecutorError(_unreachable(address, exc)) from exc
 
     @property
     def cpus(self) -> int:

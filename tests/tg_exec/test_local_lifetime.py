@@ -1,4 +1,4 @@
-"""The process pool of validate and annotate: its workers end with the process that started them."""
+"""The local executor's workers end with the process that started them (kill -9 too)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 _POOL = """
 import sys
 from pathlib import Path
-from episodes._qa._parallel import run_parallel
 from tests.processes import slow_touch
+from tg_exec import LocalExecutor
 paths = [Path(sys.argv[1]) / f"done{i:02d}" for i in range(40)]
-run_parallel(slow_touch, paths, workers=2, on_result=None, on_crash=lambda p, why: p)
+with LocalExecutor(2) as run:
+    run.map(slow_touch, paths, on_failure=lambda p, why: p)
 """
 
 
@@ -37,7 +38,7 @@ def test_kill_9_of_the_parent_ends_the_pool_workers_and_their_work(tmp_path):
     finally:
         proc.kill()
     assert done, "no work item finished before the kill"
-    assert workers, "run_parallel started no worker process"
+    assert workers, "the executor started no worker process"
     assert not wait_gone(workers, timeout_s=5), "pool workers outlived a kill -9 of their parent"
     time.sleep(0.5)
     assert set(tmp_path.iterdir()) == done, "work went on after the parent was killed"

@@ -1,0 +1,48 @@
+"""Work functions the executor tests send to other processes (importable by spawned workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tg_base import TgError
+from tg_exec import report_progress
+
+__all__ = ["die_on_bad", "halves", "pid_of", "refuse_bad", "slow_square"]
+
+
+def refuse_bad(name: str) -> str:
+    """``name`` upper-cased; a name with ``bad`` in it is bad input."""
+    if "bad" in name:
+        raise TgError(f"{name}: not an episode file")
+    return name.upper()
+
+
+def die_on_bad(name: str) -> str:
+    """Kills its own process on a name with ``bad`` in it, as HDF5 does on some damaged files."""
+    if "bad" in name:
+        os._exit(3)
+    return name
+
+
+def halves(n: int) -> int:
+    """Reports progress 0.5 then returns ``n``."""
+    report_progress(0.5)
+    return n
+
+
+def slow_square(n: int) -> int:
+    time.sleep(0.05)
+    return n * n
+
+
+def pid_of(_item: object) -> int:
+    return os.getpid()
+
+
+def touch_once(path: Path) -> str:
+    """Creates ``path``; a second call for the same path is an error (the test counts attempts)."""
+    with open(path, "x", encoding="utf-8"):
+        pass
+    return path.name
