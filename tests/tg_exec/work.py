@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from tg_base import TgError
 from tg_exec import report_progress
 
-__all__ = ["die_on_bad", "halves", "pid_of", "refuse_bad", "slow_square"]
+__all__ = ["die_on_bad", "halves", "logged", "pid_of", "refuse_bad", "slow_square", "touch_once"]
+
+T = TypeVar("T")
 
 
 def refuse_bad(name: str) -> str:
@@ -46,3 +50,11 @@ def touch_once(path: Path) -> str:
     with open(path, "x", encoding="utf-8"):
         pass
     return path.name
+
+
+def logged(work: Callable[[Path], T], log: Path, delay_s: float, item: Path) -> T:
+    """``work(item)`` after ``delay_s``; each attempt adds a line to ``log`` (on the shared filesystem)."""
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(f"{Path(item).name} {os.getpid()}\n")
+    time.sleep(delay_s)
+    return work(item)
