@@ -88,11 +88,13 @@ def _worker_init(parent_pid: int, signum: int, updates: Any) -> None:
 class LocalExecutor(Executor):
     """``workers`` processes on this machine; one worker runs the items in this process.
 
-    A worker that dies takes the pool with it; the items it left are redone one
-    per process, so only the one that kills its process again fails.
-    ``stop_signal`` is what a worker gets when this process ends: SIGKILL by
-    default, SIGTERM for work that cleans up after itself (an ingest removes the
-    episodes of the bag it was on).
+    The pool starts at the first use and serves every later ``map`` and ``submit``
+    until :meth:`close` (a spawned worker costs a second or more of imports). A
+    worker that dies takes the pool with it; the items it left are redone one per
+    process, so only the one that kills its process again fails, and the next call
+    starts a new pool. ``stop_signal`` is what a worker gets when this process ends:
+    SIGKILL by default, SIGTERM for work that cleans up after itself (an ingest
+    removes the episodes of the bag it was on).
 
     >>> with LocalExecutor(1) as run:
     ...     run.map(abs, [-2, 3], on_failure=lambda item, why: 0)
@@ -107,7 +109,8 @@ class LocalExecutor(Executor):
             raise ExecutorError(f"workers must be at least 1, got {self.workers}")
         self._stop_signal = stop_signal
         self._context = multiprocessing.get_context("spawn")
-        self._service: ProcessPoolExecutor | None = None
+        self._updates: Any = None  # the workers' progress queue, made with the pool
+        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -162,23 +165,24 @@ class LocalExecutor(Executor):
         finish: Callable[[int, R], None],
         on_progress: Callable[[int, float], None] | None,
     ) -> None:
-        updates = self._context.Queue() if on_progress is not None else None
+        pool, updates = self._shared()
         lost: list[int] = []
-        with self._pool(min(self.workers, len(items)), updates) as pool:
-            running = {pool.submit(work, i, item): i for i, item in enumerate(items)}
-            pending = set(running)
-            while pending:
-                finished, pending = cf.wait(pending, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
-                _drain(updates, on_progress)
-                for future in finished:
-                    i = running[future]
-                    try:
-                        finish(i, future.result())
-                    except BrokenProcessPool:
-                        lost.append(i)  # redone below, in isolation
-                    except Exception as exc:
-                        finish(i, on_failure(items[i], describe_failure(exc)))
+        running = {pool.submit(work, i, item): i for i, item in enumerate(items)}
+        pending = set(running)
+        while pending:
+            finished, pending = cf.wait(pending, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+            _drain(updates, on_progress)
+            for future in finished:
+                i = running[future]
+                try:
+                    finish(i, future.result())
+                except BrokenProcessPool:
+                    lost.append(i)  # redone below, in isolation
+                except Exception as exc:
+                    finish(i, on_failure(items[i], describe_failure(exc)))
         _drain(updates, on_progress)
+        if lost:
+            self._discard(pool)
         for i in sorted(lost):
             finish(i, self._alone(work, i, items[i], on_failure, updates, on_progress))
 
@@ -192,7 +196,7 @@ class LocalExecutor(Executor):
         on_progress: Callable[[int, float], None] | None,
     ) -> R:
         try:
-            with self._pool(1, updates) as alone:
+            with self._new_pool(1, updates) as alone:
                 future = alone.submit(work, i, item)
                 while not future.done():
                     cf.wait([future], timeout=_POLL_S)
@@ -205,7 +209,23 @@ class LocalExecutor(Executor):
         finally:
             _drain(updates, on_progress)
 
-    def _pool(self, workers: int, updates: Any = None) -> ProcessPoolExecutor:
+    def _shared(self) -> tuple[ProcessPoolExecutor, Any]:
+        """The pool every call uses (started now if there is none), and its progress queue."""
+        with self._lock:
+            if self._updates is None:
+                self._updates = self._context.Queue()
+            if self._pool is None:
+                self._pool = self._new_pool(self.workers, self._updates)
+            return self._pool, self._updates
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """A broken pool: the next call starts a new one."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def _new_pool(self, workers: int, updates: Any) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             workers,
             mp_context=self._context,
@@ -214,37 +234,41 @@ class LocalExecutor(Executor):
         )
 
     def submit(self, work: Callable[[T], R], item: T) -> Future[R]:
-        with self._lock:
-            if self._service is None:
-                self._service = self._pool(self.workers)
-            try:
-                inner = self._service.submit(work, item)
-            except BrokenProcessPool:  # an earlier task's worker died: a new pool for the next ones
-                self._service = self._pool(self.workers)
-                inner = self._service.submit(work, item)
+        pool, _ = self._shared()
+        try:
+            inner = pool.submit(work, item)
+        except BrokenProcessPool:  # an earlier task's worker died: a new pool for the next ones
+            self._discard(pool)
+            pool, _ = self._shared()
+            inner = pool.submit(work, item)
         outer: Future[R] = Future()
-        inner.add_done_callback(lambda f: self._settle(f, outer))
+        inner.add_done_callback(lambda f: self._settle(f, outer, pool))
         return outer
 
-    def _settle(self, inner: Future[R], outer: Future[R]) -> None:
+    def _settle(self, inner: Future[R], outer: Future[R], pool: ProcessPoolExecutor) -> None:
         try:
             outer.set_result(inner.result())
         except BrokenProcessPool as exc:
             with self._lock:
-                self._service = None  # the next submit starts a new pool
+                if self._pool is pool:
+                    self._pool = None  # the next submit starts a new pool
             outer.set_exception(WorkerDiedError(f"its worker process died ({exc})"))
         except BaseException as exc:
             outer.set_exception(exc)
 
     def close(self) -> None:
         with self._lock:
-            service, self._service = self._service, None
-        if service is not None:
-            service.shutdown(wait=True, cancel_futures=True)
+            pool, self._pool = self._pool, None
+            updates, self._updates = self._updates, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if updates is not None:
+            updates.close()
 
 
 def _drain(updates: Any, on_progress: Callable[[int, float], None] | None) -> None:
-    if updates is None or on_progress is None:
+    """Hand queued progress to ``on_progress`` (or drop it: a full pipe would block the workers)."""
+    if updates is None:
         return
     deadline = time.monotonic() + 0.05
     while time.monotonic() < deadline:
@@ -252,4 +276,5 @@ def _drain(updates: Any, on_progress: Callable[[int, float], None] | None) -> No
             index, fraction = updates.get_nowait()
         except queue.Empty:
             return
-        on_progress(index, fraction)
+        if on_progress is not None:
+            on_progress(index, fraction)

@@ -33,6 +33,8 @@ def test_results_in_item_order_and_bad_input_reported_once(workers):
 def test_an_item_that_kills_its_worker_fails_alone():
     with LocalExecutor(2) as run:
         results = run.map(work.die_on_bad, ["a", "bad", "c", "d"], on_failure=_why)
+        after = run.map(work.die_on_bad, ["e", "f"], on_failure=_why)  # on a new pool
+    assert after == ["e", "f"]
     assert results[0] == "a" and results[2:] == ["c", "d"]
     assert results[1].startswith("failed bad: its worker process died")
 
@@ -53,10 +55,11 @@ def test_progress_from_inside_a_task_reaches_the_caller(workers):
     assert sorted(reports) == [(0, 0.5), (1, 0.5), (2, 0.5)]
 
 
-def test_two_workers_use_two_processes():
+def test_two_workers_use_two_processes_kept_from_call_to_call():
     with LocalExecutor(2) as run:
-        pids = run.map(work.pid_of, list(range(8)), on_failure=lambda i, w: 0)
-    assert len(set(pids)) == 2
+        first = run.map(work.pid_of, list(range(8)), on_failure=lambda i, w: 0)
+        second = run.map(work.pid_of, list(range(8)), on_failure=lambda i, w: 0)
+    assert len(set(first)) == 2 and set(second) == set(first)
 
 
 def test_submit_gives_the_result_the_error_or_worker_died():

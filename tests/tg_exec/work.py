@@ -42,6 +42,8 @@ def slow_square(n: int) -> int:
 
 
 def pid_of(_item: object) -> int:
+    """This worker's pid, after 0.1 s: long enough for the pool to hand items to every worker."""
+    time.sleep(0.1)
     return os.getpid()
 
 
