@@ -53,7 +53,7 @@ def delta_timestamps(
     return deltas
 
 
-class NormalisedLeRobot(torch.utils.data.Dataset):  # type: ignore[misc]
+class NormalisedLeRobot(torch.utils.data.Dataset):
     """A LeRobotDataset's samples with state and action normalised by the dataset's mean and std."""
 
     def __init__(self, data: LeRobotDataset) -> None:
