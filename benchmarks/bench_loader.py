@@ -1,4 +1,4 @@
-"""Benchmark: ``episodes.EpisodeDataset`` (without and with its prepared cache) vs an ALOHA-style loader.
+"""Benchmark: ``episodes.EpisodeDataset`` (with and without its cache) vs ALOHA-style and LeRobotDataset.
 
 Two datasets are generated (not timed), each with ``bench_qa``'s full
 ``sim_humanoid`` load (28-joint state, arm and gripper commands: 16 action
@@ -9,9 +9,9 @@ same aligned ticks: ``/observations/qpos``, ``qvel``, ``effort`` (T, 28),
 ``/observations/images/<cam>`` (T, H, W, 3) uint8 with one frame per chunk,
 ``/action`` (T, 16).
 
-Both loaders produce the same sample: the normalised state and the normalised
-action chunk of 50 with its padding mask, the three cameras channel-first float32
-in [0, 1]. Three cases: ``224x224`` (cameras recorded at 224x224),
+All loaders produce the same sample: the normalised state (an observation
+history of 1 tick) and the normalised action chunk of 50 with its padding mask,
+the three cameras channel-first float32 in [0, 1]. Three cases: ``224x224`` (cameras recorded at 224x224),
 ``224x224_resized`` (the 640x480 dataset resized with ``cv2.INTER_AREA`` by both
 loaders) and ``640x480``. The ALOHA-style loader is ACT's ``EpisodicDataset``
 per item: open the file, read qpos and qvel at ``t``, every camera's raw frame
@@ -22,15 +22,22 @@ process, caches each episode's low-dimensional arrays, and reads and decodes
 only the JPEG frames. ``tg_cache`` is ``EpisodeDataset(..., cache=DIR)``: the
 cameras decoded once at the case's size into memory-mapped ``.npy`` files
 (prepared before the timed runs, ``prepare_s`` in ``datasets``; its bytes count in
-``bytes_on_disk``).
+``bytes_on_disk``). ``lerobot`` is ``LeRobotDataset`` (lerobot 0.4.4, PyAV video
+backend) on the case's data exported with ``episodes.export_lerobot`` at the
+case's size (before the timed runs, ``lerobot_export_s``): the same history and
+chunk through ``delta_timestamps``, each camera's frame decoded from its video
+per sample, state and action normalised with the export's statistics. It runs
+in ``--lerobot-python`` (default ``.venv-verify/bin/python``, ``make
+.venv-verify/.installed``) by ``_lerobot_loader.py``, and is skipped (said in the
+JSON's ``lerobot``) when that is missing; its bytes on disk include the Arrow copy
+of the parquet files that LeRobotDataset makes on first load.
 
 Warm runs read every file once first (all in the page cache). ``--cold`` adds
 runs with the page cache dropped before each (``/proc/sys/vm/drop_caches`` as
 root, else ``posix_fadvise(DONTNEED)`` on the loader's files), where wall
 samples/s is the figure that counts. Memory: peak RSS counts a memory map's
-pages that were read, so the parent's anonymous RSS at the end (``RssAnon``) is
-also given. The LeRobotDataset peer needs torch and lerobot (``make
-verify-export``) and is not run here.
+pages that were read (and LeRobotDataset's torch libraries), so the loader
+process's anonymous RSS at the end (``RssAnon``) is also given.
 
 Each configuration (loader x case x 1 process / 2 worker processes) runs in its
 own subprocess over ``--samples`` samples in a seeded random order
@@ -40,13 +47,14 @@ loader's iterator (opening files, starting workers) to the last batch. The speed
 compared with the goals is samples per CPU-second (user + system time of the
 process and its workers): what one otherwise idle core delivers, and steady when
 other jobs share the machine, where wall-clock samples/s (also reported, with
-the load average) swings with their load. ``--repeat`` runs alternate the two
-loaders and keep each one's best figures; peak RSS (the parent's plus each
-worker's ``ru_maxrss``) is the worst run's. One JSON document goes to stdout (and
-``--out``); progress to stderr.
+the load average) swings with their load. ``--repeat`` runs alternate the
+loaders and keep each one's best figures; peak RSS (the loader process's
+``VmHWM`` plus each worker's ``ru_maxrss``) is the worst run's. One JSON document
+goes to stdout (and ``--out``); progress and, at the end, a Markdown table of the
+results to stderr.
 
     python benchmarks/bench_loader.py [--episodes 4] [--unique 2] [--seconds 8] [--samples 480]
-        [--repeat 1] [--cold]
+        [--repeat 1] [--cold] [--lerobot-python .venv-verify/bin/python]
 """
 
 from __future__ import annotations
@@ -56,7 +64,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -73,6 +80,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from _loader_meter import BATCH, Meter, sample_order, torch_count  # noqa: E402
 from bench_qa import make_dataset  # noqa: E402
 from bench_writer import Scene, _load_average, _machine  # noqa: E402
 
@@ -81,11 +89,13 @@ from tg_config import SessionConfig, TaskConfig, load_profile  # noqa: E402
 
 CAMERAS = ("head", "wrist_left", "wrist_right")
 STATE = "joint_position"
+OBS_HORIZON = 1
 ACTION_HORIZON = 50
-BATCH = 8
 GOAL_224 = 3.0
+GOAL_LEROBOT = 5.0
 GOAL_640 = 1.0
 GOAL_SMALLER = 3.0
+LEROBOT_CHILD = REPO / "benchmarks" / "_lerobot_loader.py"
 
 
 def _log(msg: str) -> None:
@@ -254,6 +264,7 @@ def _loader(
         root,
         state_streams=[STATE],
         cameras=CAMERAS,
+        obs_horizon=OBS_HORIZON,
         action_horizon=ACTION_HORIZON,
         image_size=size,
         image_dtype="float32",
@@ -263,21 +274,8 @@ def _loader(
     )
 
 
-def _anon_rss_mb() -> float:
-    """This process's anonymous resident memory (a memory map's file pages are not in it)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
 def _get(data: Any, i: int) -> int:
     return len(data[i])
-
-
-def _cpu(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -292,17 +290,12 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         torch.set_num_threads(1)
     started = time.perf_counter()
     data = _loader(spec["kind"], paths, Path(spec["root"]), size, spec.get("cache"))  # type: ignore[arg-type]
-    build_s = time.perf_counter() - started
-    order = np.resize(np.random.default_rng(0).permutation(len(data)), spec["samples"]).tolist()
+    order = sample_order(len(data), spec["samples"])
     workers = spec["workers"]
-    # Everything from here on is charged: opening files, starting workers, every sample.
-    wall0, cpu0 = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
+    meter = Meter(time.perf_counter() - started)  # from here on everything is charged
     count = 0
     if torch is not None:
-        loader = torch.utils.data.DataLoader(data, batch_size=BATCH, sampler=order, num_workers=workers)
-        for batch in loader:
-            count += len(batch["action"])
-        del loader  # joins the workers, so that their usage is counted below
+        count = torch_count(torch, data, order, workers)
         mode = "torch DataLoader"
     elif workers == 0:
         for i in order:
@@ -319,39 +312,39 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
             pool.close()
             pool.join()
         mode = "multiprocessing pool"
-    wall = time.perf_counter() - wall0
-    cpu = _cpu(resource.RUSAGE_SELF) - cpu0 + _cpu(resource.RUSAGE_CHILDREN)
-    return {
-        "mode": mode,
-        "samples": count,
-        "wall_s": round(wall, 2),
-        "samples_per_s": round(count / wall, 1),
-        "cpu_s": round(cpu, 2),
-        "cpu_ms_per_sample": round(1e3 * cpu / count, 2),
-        "samples_per_cpu_s": round(count / cpu, 1),
-        "build_s": round(build_s, 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "anon_rss_mb": _anon_rss_mb(),
-        "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-        if workers
-        else 0.0,
-    }
+    return meter.result(mode, count, workers=workers)
 
 
-def measure(spec: dict[str, Any]) -> dict[str, Any]:
+def measure(spec: dict[str, Any], lerobot_python: Path) -> dict[str, Any]:
+    """One configuration in its own process: ``--child``, or ``_lerobot_loader.py`` in lerobot's venv."""
+    if spec["kind"] == "lerobot":
+        # None of our packages on its path; lerobot's Arrow copy of the parquet files goes under the work
+        # directory (counted on disk, deleted at the end) instead of ~/.cache, and it never asks the Hub.
+        command = [str(lerobot_python), str(LEROBOT_CHILD), json.dumps(spec)]
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.update(HF_HOME=spec["hf_home"], HF_HUB_OFFLINE="1", SVT_LOG="1")
+    else:
+        command = [sys.executable, __file__, "--child", json.dumps(spec)]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        command, capture_output=True, text=True, check=False, env=env, stdin=subprocess.DEVNULL
     )
     if done.returncode != 0:
-        raise RuntimeError(f"configuration {spec['kind']} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"configuration {spec['kind']} failed ({' '.join(command)}):\n{done.stderr[-3000:]}"
+        )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     total = result["peak_rss_mb"] + spec["workers"] * result["worker_peak_rss_mb"]
     result["total_peak_rss_mb"] = round(total, 1)
     return result
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    """The files among ``paths`` and under those that are directories."""
+    out: list[Path] = []
+    for p in paths:
+        out.extend([p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file()))
+    return out
 
 
 def _drop_caches(paths: list[Path]) -> str:
@@ -361,26 +354,23 @@ def _drop_caches(paths: list[Path]) -> str:
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
         return "drop_caches"
     except OSError:
-        for p in paths:
-            for f in [p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file()):
-                fd = os.open(f, os.O_RDONLY)
-                try:
-                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-                finally:
-                    os.close(fd)
+        for f in _files(paths):
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
         return "posix_fadvise"
 
 
 def _bytes(paths: list[Path]) -> int:
-    return sum(
-        p.stat().st_size if p.is_file() else sum(x.stat().st_size for x in p.rglob("*.npy")) for p in paths
-    )
+    return sum(f.stat().st_size for f in _files(paths))
 
 
 def _warm(paths: list[Path]) -> int:
-    """Read every byte once so that both datasets are in the page cache."""
+    """Read every byte of ``paths`` once, so that they are in the page cache."""
     total = 0
-    for p in paths:
+    for p in _files(paths):
         with open(p, "rb") as f:
             while block := f.read(16 << 20):
                 total += len(block)
@@ -393,7 +383,8 @@ CASES = (
     ("224x224_resized", "640x480", (224, 224), 2),
     ("640x480", "640x480", None, 3),
 )
-KINDS = ("baseline", "tg", "tg_cache")
+KINDS = ("baseline", "tg", "tg_cache", "lerobot")
+NAMES = {"baseline": "ALOHA-style", "tg": "tg", "tg_cache": "tg + cache", "lerobot": "LeRobotDataset"}
 
 
 def _prepare(data: dict[str, Any], case: str, resize: tuple[int, int] | None, work: Path) -> Path:
@@ -406,39 +397,81 @@ def _prepare(data: dict[str, Any], case: str, resize: tuple[int, int] | None, wo
     return cache
 
 
+def _export(data: dict[str, Any], case: str, resize: tuple[int, int] | None, work: Path) -> Path:
+    """The case's LeRobot v3.0 export at the case's image size, made before the timed runs."""
+    out = work / "lerobot" / case
+    out.parent.mkdir(parents=True, exist_ok=True)
+    options = episodes.ExportOptions(
+        filter=episodes.EpisodeFilter(qa="any"), state=(STATE,), cameras=CAMERAS, image_size=resize
+    )
+    started = time.perf_counter()
+    exported = episodes.export_lerobot(data["paths"][0].parent, out, options)
+    data["info"][f"lerobot_export_s_{case}"] = round(time.perf_counter() - started, 1)
+    data["info"][f"lerobot_bytes_{case}"] = _bytes([out])
+    data["info"]["lerobot_codec"] = exported.details["codec"]
+    return out
+
+
+def _case_files(
+    args: argparse.Namespace, data: dict[str, Any], case: str, resize: tuple[int, int] | None, work: Path
+) -> dict[str, list[Path]]:
+    """Each loader's files in a case (warmed, evicted, counted on disk); makes the cache and the export."""
+    cache = _prepare(data, case, resize, work)
+    files = {"baseline": data["aloha"], "tg": data["paths"], "tg_cache": [*data["paths"], cache]}
+    if args.lerobot_python.is_file():  # the export and lerobot's Arrow copy of its parquet files
+        files["lerobot"] = [_export(data, case, resize, work), work / "hf_home" / case]
+    return files
+
+
+def _spec(
+    kind: str, files: list[Path], data: dict[str, Any], resize: tuple[int, int] | None
+) -> dict[str, Any]:
+    """What a configuration's child builds (``workers`` and ``samples`` are added by the caller)."""
+    if kind == "lerobot":
+        return {
+            "kind": kind,
+            "root": str(files[0]),
+            "hf_home": str(files[1]),
+            "obs_horizon": OBS_HORIZON,
+            "action_horizon": ACTION_HORIZON,
+            "backend": "pyav",
+        }
+    return {
+        "kind": kind,
+        "size": resize,
+        "paths": [str(p) for p in (data["aloha"] if kind == "baseline" else data["paths"])],
+        "root": str(data["paths"][0].parent),
+        "cache": str(files[-1]),
+    }
+
+
 def run_cases(args: argparse.Namespace, sets: dict[str, dict[str, Any]], work: Path) -> dict[str, Any]:
     """Every (case, workers, warm/cold, kind), kinds alternating; each entry keeps its best run."""
     results: dict[str, Any] = {}
     for case, label, resize, share in CASES:
         data = sets[label]
-        cache = _prepare(data, case, resize, work)
-        files = {"baseline": data["aloha"], "tg": data["paths"], "tg_cache": [*data["paths"], cache]}
+        files = _case_files(args, data, case, resize, work)
         for temperature in ("warm", "cold") if args.cold else ("warm",):
             for workers in (0, 2):
                 for _ in range(args.repeat):  # alternating, so that a burst of load hits every kind
-                    for kind in KINDS:
+                    for kind in files:
                         mode = "1proc" if workers == 0 else f"{workers}workers"
                         key = f"{kind}_{case}_{mode}" + ("_cold" if temperature == "cold" else "")
                         if temperature == "cold":
                             dropped = _drop_caches(files[kind])
                         else:
-                            _warm([p for p in files[kind] if p.is_file()] + sorted(cache.glob("*.npy")))
+                            _warm(files[kind])
                         spec = {
-                            "kind": kind,
-                            "size": resize,
+                            **_spec(kind, files[kind], data, resize),
                             "workers": workers,
                             "samples": args.samples // share,
-                            "paths": [
-                                str(p) for p in (data["aloha"] if kind == "baseline" else data["paths"])
-                            ],
-                            "root": str(data["paths"][0].parent),
-                            "cache": str(cache),
                         }
-                        got = measure(spec)
+                        got = measure(spec, args.lerobot_python)
                         if temperature == "cold":
                             got["dropped_by"] = dropped
-                        entry = results.setdefault(key, {"runs": [], "bytes_on_disk": _bytes(files[kind])})
+                        entry = results.setdefault(key, {"runs": []})
                         entry["runs"].append(got)
+                        entry["bytes_on_disk"] = _bytes(files[kind])  # after the run: lerobot's Arrow copy
                         _log(
                             f"{key}: {got['samples_per_cpu_s']} samples/CPU-s, {got['samples_per_s']} "
                             f"samples/s, {got['total_peak_rss_mb']} MB (anon {got['anon_rss_mb']} MB)"
@@ -451,26 +484,40 @@ def run_cases(args: argparse.Namespace, sets: dict[str, dict[str, Any]], work: P
     return results
 
 
+def _versus(ours: dict[str, Any], peer: dict[str, Any], goal: float, name: str) -> dict[str, Any]:
+    """The speed and the memory goal of one loader's entry against a peer's."""
+    ratio = ours["samples_per_cpu_s"] / peer["samples_per_cpu_s"]
+    return {
+        "speed": {
+            "target": f">= {goal}x {name} samples per CPU-second",
+            "value": round(ratio, 2),
+            "wall_clock_ratio": round(ours["samples_per_s"] / peer["samples_per_s"], 2),
+            "pass": ratio >= goal,
+        },
+        "memory": {
+            "target": f"parent's anonymous RSS <= {name}'s (peak RSS counts mapped cache pages)",
+            "value": [ours["anon_rss_mb"], peer["anon_rss_mb"]],
+            "peak_rss_mb": [ours["total_peak_rss_mb"], peer["total_peak_rss_mb"]],
+            "pass": ours["anon_rss_mb"] <= peer["anon_rss_mb"],
+        },
+    }
+
+
 def _goals(results: dict[str, Any]) -> dict[str, Any]:
     goals: dict[str, Any] = {}
     for case, goal in (("224x224", GOAL_224), ("224x224_resized", GOAL_224), ("640x480", GOAL_640)):
         for mode in ("1proc", "2workers"):
-            base = results[f"baseline_{case}_{mode}"]
             for kind in ("tg", "tg_cache"):
-                ours = results[f"{kind}_{case}_{mode}"]
-                ratio = ours["samples_per_cpu_s"] / base["samples_per_cpu_s"]
-                goals[f"speed_{kind}_{case}_{mode}"] = {
-                    "target": f">= {goal}x baseline samples per CPU-second",
-                    "value": round(ratio, 2),
-                    "wall_clock_ratio": round(ours["samples_per_s"] / base["samples_per_s"], 2),
-                    "pass": ratio >= goal,
-                }
-                goals[f"memory_{kind}_{case}_{mode}"] = {
-                    "target": "parent's anonymous RSS <= baseline's (peak RSS counts mapped cache pages)",
-                    "value": [ours["anon_rss_mb"], base["anon_rss_mb"]],
-                    "peak_rss_mb": [ours["total_peak_rss_mb"], base["total_peak_rss_mb"]],
-                    "pass": ours["anon_rss_mb"] <= base["anon_rss_mb"],
-                }
+                got = _versus(
+                    results[f"{kind}_{case}_{mode}"], results[f"baseline_{case}_{mode}"], goal, "baseline"
+                )
+                goals[f"speed_{kind}_{case}_{mode}"] = got["speed"]
+                goals[f"memory_{kind}_{case}_{mode}"] = got["memory"]
+            peer = results.get(f"lerobot_{case}_{mode}")
+            if peer is not None and case != "640x480":  # the issue's goal against LeRobotDataset is at 224
+                got = _versus(results[f"tg_cache_{case}_{mode}"], peer, GOAL_LEROBOT, "LeRobotDataset")
+                goals[f"speed_tg_cache_vs_lerobot_{case}_{mode}"] = got["speed"]
+                goals[f"memory_tg_cache_vs_lerobot_{case}_{mode}"] = got["memory"]
         one, two = results[f"tg_{case}_1proc"], results[f"tg_{case}_2workers"]
         goals[f"workers_per_cpu_s_{case}"] = {
             "target": "2 workers' samples per CPU-second within 15% of one process's",
@@ -478,6 +525,25 @@ def _goals(results: dict[str, Any]) -> dict[str, Any]:
             "pass": two["samples_per_cpu_s"] >= 0.85 * one["samples_per_cpu_s"],
         }
     return goals
+
+
+def table(results: dict[str, Any]) -> str:
+    """The results as a Markdown table: samples per CPU-second (wall samples/s) and the cache's ratios."""
+    kinds = [k for k in KINDS if any(key.startswith(f"{k}_") for key in results)]
+    peers = [k for k in ("baseline", "lerobot") if k in kinds]
+    head = ["case", "run", *(NAMES[k] for k in kinds), *(f"tg + cache / {NAMES[k]}" for k in peers)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for case, *_ in CASES:
+        for suffix, temperature in (("", "warm"), ("_cold", "cold")):
+            for mode, run in (("1proc", "1 process"), ("2workers", "2 workers")):
+                got = {k: results.get(f"{k}_{case}_{mode}{suffix}") for k in kinds}
+                if not all(got.values()):
+                    continue
+                cells = [f"{got[k]['samples_per_cpu_s']:.0f} ({got[k]['samples_per_s']:.0f})" for k in kinds]
+                ours = got["tg_cache"]["samples_per_cpu_s"]
+                ratios = [f"{ours / got[k]['samples_per_cpu_s']:.2f}" for k in peers]
+                lines.append("| " + " | ".join([case, f"{temperature}, {run}", *cells, *ratios]) + " |")
+    return "\n".join(lines)
 
 
 def _crossover(results: dict[str, Any], sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -500,6 +566,66 @@ def _crossover(results: dict[str, Any], sets: dict[str, dict[str, Any]]) -> dict
     return out
 
 
+def _peer(python: Path) -> dict[str, Any]:
+    """The LeRobotDataset peer's environment, or why it was skipped."""
+    if not python.is_file():
+        return {
+            "skipped": f"no {python}: build it with `make .venv-verify/.installed` (lerobot 0.4.4, torch; "
+            "about 8 GB) or pass --lerobot-python PATH"
+        }
+    versions = subprocess.run(
+        [str(python), "-c", PEER_VERSIONS], capture_output=True, text=True, check=True, timeout=120
+    )
+    return {
+        "python": str(python),
+        "versions": json.loads(versions.stdout),
+        "video_backend": "pyav",
+        "note": "torch DataLoader; each camera's frame decoded from the exported video per sample; "
+        "state and action normalised with the export's stats in a wrapper (lerobot's policy does it)",
+    }
+
+
+PEER_VERSIONS = (
+    "import json, importlib.metadata as m; "
+    "print(json.dumps({n: m.version(n) for n in ('lerobot', 'torch', 'torchvision', 'av', 'datasets')}))"
+)
+
+
+def _document(
+    args: argparse.Namespace, sets: dict[str, dict[str, Any]], results: dict[str, Any], load_before: Any
+) -> dict[str, Any]:
+    goals = _goals(results)
+    goals["disk_crossover_mb_s"] = _crossover(results, sets)
+    info = sets["640x480"]["info"]
+    smaller = info["aloha_bytes"] / info["tg_bytes"]
+    goals["dataset_smaller_640x480"] = {
+        "target": f">= {GOAL_SMALLER}x smaller on disk than the ALOHA copy",
+        "value": round(smaller, 2),
+        "pass": smaller >= GOAL_SMALLER,
+    }
+    return {
+        "benchmark": "bench_loader",
+        "datasets": {
+            **{label: data["info"] for label, data in sets.items()},
+            "cameras": "3 JPEG q90 cameras at 30 Hz; aligned at 30 Hz",
+            "note": "tg files also hold the raw 500 Hz joint streams, IMU and stamps; ALOHA only ticks",
+        },
+        "sample": {
+            "state": f"{STATE} (28)",
+            "obs_horizon": OBS_HORIZON,
+            "action_horizon": ACTION_HORIZON,
+            "images": "3 cameras, channel-first float32 [0, 1]",
+            "batch_size": BATCH,
+        },
+        "lerobot": _peer(args.lerobot_python),
+        "results": results,
+        "goals": goals,
+        "load_average_before": load_before,
+        "load_average_after": _load_average(),
+        "machine": _machine(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--episodes", type=int, default=4, help="episodes in the dataset (default 4)")
@@ -514,6 +640,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration (default 1)")
     parser.add_argument("--cold", action="store_true", help="also run each case with the page cache dropped")
     parser.add_argument("--out", type=Path, help="also write the JSON document to this file")
+    parser.add_argument(
+        "--lerobot-python",
+        type=Path,
+        default=REPO / ".venv-verify" / "bin" / "python",
+        help="Python of an environment with lerobot 0.4.4 and torch for the LeRobotDataset peer "
+        "(default .venv-verify/bin/python: make .venv-verify/.installed); skipped when missing",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -539,38 +672,12 @@ def main(argv: list[str] | None = None) -> int:
                 },
             }
         results = run_cases(args, sets, work)
-        goals = _goals(results)
-        goals["disk_crossover_mb_s"] = _crossover(results, sets)
-        info = sets["640x480"]["info"]
-        smaller = info["aloha_bytes"] / info["tg_bytes"]
-        goals["dataset_smaller_640x480"] = {
-            "target": f">= {GOAL_SMALLER}x smaller on disk than the ALOHA copy",
-            "value": round(smaller, 2),
-            "pass": smaller >= GOAL_SMALLER,
-        }
-        document = {
-            "benchmark": "bench_loader",
-            "datasets": {
-                **{label: data["info"] for label, data in sets.items()},
-                "cameras": "3 JPEG q90 cameras at 30 Hz; aligned at 30 Hz",
-                "note": "tg files also hold the raw 500 Hz joint streams, IMU and stamps; ALOHA only ticks",
-            },
-            "sample": {
-                "state": f"{STATE} (28)",
-                "action_horizon": ACTION_HORIZON,
-                "images": "3 cameras, channel-first float32 [0, 1]",
-                "batch_size": BATCH,
-            },
-            "results": results,
-            "goals": goals,
-            "load_average_before": load_before,
-            "load_average_after": _load_average(),
-            "machine": _machine(),
-        }
+        document = _document(args, sets, results, load_before)
         text = json.dumps(document, indent=1)
         print(text)
         if args.out:
             args.out.write_text(text + "\n")
+        print(table(results), file=sys.stderr)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
