@@ -50,6 +50,8 @@ from bench_writer import _goal, _load_average, _machine  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 import episodes  # noqa: E402
+from collectors import ingest_bag  # noqa: E402
+from tests.collectors.bagfixtures import write_kuavo_bag  # noqa: E402
 from tg_config import load_profile, qa_config  # noqa: E402
 from tg_exec import Executor, LocalExecutor, RayExecutor  # noqa: E402
 
@@ -88,10 +90,16 @@ def job(executor: Executor, paths: list[Path], qa: episodes.QaConfig) -> dict[st
 
 def overhead(paths: list[Path], qa: episodes.QaConfig, repeat: int) -> dict[str, Any]:
     """Local processes vs Ray on the same cores, alternating, warm and cold."""
+    # Each executor's start (Ray's processes; the local pool's spawned workers importing numpy,
+    # h5py and OpenCV) is timed apart, then the job runs on started executors, as in a service.
     started = time.perf_counter()
     ray = RayExecutor(workers=2)
+    ray.map(_noop, [0, 1], on_failure=lambda i, why: -1)
     ray_start_s = time.perf_counter() - started
+    started = time.perf_counter()
     local = LocalExecutor(2)
+    local.map(_noop, [0, 1], on_failure=lambda i, why: -1)
+    local_start_s = time.perf_counter() - started
     runs: dict[str, list[dict[str, float]]] = {}
     try:
         for round_ in range(repeat):
@@ -115,22 +123,36 @@ def overhead(paths: list[Path], qa: episodes.QaConfig, repeat: int) -> dict[str,
         cache: round(best[f"{cache}_ray"]["total_s"] / best[f"{cache}_local"]["total_s"], 3)
         for cache in ("warm", "cold")
     }
-    return {"ray_start_s": round(ray_start_s, 2), "runs": runs, "best": best, "ray_over_local": ratios}
+    return {
+        "start_s": {"ray": round(ray_start_s, 2), "local": round(local_start_s, 2)},
+        "runs": runs,
+        "best": best,
+        "ray_over_local": ratios,
+    }
 
 
-def _in_worker(work: Callable[[Path], Any], path: Path) -> float:
-    """Seconds ``work(path)`` takes inside the worker (no scheduling, no transfer)."""
-    started = time.perf_counter()
+def _in_worker(work: Callable[[Path], Any], path: Path) -> tuple[float, float]:
+    """(wall s, CPU s of its process) of ``work(path)`` in the worker: no scheduling, no transfer."""
+    started, cpu = time.perf_counter(), time.process_time()
     work(path)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def _per_episode_s(executor: Executor, work: Callable[[Path], Any], paths: list[Path]) -> float:
-    times = executor.map(functools.partial(_in_worker, work), paths, on_failure=lambda p, why: float("nan"))
-    return statistics.median(times)
+def _per_item(executor: Executor, work: Callable[[Path], Any], paths: list[Path]) -> dict[str, float]:
+    """Median wall and CPU seconds of ``work`` per item, measured in the workers."""
+    nan = (float("nan"), float("nan"))
+    times = executor.map(functools.partial(_in_worker, work), paths, on_failure=lambda p, why: nan)
+    return {
+        "wall_s": round(statistics.median(t[0] for t in times), 3),
+        "cpu_s": round(statistics.median(t[1] for t in times), 3),
+    }
 
 
-def split(paths: list[Path], qa: episodes.QaConfig) -> dict[str, Any]:
+def _ingest_one(out: Path, bag: Path) -> Any:
+    return ingest_bag(bag, load_profile("kuavo4pro"), out / bag.stem)
+
+
+def split(paths: list[Path], qa: episodes.QaConfig, bag_seconds: float) -> dict[str, Any]:
     """Per-episode cost split on a three-node local cluster (one CPU each)."""
     node = {"num_cpus": 1, "object_store_memory": 200 * 1024**2}
     started = time.perf_counter()
@@ -141,7 +163,9 @@ def split(paths: list[Path], qa: episodes.QaConfig) -> dict[str, Any]:
     start_s = time.perf_counter() - started
     try:
         with RayExecutor(cluster.address) as executor:
-            return _split_on(executor, paths, qa, start_s)
+            figures = _split_on(executor, paths, qa, start_s)
+            figures["ingest_per_bag"] = ingest_split(executor, paths[0].parent / "ingest", bag_seconds, 3)
+            return figures
     finally:
         cluster.shutdown()
 
@@ -150,12 +174,20 @@ def _split_on(
     executor: RayExecutor, paths: list[Path], qa: episodes.QaConfig, start_s: float
 ) -> dict[str, Any]:
     strip_annotations(paths)
-    read_s = _per_episode_s(executor, read_all, paths)
-    validate_s = _per_episode_s(executor, functools.partial(episodes.validate_episode, config=qa), paths)
-    compute_s = _per_episode_s(
-        executor, functools.partial(episodes.annotate_episode, config=qa, write=False), paths
-    )
-    written_s = _per_episode_s(executor, functools.partial(episodes.annotate_episode, config=qa), paths)
+    costs = {
+        "read_bytes_h5py": _per_item(executor, read_all, paths),
+        "validate": _per_item(executor, functools.partial(episodes.validate_episode, config=qa), paths),
+        "annotate_compute_only": _per_item(
+            executor, functools.partial(episodes.annotate_episode, config=qa, write=False), paths
+        ),
+        "annotate_with_write": _per_item(
+            executor, functools.partial(episodes.annotate_episode, config=qa), paths
+        ),
+    }
+    costs["write_annotations"] = {
+        key: round(max(0.0, costs["annotate_with_write"][key] - costs["annotate_compute_only"][key]), 3)
+        for key in ("wall_s", "cpu_s")
+    }
     started = time.perf_counter()
     executor.map(_noop, list(range(_NOOP_TASKS)), on_failure=lambda i, why: -1)
     noop_ms = (time.perf_counter() - started) / _NOOP_TASKS * 1000
@@ -171,17 +203,35 @@ def _split_on(
         "cluster_start_s": round(start_s, 2),
         "nodes": 3,
         "episode_mb": round(statistics.median(p.stat().st_size for p in paths) / 1e6, 1),
-        "median_per_episode_s": {
-            "read_bytes_h5py": round(read_s, 3),
-            "validate": round(validate_s, 3),
-            "annotate_compute_only": round(compute_s, 3),
-            "annotate_with_write": round(written_s, 3),
-            "write_annotations": round(max(0.0, written_s - compute_s), 3),
-        },
+        "median_per_episode": costs,
         "scheduling_ms_per_task": round(noop_ms, 2),
         "result_bytes": result_bytes,
         "object_get_ms": round(get_ms, 3),
     }
+
+
+def ingest_split(executor: RayExecutor, root: Path, seconds: float, bags: int) -> dict[str, Any]:
+    """Per-bag cost of `tg ingest` under Ray: one Kuavo 4 Pro bag of ``seconds`` (three 640x480
+    cameras at 30 Hz), copied ``bags`` times, each ingested by a task into its own folder."""
+    source = root / "bags" / "kuavo.bag"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    write_kuavo_bag(
+        source,
+        load_profile("kuavo4pro"),
+        duration_s=seconds,
+        sensor_hz=500,
+        camera_hz=30,
+        arm_hz=100,
+        claw_hz=500,
+        size=(640, 480),
+        distinct_frames=60,
+    )
+    copies = [source.with_name(f"kuavo{i}.bag") for i in range(bags)]
+    for copy in copies:
+        shutil.copyfile(source, copy)
+    out = root / "ingested"
+    costs = _per_item(executor, functools.partial(_ingest_one, out), copies)
+    return {"bag_mb": round(source.stat().st_size / 1e6, 1), "bag_seconds": seconds, **costs}
 
 
 def _in_namespace(argv: list[str]) -> int | None:
@@ -205,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=10, help="episodes (default 10: about 2.2 GB)")
     parser.add_argument("--unique", type=int, default=2, help="distinct recordings; the rest are copies")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds per episode (default 30)")
+    parser.add_argument("--bag-seconds", type=float, default=30.0, help="seconds of each ingested bag")
     parser.add_argument("--repeat", type=int, default=2, help="rounds; each case keeps its fastest")
     parser.add_argument("--here", action="store_true", help="no network namespace")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
@@ -230,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_before": load_before,
             "dataset": {"episodes": len(paths), "gb": round(size / 1e9, 2), "seconds_each": args.seconds},
             "overhead": overhead(paths, qa, args.repeat),
-            "split": split(paths, qa),
+            "split": split(paths, qa, args.bag_seconds),
             "load_after": _load_average(),
         }
         ratios = result["overhead"]["ray_over_local"]
