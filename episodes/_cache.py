@@ -25,6 +25,7 @@ damaged header) is rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -42,7 +43,7 @@ from episodes._reader import EpisodeReader
 from episodes._spec import ImageStreamSpec, StreamKind
 from episodes._training import EpisodeEntry, Selection, sample_layout
 
-__all__ = ["CACHE_DIRNAME", "CacheReport", "PreparedCache", "open_entry", "prepare_cache"]
+__all__ = ["CACHE_DIRNAME", "CacheReport", "CachedFrames", "PreparedCache", "open_entry", "prepare_cache"]
 
 CACHE_DIRNAME = ".training_cache"
 """Where a dataset's prepared cache goes by default: ``<dataset>/.training_cache``."""
@@ -204,13 +205,88 @@ def prepare_cache(
     return PreparedCache(where, image_size).prepare(selection.episodes, layout.cameras, on_entry)
 
 
-def open_entry(path: Path, spec: ImageStreamSpec, shape: tuple[int, int, int]) -> npt.NDArray[Any] | None:
-    """Entry ``path`` as a read-only memory map, or None when it is missing or not the expected array."""
+class CachedFrames:
+    """One cache entry's frames, read with ``pread`` into a new array: one read per run of consecutive frames.
+
+    Not a memory map on purpose: a map read cold faults in one readahead window
+    (128 KiB) at a time, so a 640x480 frame took several small disk reads; one
+    ``pread`` of the whole frame is one request. Measured on 150 random frames of
+    a cold 1.4 GB entry: 0.9 s through the map, 0.19 s with ``pread``. The file
+    descriptor is opened in the process that reads (a worker opens its own).
+    """
+
+    def __init__(self, path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self.path = path
+        self.shape = shape
+        self.dtype = dtype
+        self._offset = offset
+        self._frame_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+        self._fd: int | None = None
+        self._pid = -1
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, indices: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any]:
+        """Frames ``indices`` (each within ``0..len-1``), in that order."""
+        out = np.empty((len(indices), *self.shape[1:]), dtype=self.dtype)
+        flat = out.reshape(-1).view(np.uint8).data  # a memoryview of the bytes, for preadv
+        fd = self._descriptor()
+        done = 0
+        for start, count in _runs(indices):
+            want = count * self._frame_bytes
+            if os.preadv(fd, [flat[done : done + want]], self._where(start)) != want:
+                raise OSError(f"{self.path}: cache entry shorter than its header says; delete it to rebuild")
+            done += want
+        return out
+
+    def _where(self, frame: int) -> int:
+        return self._offset + frame * self._frame_bytes
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            self._pid = os.getpid()
+        return self._fd
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_fd": None, "_pid": -1}
+
+    def __del__(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+
+
+def _runs(indices: npt.NDArray[np.integer[Any]]) -> list[tuple[int, int]]:
+    """``indices`` as (first, count) runs of consecutive frames.
+
+    >>> _runs(np.array([3, 4, 5, 9, 9]))
+    [(3, 3), (9, 1), (9, 1)]
+    """
+    runs: list[tuple[int, int]] = []
+    for k in indices.tolist():
+        if runs and runs[-1][0] + runs[-1][1] == k:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((k, 1))
+    return runs
+
+
+def open_entry(path: Path, spec: ImageStreamSpec, shape: tuple[int, int, int]) -> CachedFrames | None:
+    """Entry ``path``'s frames, or None when it is missing or not the expected array."""
     try:
         frames: npt.NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     dtype = np.uint16 if spec.kind is StreamKind.DEPTH else np.uint8
-    if frames.ndim != 4 or frames.shape[1:] != shape or frames.dtype != dtype:
+    if (
+        not isinstance(frames, np.memmap)
+        or frames.ndim != 4
+        or frames.shape[1:] != shape
+        or frames.dtype != dtype
+    ):
         return None
-    return frames
+    found = CachedFrames(path, int(frames.offset), tuple(frames.shape), np.dtype(dtype))
+    del frames  # the header is read; the map is not kept
+    return found

@@ -84,7 +84,7 @@ import numpy as np
 import numpy.typing as npt
 
 from episodes import _worker_state
-from episodes._cache import CACHE_DIRNAME, CacheReport, PreparedCache, open_entry
+from episodes._cache import CACHE_DIRNAME, CachedFrames, CacheReport, PreparedCache, open_entry
 from episodes._errors import CorruptEpisodeError, DatasetError, EpisodeError, EpisodeSkippedWarning
 from episodes._image_transform import ImageDtype, ImageTransform
 from episodes._normalize import ColumnStats, Normalization, SampleNormalizer, column_stats
@@ -389,8 +389,8 @@ class EpisodeDataset:
             )
         return report
 
-    def _prepared_frames(self, e: int, spec: ImageStreamSpec) -> npt.NDArray[Any] | None:
-        """Episode ``e``'s camera ``spec`` in the prepared cache (a memory map), None if not cached."""
+    def _prepared_frames(self, e: int, spec: ImageStreamSpec) -> CachedFrames | None:
+        """Episode ``e``'s camera ``spec`` in the prepared cache, None if not cached."""
         if self.cache_report is None:
             return None
         key = f"{e}/{spec.name}"
@@ -401,7 +401,7 @@ class EpisodeDataset:
             frames[key] = (
                 None if path is None else open_entry(Path(path), spec, (height, width, spec.channels))
             )
-        found: npt.NDArray[Any] | None = frames[key]
+        found: CachedFrames | None = frames[key]
         return found
 
     def _check_index(self, index: int) -> int:
@@ -491,7 +491,7 @@ class EpisodeDataset:
         for spec in cameras:
             indices = data.frames[spec.name][obs]
             prepared = self._prepared_frames(e, spec)
-            if prepared is not None:  # consecutive ticks: one read of the map
+            if prepared is not None:  # consecutive ticks: one read
                 images[spec.name] = self.image_transform.arrange(spec, prepared[indices])
             else:
                 images[spec.name] = self.image_transform.stack(spec, indices, _frame_bytes, self._handle(e))

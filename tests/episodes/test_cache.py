@@ -156,3 +156,19 @@ def test_tg_prepare_builds_what_the_dataset_then_finds_ready(tmp_path: Path) -> 
     assert bad_size.exit_code == 2 and "'12by16' is not HEIGHTxWIDTH" in bad_size.output
     unknown = runner.invoke(app, ["prepare", str(data), "--cameras", "head,nose"])
     assert unknown.exit_code != 0 and "nose" in str(unknown.exception)
+
+
+def test_entries_are_read_frame_runs_at_a_time_and_a_shrunken_entry_is_named(tmp_path: Path) -> None:
+    from episodes._cache import CachedFrames
+
+    frames = np.arange(5 * 2 * 3 * 3, dtype=np.uint8).reshape(5, 2, 3, 3)
+    path = tmp_path / "entry.npy"
+    np.save(path, frames)
+    mapped = np.load(path, mmap_mode="r")
+    entry = CachedFrames(path, int(mapped.offset), frames.shape, np.dtype(np.uint8))
+    for wanted in ([0, 1, 2], [4, 4, 0], [3]):
+        np.testing.assert_array_equal(entry[np.array(wanted)], frames[wanted])
+    with open(path, "r+b") as f:
+        f.truncate(int(mapped.offset) + 2 * frames[0].nbytes)
+    with pytest.raises(OSError, match=r"entry.npy: cache entry shorter than its header says; delete it"):
+        entry[np.array([3])]
