@@ -24,6 +24,11 @@ Layer: episodes. It imports only ``tg_base``; robot profiles and sessions are
 above it (``tg_config`` fills in a :class:`QaConfig`, never the other way).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from episodes._align import Alignment, compute_alignment
 from episodes._cache import CACHE_DIRNAME, CacheReport, prepare_cache
 from episodes._columns import StreamColumns
@@ -62,26 +67,8 @@ from episodes._errors import (
     UnsupportedFormatVersionError,
     WriterClosedError,
 )
-from episodes._export import (
-    EXPORTERS,
-    MAX_IMAGE_SIDE,
-    Exporter,
-    ExportError,
-    ExportOptions,
-    ExportResult,
-    export_lerobot,
-    export_robomimic,
-)
 from episodes._ids import is_episode_id, new_episode_id
 from episodes._image_transform import ImageTransform
-from episodes._import import (
-    LEROBOT_NOT_RECONSTRUCTED,
-    FramedEpisode,
-    Frames,
-    frame_stamps,
-    import_lerobot,
-    write_framed,
-)
 from episodes._layout import FORMAT_VERSION, fsync_path
 from episodes._maintenance import (
     atomic_update,
@@ -176,6 +163,61 @@ from episodes._training import (
 )
 from episodes._writer import EpisodeWriter, WriterOptions
 from episodes._writer_labels import Relabel, set_labels, set_review
+
+# The exporters and importers need pyarrow and PyAV (about 20 MB of memory and 0.1 s to import):
+# loaded at their first use, so a training loader's processes and the QA workers never pay for
+# them. The block below says the same to type checkers (tests/episodes/test_facade.py checks it).
+if TYPE_CHECKING:
+    from episodes._export import (
+        EXPORTERS,
+        MAX_IMAGE_SIDE,
+        Exporter,
+        ExportError,
+        ExportOptions,
+        ExportResult,
+        export_lerobot,
+        export_robomimic,
+    )
+    from episodes._import import (
+        LEROBOT_NOT_RECONSTRUCTED,
+        FramedEpisode,
+        Frames,
+        frame_stamps,
+        import_lerobot,
+        write_framed,
+    )
+
+_LAZY: dict[str, tuple[str, ...]] = {
+    "episodes._export": (
+        "EXPORTERS",
+        "MAX_IMAGE_SIDE",
+        "Exporter",
+        "ExportError",
+        "ExportOptions",
+        "ExportResult",
+        "export_lerobot",
+        "export_robomimic",
+    ),
+    "episodes._import": (
+        "LEROBOT_NOT_RECONSTRUCTED",
+        "FramedEpisode",
+        "Frames",
+        "frame_stamps",
+        "import_lerobot",
+        "write_framed",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'episodes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
 
 __all__ = [
     "CACHE_DIRNAME",
