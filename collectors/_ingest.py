@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 import os
 import shutil
 import signal
@@ -596,8 +597,10 @@ def _worker_died(job: _Job, why: str) -> _Done:
 class _BagWork:
     """One bag's ingest, as an executor runs it: picklable, to travel to a worker process or node.
 
-    Its progress goes through :func:`tg_exec.report_progress`. In a worker (any process but
-    ``caller_pid``) SIGTERM stops the bag at its next progress report and removes what it wrote.
+    Its progress goes through :func:`tg_exec.report_progress`. In a local worker process (not
+    ``caller_pid``, which runs the bags itself with one worker) SIGTERM stops the bag at its next
+    progress report and removes what it wrote. A Ray worker keeps Ray's own SIGTERM handling
+    (Ray ends idle workers with it); its SystemExit unwinds the bag, which discards its files too.
     """
 
     profile: RobotProfile
@@ -606,7 +609,7 @@ class _BagWork:
     caller_pid: int
 
     def __call__(self, job: _Job) -> _Done:
-        if os.getpid() != self.caller_pid:
+        if os.getpid() != self.caller_pid and multiprocessing.parent_process() is not None:
             _stop_on_sigterm()
         return _Done(job.index, _ingest_stoppable(job.bag, self.profile, self.out, self.opts))
 
