@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import episodes
-from collectors import IngestOptions, IngestResult, ingest_bag
+from collectors import IngestOptions, IngestResult, ingest_bag, ingest_bags
 from collectors._ingest import _BagWork, _Done, _Job
 from tests.collectors.bagfixtures import write_kuavo_bag
 from tg_config import RobotProfile, load_profile
@@ -82,3 +82,21 @@ def test_a_retried_bag_removes_what_its_dead_attempt_wrote_and_writes_one_run(
         name in note for name in (partials[0].name, *dead)
     )
     assert note.endswith("it is ingested again in full")
+
+
+def test_the_same_bag_twice_at_once_in_workers_reports_progress_and_keeps_both_runs(
+    tmp_path: Path, bag: Path, kuavo4pro: RobotProfile
+) -> None:
+    """Two workers on one bag (--reingest): the second waits for the first's marker, and what the
+    first finished is not taken for a dead attempt's; each worker's progress reaches the caller."""
+    out = tmp_path / "out"
+    marks: list[tuple[int, float]] = []
+    summary = ingest_bags(
+        [bag, bag], kuavo4pro, out, options=SPLIT, workers=2, progress=lambda i, f: marks.append((i, f))
+    )
+    assert summary.ok and summary.cleaned == ()
+    first, second = summary.results
+    assert len(first.episodes) == len(second.episodes) >= 3
+    assert _ids(out) == {p.name for p in summary.episodes} and not list(out.glob(".*"))
+    for i in (0, 1):  # fractions from inside the work, then the end
+        assert [f for j, f in marks if j == i and f < 1.0], marks
