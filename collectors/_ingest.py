@@ -16,15 +16,13 @@ written from it, so a failed bag leaves nothing half done behind.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import contextlib
 import math
 import multiprocessing
 import os
-import queue
 import shutil
 import signal
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +45,7 @@ from episodes._spec import ArrayStreamSpec, EpisodeInfo, ImageStreamSpec, JsonVa
 from episodes._writer import EpisodeWriter
 from tg_base import TgError
 from tg_config import Camera, ConfigError, RobotProfile, Stream
-from tg_exec import die_with_parent
+from tg_exec import Executor, LocalExecutor, report_progress
 
 __all__ = [
     "BagFailure",
@@ -97,6 +95,7 @@ class IngestResult:
     episodes: tuple[Path, ...]
     skipped: tuple[str, ...] = ()
     messages: int = 0
+    cleaned: tuple[str, ...] = ()  # what an earlier attempt at this bag that died had left, removed
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,8 @@ def ingest_bag(
     ) as reader:
         plan = _plan(reader, profile, opts)
         run = _Run(reader, plan, profile, Path(out), opts, progress)
-        with ingesting(Path(out), path, str(run.source["bag_fingerprint"])) as run.started:
+        with ingesting(Path(out), path, str(run.source["bag_fingerprint"])) as attempt:
+            run.started = attempt
             try:
                 run.read_all()
             except EpisodeWriteError as exc:
@@ -157,7 +157,8 @@ def ingest_bag(
             except BaseException:
                 run.discard()
                 raise
-    return IngestResult(path, tuple(run.written), tuple(plan.notes + run.skipped), run.messages)
+    cleaned = (attempt.earlier.describe(),) if attempt.earlier is not None else ()
+    return IngestResult(path, tuple(run.written), tuple(plan.notes + run.skipped), run.messages, cleaned)
 
 
 def ingest_bags(
@@ -167,15 +168,18 @@ def ingest_bags(
     *,
     options: IngestOptions | None = None,
     workers: int = 1,
+    executor: Executor | None = None,
     progress: Callable[[int, float], None] | None = None,
     done: Callable[[Outcome], None] | None = None,
 ) -> IngestSummary:
-    """Ingest many bags, ``workers`` at a time in separate processes; one bad bag stops no other.
+    """Ingest many bags on ``executor`` (default: ``workers`` local processes); one bad bag stops no other.
 
     Bags with episodes in ``out`` already (an earlier run, perhaps interrupted)
     and bags given twice are passed over, unless ``options.reingest``.
     ``progress(i, fraction)`` reports how far bag ``bags[i]`` is; ``done`` gets each
-    bag's result, failure or skip as it finishes.
+    bag's result, failure or skip as it finishes. A bag whose worker died is run
+    again as often as the executor retries, after what the dead attempt wrote is
+    removed; on a cluster, ``bags`` and ``out`` must be paths every node sees.
     """
     opts = options or IngestOptions()
     paths = [Path(b) for b in bags]
@@ -193,18 +197,23 @@ def ingest_bags(
     todo, skipped = (list(range(len(paths))), {}) if opts.reingest else pending_bags(paths, Path(out))
     for i, skip in skipped.items():
         finish(i, skip)
-    jobs = {i: paths[i] for i in todo}
-    if workers <= 1 or len(jobs) <= 1:
-        for i, path in jobs.items():
-            report = (lambda f, i=i: progress(i, f)) if progress is not None else None
-            finish(i, _ingest_or_fail(path, profile, Path(out), opts, report))
-    else:
-        _ingest_parallel(jobs, profile, Path(out), opts, workers, progress, finish)
+    jobs = [_Job(i, paths[i]) for i in todo]
+    if jobs:
+        with contextlib.ExitStack() as owned:
+            run = executor or owned.enter_context(LocalExecutor(max(1, workers), stop_signal=signal.SIGTERM))
+            run.map(
+                _BagWork(profile, Path(out), opts, os.getpid()),
+                jobs,
+                on_failure=_worker_died,
+                on_result=lambda d: finish(d.index, d.outcome),
+                on_progress=(lambda k, f: progress(jobs[k].index, f)) if progress is not None else None,
+            )
+    results = tuple(o for o in outcomes if isinstance(o, IngestResult))
     return IngestSummary(
-        tuple(o for o in outcomes if isinstance(o, IngestResult)),
+        results,
         tuple(o for o in outcomes if isinstance(o, BagFailure)),
         tuple(o for o in outcomes if isinstance(o, SkippedBag)),
-        cleaned,
+        cleaned + tuple(note for r in results for note in r.cleaned),
     )
 
 
@@ -568,8 +577,45 @@ class _Run:
 # ------------------------------------------------------------------ many bags
 
 
-_worker_queue: Any = None
-_worker_busy = False
+@dataclass(frozen=True)
+class _Job:
+    index: int  # in the bags given to ingest_bags
+    bag: Path
+
+
+@dataclass(frozen=True)
+class _Done:
+    index: int
+    outcome: IngestResult | BagFailure
+
+
+def _worker_died(job: _Job, why: str) -> _Done:
+    return _Done(job.index, BagFailure(job.bag, f"{job.bag}: {why}"))
+
+
+@dataclass(frozen=True)
+class _BagWork:
+    """One bag's ingest, as an executor runs it: picklable, to travel to a worker process or node.
+
+    Its progress goes through :func:`tg_exec.report_progress`. In a local worker process (not
+    ``caller_pid``, which runs the bags itself with one worker) SIGTERM stops the bag at its next
+    progress report and removes what it wrote. A Ray worker keeps Ray's own SIGTERM handling
+    (Ray ends idle workers with it); its SystemExit unwinds the bag, which discards its files too.
+    """
+
+    profile: RobotProfile
+    out: Path
+    opts: IngestOptions
+    caller_pid: int
+
+    def __call__(self, job: _Job) -> _Done:
+        if os.getpid() != self.caller_pid and multiprocessing.parent_process() is not None:
+            _stop_on_sigterm()
+        return _Done(job.index, _ingest_stoppable(job.bag, self.profile, self.out, self.opts))
+
+
+_handler_installed = False
+_busy = False
 _stop_asked = False
 _STOP_WITHIN_S = 10.0  # a stopped worker that has not removed its bag's files by then just ends
 
@@ -578,18 +624,20 @@ class _Stopped(BaseException):
     """The worker was told to stop: unwinds the bag in progress, which then discards its files."""
 
 
-def _worker_init(progress_queue: Any, parent_pid: int) -> None:
-    global _worker_queue
-    _worker_queue = progress_queue
-    # SIGTERM, not SIGKILL: the bag in progress removes what it wrote first (all or nothing).
-    signal.signal(signal.SIGTERM, _stop)
-    die_with_parent(parent_pid, signal.SIGTERM)
+def _stop_on_sigterm() -> None:
+    """SIGTERM, not SIGKILL, is what a local worker gets when ``tg ingest`` ends: the bag in
+    progress removes what it wrote first (all or nothing). Installed once per worker process,
+    by the work itself: an executor has no per-verb initializer."""
+    global _handler_installed
+    if not _handler_installed and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        _handler_installed = True
 
 
 def _stop(signum: int, frame: Any) -> None:
     """SIGTERM: end now when idle, else at the bag's next progress report (never mid-write)."""
     global _stop_asked
-    if not _worker_busy:
+    if not _busy:
         os._exit(128 + signum)
     if not _stop_asked:
         _stop_asked = True
@@ -598,74 +646,27 @@ def _stop(signum: int, frame: Any) -> None:
         deadline.start()
 
 
-def _worker(
-    i: int, path: Path, profile: RobotProfile, out: Path, opts: IngestOptions
+def _report(fraction: float) -> None:
+    if _stop_asked:
+        raise _Stopped  # ingest_bag discards what it wrote from this bag
+    report_progress(fraction)
+
+
+def _ingest_stoppable(
+    path: Path, profile: RobotProfile, out: Path, opts: IngestOptions
 ) -> IngestResult | BagFailure:
-    global _worker_busy
-    q = _worker_queue
-
-    def report(fraction: float) -> None:
-        if _stop_asked:
-            raise _Stopped  # ingest_bag discards what it wrote from this bag
-        if q is not None:
-            q.put((i, fraction))
-
-    _worker_busy = True
+    global _busy
+    _busy = True
     try:
-        outcome = _ingest_or_fail(path, profile, out, opts, report)
+        outcome = _ingest_or_fail(path, profile, out, opts, _report)
     except _Stopped:
         os._exit(128 + signal.SIGTERM)
     if _stop_asked:  # asked while the bag was closing its last episode
         for episode in outcome.episodes if isinstance(outcome, IngestResult) else ():
             episode.unlink(missing_ok=True)
         os._exit(128 + signal.SIGTERM)
-    _worker_busy = False
+    _busy = False
     return outcome
-
-
-def _ingest_parallel(
-    jobs: dict[int, Path],
-    profile: RobotProfile,
-    out: Path,
-    opts: IngestOptions,
-    workers: int,
-    progress: Callable[[int, float], None] | None,
-    finish: Callable[[int, Outcome], None],
-) -> None:
-    # Spawned, not forked: the parent may run threads (a progress display) that a fork would
-    # copy in a locked state.
-    ctx = multiprocessing.get_context("spawn")
-    updates = ctx.Queue()
-    with cf.ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)),
-        mp_context=ctx,
-        initializer=_worker_init,
-        initargs=(updates, os.getpid()),
-    ) as pool:
-        futures = {pool.submit(_worker, i, p, profile, out, opts): i for i, p in jobs.items()}
-        pending = set(futures)
-        while pending:
-            finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-            _drain(updates, progress)
-            for future in finished:
-                i = futures[future]
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # the worker process died (out of memory, a crash)
-                    outcome = BagFailure(jobs[i], f"{jobs[i]}: the worker process failed: {exc}")
-                finish(i, outcome)
-        _drain(updates, progress)
-
-
-def _drain(updates: Any, progress: Callable[[int, float], None] | None) -> None:
-    deadline = time.monotonic() + 0.05
-    while time.monotonic() < deadline:
-        try:
-            i, fraction = updates.get_nowait()
-        except queue.Empty:
-            return
-        if progress is not None:
-            progress(i, fraction)
 
 
 def bag_sizes(bags: Sequence[str | Path]) -> list[int]:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TextIO
 
 from collectors._bags import Bag, bag_fingerprint, bag_size
 from collectors._find import SkippedBag
+from episodes._layout import final_path_of
 from episodes._maintenance import list_episodes
 from episodes._reader import open_episode
 from episodes._spec import JsonValue
@@ -26,6 +30,7 @@ from episodes._storage import writing
 from tg_base import TgError
 
 __all__ = [
+    "Attempt",
     "Ingested",
     "InterruptedIngest",
     "bag_source",
@@ -113,30 +118,89 @@ def pending_bags(bags: Sequence[Path], out: Path) -> tuple[list[int], dict[int, 
 _MARKER_PREFIX = ".ingesting-"
 
 
+class Attempt:
+    """One run at ingesting a bag (:func:`ingesting` yields it): call it with each partial episode
+    before that partial exists. ``earlier`` is what an attempt at the same bag that died before it
+    (its worker or node lost, then retried) had left, removed before this one started."""
+
+    def __init__(self, log: TextIO, earlier: InterruptedIngest | None) -> None:
+        self._log = log
+        self.earlier = earlier
+
+    def note(self, entry: dict[str, str]) -> None:
+        self._log.write(json.dumps(entry) + "\n")
+        self._log.flush()  # in the file before the partial exists: a kill -9 cannot come between
+
+    def __call__(self, partial: Path) -> None:
+        self.note({"partial": partial.name})
+
+
 @contextlib.contextmanager
-def ingesting(out: Path, bag: Path, fingerprint: str) -> Iterator[Callable[[Path], None]]:
+def ingesting(out: Path, bag: Path, fingerprint: str) -> Iterator[Attempt]:
     """While ``bag`` is ingested into ``out``: a hidden marker file there, locked by this process,
-    naming the bag and (through the function yielded) each partial episode started from it.
+    naming the bag and (through the :class:`Attempt` yielded) each partial episode started from it.
 
     Removed when the bag is done, written or cleaned up; one left unlocked is what a killed
     ingest left (:func:`interrupted_ingests`), however little of its partial reached the disk.
+    Found here, it is an earlier attempt at this very bag that died (a retried task): its
+    partials and the episodes it finished are removed first, so a retry never duplicates them.
     """
     marker = out / f"{_MARKER_PREFIX}{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"
-    with writing(out, f"starting to ingest {bag.name}", left="nothing of the bag was written"):
+    starting = functools.partial(
+        writing, out, f"starting to ingest {bag.name}", left="nothing of the bag was written"
+    )
+    with starting():
         out.mkdir(parents=True, exist_ok=True)
-        log = open(marker, "a", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+        log = _lock_marker(marker)
     with log:
-        fcntl.flock(log.fileno(), fcntl.LOCK_EX)  # released when this process ends, however
-
-        def note(entry: dict[str, str]) -> None:
-            log.write(json.dumps(entry) + "\n")
-            log.flush()  # in the file before the partial exists: a kill -9 cannot come between
-
-        note({"bag": bag.name, "fingerprint": fingerprint})
+        with starting():
+            attempt = Attempt(log, _remove_earlier_attempt(marker, log))
+        attempt.note({"bag": bag.name, "fingerprint": fingerprint})
         try:
-            yield lambda partial: note({"partial": partial.name})
+            yield attempt
         finally:
             marker.unlink(missing_ok=True)
+
+
+def _lock_marker(marker: Path) -> TextIO:
+    """``marker`` open and locked by this process (released when it ends, however).
+
+    Waits while another live process ingests the same bag. The lock is taken again when
+    the file it was got on was meanwhile removed by that process, its bag done.
+    """
+    while True:
+        log = open(marker, "a+", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+        try:
+            fcntl.flock(log.fileno(), fcntl.LOCK_EX)
+            if os.fstat(log.fileno()).st_ino == os.stat(marker).st_ino:
+                return log
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            log.close()
+            raise
+        log.close()
+
+
+def _remove_earlier_attempt(marker: Path, log: TextIO) -> InterruptedIngest | None:
+    """What a dead earlier attempt wrote in the marker ``log`` (held by this process): removed."""
+    log.seek(0)
+    entries = _parse_entries(log.read().splitlines())
+    if not entries or "fingerprint" not in entries[0]:
+        log.truncate(0)
+        return None
+    partials = [marker.parent / e["partial"] for e in entries[1:] if "partial" in e]
+    left = InterruptedIngest(
+        marker,
+        entries[0].get("bag", "?"),
+        entries[0]["fingerprint"],
+        tuple(p for p in partials if p.exists()),
+        tuple(final for p in partials if (final := final_path_of(p)).exists()),
+    )
+    for path in (*left.partials, *left.episodes):
+        path.unlink(missing_ok=True)
+    log.truncate(0)
+    return left
 
 
 @dataclass(frozen=True)
@@ -190,6 +254,10 @@ def _unheld_entries(marker: Path) -> list[dict[str, str]] | None:
             lines = log.read().splitlines()
     except OSError:
         return None
+    return _parse_entries(lines)
+
+
+def _parse_entries(lines: list[str]) -> list[dict[str, str]]:
     entries = []
     for line in lines:
         with contextlib.suppress(ValueError):  # a line cut short by the kill

@@ -1,23 +1,28 @@
 """What happens to an episode once it is in the store: quality gate, annotation, thumbnail, catalogue.
 
-The checks run in a pool of spawned worker processes (the same code as
-``tg validate --write`` and ``tg annotate``: they write their results into the
-episode through its update journal); the catalogue is updated in the server
-process, by its one catalogue writer, when a worker is done. Each queued episode
-leaves a marker in ``incoming/arrivals/`` until its catalogue row is written, so
-an arrival cut short by a crash is redone when the server starts again.
+The checks run on an executor (:mod:`tg_exec`: spawned local worker processes by
+default, or a Ray cluster), the same code as ``tg validate --write`` and ``tg
+annotate``: they write their results into the episode through its update journal;
+the catalogue is updated in the server process, by its one catalogue writer, when a
+worker is done. Each queued episode leaves a marker in ``incoming/arrivals/`` until
+its catalogue row is written, so an arrival cut short by a crash is redone when the
+server starts again.
+
+An arrival may run more than once (redone after a crash, or retried by the executor
+when its worker or node died): validating and annotating again write the same
+results, the thumbnail is renamed into place whole, and the catalogue row is written
+by the server once the last run is done.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +32,10 @@ import numpy as np
 
 import episodes
 from tg_config import EpisodeQaConfigs
-from tg_exec import die_with_parent
+from tg_exec import Executor, WorkerDiedError
 from tg_site._store import Store, fsync_path
 
-__all__ = ["ArrivalOutcome", "Arrivals", "make_thumbnail", "process_arrival"]
+__all__ = ["ArrivalJob", "ArrivalOutcome", "Arrivals", "make_thumbnail", "process_arrival"]
 
 _log = logging.getLogger("tg_site.arrival")
 _THUMB_WIDTH = 320
@@ -58,8 +63,18 @@ class ArrivalOutcome:
         return cls(**data)
 
 
-def process_arrival(episode_id: str, path: str, thumbnail: str) -> ArrivalOutcome:
+@dataclass(frozen=True)
+class ArrivalJob:
+    """One stored episode for :func:`process_arrival` (paths as strings: they travel to workers)."""
+
+    episode_id: str
+    path: str
+    thumbnail: str
+
+
+def process_arrival(job: ArrivalJob) -> ArrivalOutcome:
     """Validate (``--write``), annotate and thumbnail one stored episode: a worker's whole job."""
+    episode_id, path, thumbnail = job.episode_id, job.path, job.thumbnail
     stages: dict[str, float] = {}
     started = time.perf_counter()
     configs = EpisodeQaConfigs()
@@ -114,31 +129,22 @@ def make_thumbnail(path: Path, target: Path) -> bool:
 
 
 class Arrivals:
-    """The queue of stored episodes waiting for their checks, and the worker pool that runs them.
+    """The queue of stored episodes waiting for their checks, and the executor that runs them.
 
-    ``on_done(outcome)`` is called (in a pool thread) when an episode's worker
+    ``on_done(outcome)`` is called (in an executor thread) when an episode's worker
     finished or died; it writes the catalogue and then calls :meth:`done`,
-    which removes the episode's marker.
+    which removes the episode's marker. The executor is the queue's: :meth:`close`
+    closes it.
     """
 
-    def __init__(self, store: Store, workers: int, on_done: Callable[[ArrivalOutcome], None]) -> None:
+    def __init__(self, store: Store, executor: Executor, on_done: Callable[[ArrivalOutcome], None]) -> None:
         self._store = store
-        self._workers = workers
+        self._executor = executor
         self._on_done = on_done
         self._markers = store.incoming_dir / _MARKERS
         self._markers.mkdir(exist_ok=True)
         self._lock = threading.Lock()
         self._pending: set[str] = set()
-        self._pool = self._new_pool()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # Spawned, not forked: the server runs threads. Workers die with the server (kill -9 too).
-        return ProcessPoolExecutor(
-            self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=die_with_parent,
-            initargs=(os.getpid(),),
-        )
 
     @property
     def depth(self) -> int:
@@ -166,24 +172,22 @@ class Arrivals:
             if episode_id in self._pending:
                 return
             self._pending.add(episode_id)
-        path = self._store.episode_path(episode_id)
-        thumb = self._store.thumbnail_path(episode_id)
-        try:
-            future = self._pool.submit(process_arrival, episode_id, str(path), str(thumb))
-        except BrokenProcessPool:
-            self._pool = self._new_pool()
-            future = self._pool.submit(process_arrival, episode_id, str(path), str(thumb))
-        future.add_done_callback(lambda f: self._finished(episode_id, f))
+        job = ArrivalJob(
+            episode_id,
+            str(self._store.episode_path(episode_id)),
+            str(self._store.thumbnail_path(episode_id)),
+        )
+        future = self._executor.submit(process_arrival, job)
+        future.add_done_callback(functools.partial(self._finished, episode_id))
 
     def _finished(self, episode_id: str, future: Future[ArrivalOutcome]) -> None:
         try:
             outcome = future.result()
-        except BrokenProcessPool as exc:
+        except WorkerDiedError as exc:
             _log.error(
                 "arrival of %s: its worker died (%s); the catalogue row has no QA result", episode_id, exc
             )
-            self._pool = self._new_pool()
-            outcome = ArrivalOutcome(episode_id, error=f"its arrival worker died ({exc})")
+            outcome = ArrivalOutcome(episode_id, error=f"its arrival worker died: {exc}")
         except Exception as exc:
             _log.exception("arrival of %s failed", episode_id)
             outcome = ArrivalOutcome(episode_id, error=f"{type(exc).__name__}: {exc}")
@@ -196,4 +200,5 @@ class Arrivals:
             self._pending.discard(episode_id)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Wait for the arrivals running; those still queued keep their markers, redone next start."""
+        self._executor.close()

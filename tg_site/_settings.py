@@ -1,13 +1,15 @@
-"""How one site server runs: store, address, workers, limits (``tg site serve``'s options)."""
+"""How one site server runs: store, address, workers and where, limits (``tg site serve``'s options)."""
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tg_exec import ExecutorOptions
 from tg_site._errors import SiteError
 
 __all__ = ["SiteSettings", "TlsFiles", "parse_size"]
@@ -59,6 +61,8 @@ class SiteSettings:
     """Per client address, for the console's sign-in (a token typed by a person)."""
     time_zone: str = "UTC"
     """The site's day for "per day" figures; files and the API keep UTC."""
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+    """Where the arrival checks run (``--executor``, ``--ray-address``); ``workers`` says how many."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -82,19 +86,37 @@ class SiteSettings:
         scheme = "https" if self.tls is not None else "http"
         return f"{scheme}://{self.host}:{self.port}"
 
+    @property
+    def arrival_executor(self) -> ExecutorOptions:
+        """:attr:`executor` with :attr:`workers` workers: what the arrival checks run on.
+
+        >>> SiteSettings(Path("/srv/tg"), workers=3).arrival_executor
+        ExecutorOptions(kind='local', workers=3, address=None, max_retries=3)
+        """
+        return replace(self.executor, workers=self.workers)
+
     def to_json(self) -> dict[str, Any]:
+        """A JSON object of every setting; :meth:`from_json` reads it back.
+
+        >>> settings = SiteSettings(Path("/srv/tg"), executor=ExecutorOptions("ray", address="10.0.0.1:6379"))
+        >>> SiteSettings.from_json(settings.to_json()) == settings
+        True
+        """
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["store"] = str(self.store)
         out["tls"] = None if self.tls is None else {"cert": str(self.tls.cert), "key": str(self.tls.key)}
+        out["executor"] = json.loads(self.executor.to_json())
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SiteSettings:
         tls = data.get("tls")
+        executor = json.dumps(data["executor"]) if data.get("executor") is not None else None
         base = cls(Path(data["store"]))
-        known = {f.name for f in fields(cls)} - {"store", "tls"}
+        known = {f.name for f in fields(cls)} - {"store", "tls", "executor"}
         return replace(
             base,
             tls=None if tls is None else TlsFiles(Path(tls["cert"]), Path(tls["key"])),
+            executor=ExecutorOptions() if executor is None else ExecutorOptions.from_json(executor),
             **{k: v for k, v in data.items() if k in known},
         )

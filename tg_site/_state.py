@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import episodes
+from tg_exec import open_executor
 from tg_site._arrival import ArrivalOutcome, Arrivals
 from tg_site._auth import ForbiddenError, RateLimiter, TokenCheck
 from tg_site._catalogue import Catalogue
@@ -49,7 +50,10 @@ class SiteState:
         )
         self.metrics = Metrics()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="catalogue-writer")
-        self.arrivals = Arrivals(self.store, settings.workers, self._arrived)
+        executor = open_executor(settings.arrival_executor)
+        if executor.kind != "local":
+            _log.info("arrival checks run on %s", executor.describe())
+        self.arrivals = Arrivals(self.store, executor, self._arrived)
         self.ready = False
 
     def start(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import h5py
@@ -49,7 +50,17 @@ def test_ingesting_again_skips_the_bags_already_in_the_folder(tmp_path, two_bags
     (episode,) = first.episodes
     moved = shutil.copy(two_bags[0], tmp_path / "renamed.bag")  # a moved or renamed bag is the same bag
     seen: list[object] = []
-    again = ingest_bags([two_bags[0], moved, two_bags[1]], kuavo4pro, out, workers=2, done=seen.append)
+    marks: list[tuple[int, float]] = []
+    again = ingest_bags(
+        [two_bags[0], moved, two_bags[1]],
+        kuavo4pro,
+        out,
+        workers=2,
+        progress=lambda i, f: marks.append((i, f)),
+        done=seen.append,
+    )
+    # Progress is told by the index of the bag given: the one ingested reports from its work too.
+    assert Counter(i for i, _ in marks) == {0: 1, 1: 1, 2: 2} and {f for _, f in marks} == {1.0}
     assert [s.path for s in again.skipped] == [two_bags[0], Path(moved)]
     assert all(s.reason == f"already ingested into {out} (episode {episode.name})" for s in again.skipped)
     assert [r.bag for r in again.results] == [two_bags[1]] and again.ok

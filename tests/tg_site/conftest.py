@@ -120,7 +120,8 @@ def site_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
 @pytest.fixture(scope="module")
 def server(site_store: tuple[Path, dict[str, str]]) -> Iterator[SiteServer]:
     """One server per test module (tests in a module use their own episodes, so they do not interfere)."""
-    running = SiteServer(site_store[0], ("--max-upload", "20MB")).start()
+    # --executor local: the default, named so that the option's way into the server is run too.
+    running = SiteServer(site_store[0], ("--max-upload", "20MB", "--executor", "local")).start()
     try:
         yield running
     finally:

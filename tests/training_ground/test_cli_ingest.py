@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 import episodes
 from tests.collectors.bagfixtures import write_kuavo_bag
 from tg_config import RobotProfile, load_profile
+from tg_exec import ExecutorError
 from training_ground.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +47,8 @@ def test_ingest_writes_the_good_bags_and_reports_the_bad_one(tmp_path):
             str(out),
             "-j",
             "1",
+            "--executor",
+            "local",
             "--task",
             "pick",
         ],
@@ -86,6 +90,13 @@ def test_ingest_usage_errors(tmp_path):
         ],
     )
     assert both.exit_code == 2 and "not both" in both.output
+    for args, env in ((["--executor", "nope"], {}), ([], {"TG_EXECUTOR": "nope"})):
+        where = runner.invoke(
+            app, ["ingest", "x.bag", "--profile", "kuavo4pro", "--out", str(tmp_path), *args], env=env
+        )
+        assert where.exit_code == 1, where.output
+        with pytest.raises(ExecutorError, match=r"^--executor 'nope': choose one of local, ray$"):
+            raise where.exception  # type: ignore[misc]
     unknown = tg("ingest", "x.bag", "--profile", "kuavo9", "--out", str(tmp_path))
     assert unknown.returncode == 1
     assert "unknown robot profile 'kuavo9'" in unknown.stderr and "kuavo4pro" in unknown.stderr

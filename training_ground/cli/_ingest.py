@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +21,9 @@ from collectors import (
     ingest_bags,
 )
 from tg_config import RobotProfile, load_profile
+from tg_exec import Executor
 from training_ground.cli._console import console, err_console
+from training_ground.cli._executor import ExecutorOption, RayAddressOption, executor_for
 from training_ground.cli._paths import output_directory
 from training_ground.cli._robot_options import OutOption, ProfileOption
 
@@ -76,6 +78,8 @@ def ingest(
     operator: _Operator = "",
     station: _Station = "",
     reingest: _Reingest = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Turn robot bags into episodes: one bag = one episode unless split; bad bags are reported, not fatal.
 
@@ -102,7 +106,9 @@ def ingest(
         split_topic=split_topic or "",
         reingest=reingest,
     )
-    summary = _ingest_with_progress(list(search.bags), robot, out, options, workers or os.cpu_count() or 1)
+    # SIGTERM, not SIGKILL, for local workers when tg ingest ends: each removes its bag's files first.
+    with executor_for(executor, ray_address, workers, stop_signal=signal.SIGTERM) as run:
+        summary = _ingest_with_progress(list(search.bags), robot, out, options, run)
     for note in summary.cleaned:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     skipped = (*search.skipped, *summary.skipped)
@@ -113,7 +119,7 @@ def ingest(
 
 
 def _ingest_with_progress(
-    bags: list[Path], robot: RobotProfile, out: Path, options: IngestOptions, workers: int
+    bags: list[Path], robot: RobotProfile, out: Path, options: IngestOptions, run: Executor
 ) -> IngestSummary:
     """:func:`collectors.ingest_bags` with a progress bar (by bytes) on stderr and failures as they come."""
     sizes = [max(1, s) for s in bag_sizes(bags)]
@@ -139,7 +145,7 @@ def _ingest_with_progress(
             if isinstance(outcome, BagFailure):
                 err_console.print(f"[red]failed:[/] {outcome.reason}", highlight=False)
 
-        return ingest_bags(bags, robot, out, options=options, workers=workers, progress=progress, done=done)
+        return ingest_bags(bags, robot, out, options=options, executor=run, progress=progress, done=done)
 
 
 def _last_line(summary: IngestSummary, not_bags: tuple[SkippedBag, ...], out: Path) -> str:

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from tg_exec import ExecutorOptions
 from tg_site import SiteSettings, TlsFiles, parse_size
+from training_ground.cli._executor import ExecutorOption, RayAddressOption
 from training_ground.cli._site_admin import register_admin
 
 __all__ = ["site_app"]
@@ -31,7 +33,9 @@ def serve_command(
     port: Annotated[
         int, typer.Option("--port", help="TCP port (0: any free one; the URL is printed).")
     ] = 8470,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Arrival worker processes.")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Arrival worker processes (or CPUs of a private Ray).")
+    ] = 2,
     tls_cert: Annotated[
         Path | None, typer.Option("--tls-cert", help="PEM certificate chain: serve HTTPS.")
     ] = None,
@@ -56,6 +60,8 @@ def serve_command(
     logins_per_minute: Annotated[
         int, typer.Option("--logins-per-minute", min=1, help="Console sign-ins per client address.")
     ] = 10,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Serve the store: uploads, arrival checks, catalogue and the /api/v1 API, until Ctrl-C or SIGTERM.
 
@@ -75,6 +81,7 @@ def serve_command(
         time_zone=time_zone,
         requests_per_minute=requests_per_minute,
         logins_per_minute=logins_per_minute,
+        executor=ExecutorOptions.resolve(executor, address=ray_address),
     )
     # Imported here: FastAPI and uvicorn take half a second that every other tg command would pay.
     from tg_site._serve import serve
