@@ -1,7 +1,7 @@
 """Recording: robot bags and live ROS 2 topics into episodes, driven by a robot profile.
 
 Bags recorded on a robot become episodes with :func:`ingest_bag` (one bag) or
-:func:`ingest_bags` (many, in parallel processes), driven by the profile
+:func:`ingest_bags` (many, on local processes or a Ray cluster: :mod:`tg_exec`), driven by the profile
 (``tg ingest``). The profile's field expressions are compiled against message
 schemas by :func:`compile_fields`, which reads plain message objects and so
 serves the live recorder as well: :class:`LiveRecorder` is the ROS-free core of

@@ -12,7 +12,7 @@ from typing import Any
 from tg_exec._base import Executor
 from tg_exec._errors import ExecutorError
 from tg_exec._local import LocalExecutor
-from tg_exec._ray import DEFAULT_RETRIES, RayExecutor
+from tg_exec._ray import DEFAULT_RETRIES, RayExecutor, check_reachable
 
 __all__ = ["EXECUTORS", "ExecutorOptions", "open_executor"]
 
@@ -55,6 +55,14 @@ class ExecutorOptions:
         if chosen not in EXECUTORS:
             raise ExecutorError(f"--executor {chosen!r}: choose one of {', '.join(sorted(EXECUTORS))}")
         return cls(chosen, workers, address if chosen == "ray" else None)
+
+    def check(self) -> None:
+        """Fail now, with :class:`ExecutorError`, where the executor could not be reached later.
+
+        A Ray address must answer within seconds; a local pool needs nothing.
+        """
+        if self.kind == "ray" and self.address is not None:
+            check_reachable(self.address)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -21,7 +21,7 @@ from tg_exec._base import Executor, describe_failure
 from tg_exec._errors import ExecutorError, WorkerDiedError
 from tg_exec._progress import Indexed, set_progress_sink
 
-__all__ = ["RayExecutor"]
+__all__ = ["RayExecutor", "check_reachable"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,7 +50,7 @@ def _unreachable(address: str | None, why: object) -> str:
     )
 
 
-def _check_reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """Fail in seconds, not after Ray's own minute of retries, when nothing listens at ``address``."""
     if address in ("auto", "local") or "://" in address:
         return  # Ray resolves these itself
@@ -99,11 +99,13 @@ class RayExecutor(Executor):
     def _connect(self, address: str | None, workers: int | None) -> None:
         settings: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
         if address is None:
+            # "local" starts a private Ray even where RAY_ADDRESS or a running cluster on this
+            # machine (/tmp/ray/ray_current_cluster) would make ray.init join that one instead.
             settings.update(num_cpus=workers, include_dashboard=False)
         else:
-            _check_reachable(address)
+            check_reachable(address)
         try:
-            self._ray.init(address=address, **settings)
+            self._ray.init(address=address or "local", **settings)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ExecutorError(_unreachable(address, exc)) from exc
 
@@ -115,7 +117,8 @@ class RayExecutor(Executor):
     def describe(self) -> str:
         nodes = sum(1 for node in self._ray.nodes() if node.get("Alive"))
         where = f"Ray at {self._address}" if self._address else "a private local Ray"
-        return f"{where} ({nodes} node{'s' if nodes != 1 else ''}, {self.cpus} CPUs)"
+        cpus = self.cpus
+        return f"{where} ({nodes} node{'s' if nodes != 1 else ''}, {cpus} CPU{'s' if cpus != 1 else ''})"
 
     def map(
         self,

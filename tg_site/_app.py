@@ -84,7 +84,7 @@ def create_app(settings: SiteSettings) -> FastAPI:
         # server answers (readiness included), then once an hour.
         await _purge_once(site)
         purger = asyncio.create_task(_purge_periodically(site))
-        _log.info("site ready: store %s, %d arrival worker(s)", settings.store, settings.workers)
+        _log.info("site ready: store %s", settings.store)
         try:
             yield
         finally:

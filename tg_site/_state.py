@@ -51,8 +51,7 @@ class SiteState:
         self.metrics = Metrics()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="catalogue-writer")
         executor = open_executor(settings.arrival_executor)
-        if executor.kind != "local":
-            _log.info("arrival checks run on %s", executor.describe())
+        _log.info("arrival checks run on %s", executor.describe())
         self.arrivals = Arrivals(self.store, executor, self._arrived)
         self.ready = False
 

@@ -12,6 +12,7 @@ it saw as JSON; the test module asserts on that. ``DATA`` holds ``local/`` and
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import secrets
@@ -37,8 +38,8 @@ def _token_auth() -> None:
     os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
-def _tg(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+def _tg(*args: str, token: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "TG_SITE_TOKEN": token}
     return subprocess.run(
         [sys.executable, "-m", "training_ground", *args],
         capture_output=True,
@@ -147,6 +148,70 @@ def bad_input(data: Path, address: str) -> dict[str, Any]:
     }
 
 
+def _digests(directory: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``directory``."""
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def export_both(data: Path, address: str) -> dict[str, Any]:
+    """`tg export --format lerobot` on local processes and on the cluster: the files, byte by byte."""
+    seen: dict[str, Any] = {}
+    for name, extra in (("local", ["--workers", "2"]), ("ray", ["--ray-address", address])):
+        out = data / f"export_{name}"
+        run = _tg("export", str(data / "local"), "--out", str(out), "--qa", "any", *extra)
+        seen[f"rc_{name}"] = run.returncode
+        seen[f"stderr_{name}"] = run.stderr[-2000:]
+        seen[f"files_{name}"] = _digests(out) if out.exists() else {}
+    return seen
+
+
+def ingest_both(data: Path, address: str) -> dict[str, Any]:
+    """`tg ingest` of the same bags on local processes and on the cluster: the same episodes' content."""
+    import episodes
+
+    bags = sorted((data / "bags").glob("*.bag"))
+    seen: dict[str, Any] = {}
+    for name, extra in (("local", ["--workers", "2"]), ("ray", ["--ray-address", address])):
+        out = data / f"ingested_{name}"
+        run = _tg("ingest", *map(str, bags), "--profile", "kuavo4pro", "--out", str(out), *extra)
+        seen[f"rc_{name}"] = run.returncode
+        seen[f"stdout_{name}"] = run.stdout[-2000:]
+        files = sorted(out.glob("*.h5"))
+        seen[f"digests_{name}"] = sorted(episodes.content_digest(p) for p in files)
+        seen[f"left_{name}"] = sorted(p.name for p in out.iterdir() if p.suffix != ".h5")
+    return seen
+
+
+def site_arrival(data: Path, address: str) -> dict[str, Any]:
+    """`tg site serve --ray-address`: pushed episodes are checked on the cluster and catalogued."""
+    import episodes
+    from tests.tg_site.conftest import SiteServer, make_tokens, wait_arrived
+
+    store = data / "site"
+    tokens = make_tokens(store)
+    files = sorted((data / "bad").glob("*.h5"))[:3]
+    server = SiteServer(store, ("--ray-address", address)).start()
+    try:
+        push = _tg("push", *map(str, files), "--site", server.url, token=tokens["uploader"])
+        with server.client(tokens["researcher"]) as client:
+            rows = []
+            for path in files:
+                with episodes.open(path) as reader:
+                    rows.append(wait_arrived(client, reader.metadata.episode_id, timeout_s=90))
+    finally:
+        server.stop()
+    return {
+        "push_rc": push.returncode,
+        "push_err": push.stderr[-2000:],
+        "qa_passed": [row["qa_passed"] for row in rows],
+        "log": "".join(server.log)[-3000:],
+    }
+
+
 def main(data: Path, out: Path) -> None:
     _loopback_up()
     _token_auth()
@@ -165,6 +230,9 @@ def main(data: Path, out: Path) -> None:
     scenarios: dict[str, Callable[[], dict[str, Any]]] = {
         "same": lambda: same_results(data, cluster.address),
         "bad": lambda: bad_input(data, cluster.address),
+        "export": lambda: export_both(data, cluster.address),
+        "ingest": lambda: ingest_both(data, cluster.address),
+        "site": lambda: site_arrival(data, cluster.address),
         "killed": lambda: node_killed_mid_annotate(data, cluster.address, cluster),
     }
     try:

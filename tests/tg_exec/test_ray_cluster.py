@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from sim_envs import record_synthetic_episode
-from tg_config import load_session
+from tests.collectors.bagfixtures import write_kuavo_bag
+from tg_config import load_profile, load_session
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION = REPO / "launch/sim_pick_place.yaml"
@@ -58,6 +59,11 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for path in clean[:3]:
         shutil.copy2(path, data / "bad")
     (data / "bad" / "01ZZZZZZZZZZZZZZZZZZZZZZZZ.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    (data / "bags").mkdir()
+    for seed in range(3):
+        write_kuavo_bag(
+            data / "bags" / f"run{seed}.bag", load_profile("kuavo4pro"), duration_s=2.0, seed=seed
+        )
     out = data / "seen.json"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     child = subprocess.run(
@@ -112,3 +118,24 @@ def test_an_item_that_kills_each_worker_is_retried_a_bounded_number_of_times(see
     dying = seen["bad"]["dying"]
     assert dying[0] == "a" and dying[2] == "c"
     assert dying[1].startswith("bad: its worker died 2 times")
+
+
+def test_export_on_the_cluster_writes_the_local_bytes(seen):
+    export = seen["export"]
+    assert export["rc_local"] == 0 and export["rc_ray"] == 0, export
+    assert export["files_ray"] == export["files_local"]
+    assert any(name.endswith(".mp4") for name in export["files_ray"])
+    assert "meta/info.json" in export["files_ray"]
+
+
+def test_ingest_on_the_cluster_gives_the_local_episodes(seen):
+    ingest = seen["ingest"]
+    assert ingest["rc_local"] == 0 and ingest["rc_ray"] == 0, ingest
+    assert len(ingest["digests_ray"]) == 3
+    assert ingest["digests_ray"] == ingest["digests_local"]
+
+
+def test_the_site_checks_arrivals_on_the_cluster(seen):
+    site = seen["site"]
+    assert site["push_rc"] == 0, site["push_err"]
+    assert site["qa_passed"] == [True, True, True]

@@ -91,4 +91,8 @@ def test_serve_names_a_wrong_executor_before_it_binds(tmp_path: Path) -> None:
     local = CliRunner().invoke(app, [*store, "--executor", "local", "--ray-address", "127.0.0.1:1"])
     with pytest.raises(ExecutorError, match=r"--ray-address 127.0.0.1:1 needs --executor ray"):
         raise local.exception  # type: ignore[misc]
+    nobody = CliRunner().invoke(app, [*store, "--ray-address", "127.0.0.1:9"])
+    unreachable = r"cannot reach the Ray cluster at 127.0.0.1:9: .*ray start --head"
+    with pytest.raises(ExecutorError, match=unreachable):
+        raise nobody.exception  # type: ignore[misc]
     assert not (tmp_path / "store").exists()

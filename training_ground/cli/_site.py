@@ -83,6 +83,7 @@ def serve_command(
         logins_per_minute=logins_per_minute,
         executor=ExecutorOptions.resolve(executor, address=ray_address),
     )
+    settings.executor.check()  # an unreachable cluster is one line now, not a failed start later
     # Imported here: FastAPI and uvicorn take half a second that every other tg command would pay.
     from tg_site._serve import serve
 
