@@ -12,6 +12,7 @@ warning for the harmless ones marked so); a pass is a *silent pass*.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -62,22 +63,26 @@ def record_clean(directory: Path, *, seconds: float = 1.5, close: bool = True) -
         return writer.final_path
     partial = next(directory.glob("*.h5.partial"))
     ticks = int(seconds * 50)
-    _wait_until_flushed(partial, {ARM: ticks, GRIPPER: (ticks + 4) // 5, CAMERA: (ticks + 4) // 5})
-    kept = directory / "kept.bin"
-    shutil.copyfile(partial, kept)
+    kept = _copy_once_flushed(partial, {ARM: ticks, GRIPPER: (ticks + 4) // 5, CAMERA: (ticks + 4) // 5})
     writer.discard()
     kept.rename(partial)
     return partial
 
 
-def _wait_until_flushed(partial: Path, counts: dict[str, int]) -> None:
-    """Until the writer's I/O thread has put ``counts`` samples on disk (a copy taken sooner, on a
-    loaded machine, held none and recovered to nothing)."""
+def _copy_once_flushed(partial: Path, counts: dict[str, int]) -> Path:
+    """A copy of ``partial`` taken once the writer's I/O thread has put ``counts`` samples on disk
+    (a copy taken sooner, on a loaded machine, held none and recovered to nothing).
+
+    Each try reads a copy, never the file being written: HDF5 crashed (a segfault in the writer
+    thread's flush) when this process opened the partial file the writer had open.
+    """
+    kept = partial.with_name("kept.bin")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        with episodes.open(partial) as ep:
+        shutil.copyfile(partial, kept)
+        with contextlib.suppress(episodes.EpisodeError, OSError), episodes.open(kept) as ep:
             if all(ep.streams[name].count >= n for name, n in counts.items()):
-                return
+                return kept
         time.sleep(0.01)
     raise AssertionError(f"{partial}: the writer did not flush {counts} within 30 s")
 
