@@ -45,13 +45,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import ray  # noqa: E402
+from bench_ingest import generate  # noqa: E402
 from bench_qa import evict, make_dataset, read_all, strip_annotations  # noqa: E402
 from bench_writer import _goal, _load_average, _machine  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 import episodes  # noqa: E402
 from collectors import ingest_bag  # noqa: E402
-from tests.collectors.bagfixtures import write_kuavo_bag  # noqa: E402
 from tg_config import load_profile, qa_config  # noqa: E402
 from tg_exec import Executor, LocalExecutor, RayExecutor  # noqa: E402
 
@@ -215,17 +215,7 @@ def ingest_split(executor: RayExecutor, root: Path, seconds: float, bags: int) -
     cameras at 30 Hz), copied ``bags`` times, each ingested by a task into its own folder."""
     source = root / "bags" / "kuavo.bag"
     source.parent.mkdir(parents=True, exist_ok=True)
-    write_kuavo_bag(
-        source,
-        load_profile("kuavo4pro"),
-        duration_s=seconds,
-        sensor_hz=500,
-        camera_hz=30,
-        arm_hz=100,
-        claw_hz=500,
-        size=(640, 480),
-        distinct_frames=60,
-    )
+    generate(source, seconds)  # bench_ingest's bag
     copies = [source.with_name(f"kuavo{i}.bag") for i in range(bags)]
     for copy in copies:
         shutil.copyfile(source, copy)

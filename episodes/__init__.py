@@ -26,8 +26,7 @@ above it (``tg_config`` fills in a :class:`QaConfig`, never the other way).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from episodes._align import Alignment, compute_alignment
 from episodes._cache import CACHE_DIRNAME, CacheReport, prepare_cache
@@ -163,6 +162,7 @@ from episodes._training import (
 )
 from episodes._writer import EpisodeWriter, WriterOptions
 from episodes._writer_labels import Relabel, set_labels, set_review
+from tg_base import lazy_names
 
 # The exporters and importers need pyarrow and PyAV (about 20 MB of memory and 0.1 s to import):
 # loaded at their first use, so a training loader's processes and the QA workers never pay for
@@ -207,16 +207,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "write_framed",
     ),
 }
-_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'episodes' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
+__getattr__ = lazy_names("episodes", _LAZY, globals())
 
 
 __all__ = [

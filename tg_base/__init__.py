@@ -9,6 +9,7 @@ purpose. It imports nothing of ours, so any package may import it.
 """
 
 from tg_base._errors import TgError
+from tg_base._lazy import lazy_names
 from tg_base._version import __version__
 
-__all__ = ["TgError", "__version__"]
+__all__ = ["TgError", "__version__", "lazy_names"]

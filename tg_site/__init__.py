@@ -14,9 +14,9 @@ for its CLI group.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tg_base import lazy_names
 from tg_site._errors import SiteError
 
 if TYPE_CHECKING:
@@ -74,16 +74,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "tg_site._roles": ("Role",),
     "tg_site._tokens": ("TokenError", "TokenInfo", "TokenStore"),
 }
-_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tg_site' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
+__getattr__ = lazy_names("tg_site", _LAZY, globals())
 
 
 __all__ = [

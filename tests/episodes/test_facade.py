@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
 import subprocess
 import sys
 
 import episodes
-
-
-def _type_checking_imports() -> dict[str, tuple[str, ...]]:
-    tree = ast.parse(inspect.getsource(episodes))
-    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
-    return {
-        f"{node.module}": tuple(alias.name for alias in node.names)
-        for node in block.body
-        if isinstance(node, ast.ImportFrom)
-    }
+from tests.facades import type_checking_imports
 
 
 def test_the_lazy_table_and_what_type_checkers_see_agree():
-    assert _type_checking_imports() == episodes._LAZY
+    assert type_checking_imports(episodes) == episodes._LAZY
     lazy = {n for names in episodes._LAZY.values() for n in names}
     assert lazy <= set(episodes.__all__)
     for name in episodes.__all__:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
 import subprocess
 import sys
 
 import pytest
 
 import tg_site
-
-
-def _type_checking_imports() -> dict[str, tuple[str, ...]]:
-    tree = ast.parse(inspect.getsource(tg_site))
-    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
-    return {
-        f"{node.module}": tuple(alias.name for alias in node.names)
-        for node in block.body
-        if isinstance(node, ast.ImportFrom)
-    }
+from tests.facades import type_checking_imports
 
 
 def test_the_lazy_table_and_what_type_checkers_see_agree_and_cover_all():
-    assert _type_checking_imports() == tg_site._LAZY
+    assert type_checking_imports(tg_site) == tg_site._LAZY
     assert {n for names in tg_site._LAZY.values() for n in names} | {"SiteError"} == set(tg_site.__all__)
     for name in tg_site.__all__:
         assert getattr(tg_site, name) is not None
