@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -208,7 +208,7 @@ def _temporary(final: Path) -> Path:
     return final.with_name(f".{final.stem}.{uuid.uuid4().hex}.tmp{final.suffix}")
 
 
-def _replace_into(final: Path, write: Any) -> None:
+def _replace_into(final: Path, write: Callable[[Path], None]) -> None:
     temporary = _temporary(final)
     try:
         write(temporary)

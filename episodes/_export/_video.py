@@ -22,9 +22,12 @@ __all__ = ["VideoJoiner", "VideoWriter", "pick_codec", "video_info"]
 _CODECS = ("libsvtav1", "libx264", "mpeg4")
 # Threads pinned where the bytes depend on them: x264's output changes with its thread count,
 # which by default follows the machine's cores, and an export must give the same bytes whichever
-# worker (or Ray node) encodes an episode. SVT-AV1's output does not depend on its threads.
+# worker (or Ray node) encodes an episode. SVT-AV1's output does not depend on its threads; its
+# level of parallelism is 1 all the same (about 20 threads per encoder instead of 40): an export
+# runs one encoder per core, and one with the automatic level once hung for good in
+# svt_av1_enc_get_packet on a loaded machine (SVT-AV1 4.1.0 in PyAV 18, 49 threads all waiting).
 _OPTIONS: dict[str, dict[str, str]] = {
-    "libsvtav1": {"g": "2", "crf": "30", "preset": "12"},
+    "libsvtav1": {"g": "2", "crf": "30", "preset": "12", "svtav1-params": "lp=1"},
     "libx264": {"g": "2", "crf": "23", "threads": "4"},
     "mpeg4": {"g": "2", "qscale": "3", "threads": "1"},
 }
