@@ -120,13 +120,9 @@ def export_lerobot(
     writer = _LeRobotWriter(work, selected.layout, selected.split if selected.splits is not None else None)
     try:
         work.mkdir()
-        parts = work.resolve() / _PARTS  # absolute: Ray runs the jobs on other machines
+        parts = work.resolve() / _PARTS
         parts.mkdir()
-        jobs = [
-            EpisodeJob(entry, i, selected.layout, parts, options.active_range)
-            for i, entry in enumerate(selected.entries)
-        ]
-        done = _run(jobs, executor, options)
+        done = _run(_jobs(selected, parts, options), executor, options)
         writer.pack(done, parts)
         shutil.rmtree(parts)
         writer.finish()
@@ -151,6 +147,15 @@ def _train_first(selected: Source) -> Source:
         selected,
         entries=tuple(sorted(selected.entries, key=lambda e: selected.split(e.episode_id) == "valid")),
     )
+
+
+def _jobs(selected: Source, parts: Path, options: ExportOptions) -> list[EpisodeJob]:
+    """One job per selected episode, in export order; paths absolute (a Ray worker runs in a
+    directory of its own, or on another machine)."""
+    return [
+        EpisodeJob(replace(entry, path=entry.path.resolve()), i, selected.layout, parts, options.active_range)
+        for i, entry in enumerate(selected.entries)
+    ]
 
 
 def _run(jobs: Sequence[EpisodeJob], executor: Executor | None, options: ExportOptions) -> list[EpisodePart]:
