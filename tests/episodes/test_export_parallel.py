@@ -23,11 +23,11 @@ import pytest
 
 import episodes
 from episodes import ExportOptions
-from episodes._export import _lerobot_episode
+from episodes._export import _lerobot, _lerobot_episode
 from episodes._export._source import open_source
 from tests.episodes.conftest import textured_frame
 from tests.episodes.loader_corpus import RATE_HZ, SIZE, copy_dataset, make_episode
-from tg_exec import Executor, LocalExecutor
+from tg_exec import Executor, LocalExecutor, default_workers
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +187,15 @@ def test_a_retried_job_rewrites_its_own_fragments(source, tmp_path):
 def test_workers_must_be_positive():
     with pytest.raises(episodes.ExportError, match="workers must be at least 1, got 0"):
         ExportOptions(workers=0)
+
+
+def test_without_workers_named_only_a_large_export_starts_a_pool(source, tmp_path):
+    selected = open_source(source, ExportOptions())
+    jobs = [
+        _lerobot_episode.EpisodeJob(e, i, selected.layout, tmp_path, active_range=False)
+        for i, e in enumerate(selected.entries)
+    ]
+    assert _lerobot._workers(jobs, ExportOptions()) == 1  # 46 ticks of 24x32 and 12x16 pixels
+    long = [dataclasses.replace(j, entry=dataclasses.replace(j.entry, num_frames=100_000)) for j in jobs]
+    assert _lerobot._workers(long, ExportOptions()) == default_workers()
+    assert _lerobot._workers(jobs, ExportOptions(workers=3)) == 3
