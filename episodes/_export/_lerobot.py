@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,24 +34,34 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from episodes._errors import EpisodeSkippedWarning
 from episodes._export._errors import ExportError
-from episodes._export._options import ExportOptions
-from episodes._export._source import (
-    Camera,
-    ExportLayout,
-    exported_episodes,
-    frames,
-    open_source,
-    prompt,
-    video_frame,
+from episodes._export._lerobot_episode import (
+    ACTION,
+    DATA_FRAGMENT,
+    STATE,
+    EpisodeJob,
+    EpisodePart,
+    VideoPart,
+    arrow_column,
+    camera_key,
+    export_episode,
+    fragment_folder,
+    fragment_schema,
+    stop_marker,
+    vector_stats,
+    video_fragment,
 )
+from episodes._export._lerobot_meta import lerobot_stats, split_ranges, write_episodes, write_tasks
+from episodes._export._options import ExportOptions
+from episodes._export._source import Camera, ExportLayout, Source, open_source
 from episodes._export._target import ExportResult, discard_work, prepare_target
-from episodes._export._video import VideoWriter, video_info
-from episodes._qa._stats import QUANTILES, StreamStats, aggregate, stream_stats
-from episodes._reader import EpisodeReader
-from episodes._training import AlignedEpisode, Selection
+from episodes._export._video import VideoJoiner, video_info
+from episodes._qa._stats import StreamStats, aggregate
+from episodes._training import Selection
+from tg_exec import Executor, LocalExecutor, default_workers
 
-__all__ = ["CODEBASE_VERSION", "export_lerobot"]
+__all__ = ["CODEBASE_VERSION", "camera_key", "export_lerobot"]
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000
@@ -59,7 +71,6 @@ _CHUNK_FILE = "chunk-{chunk_index:03d}/file-{file_index:03d}"
 DATA_PATH = "data/" + _CHUNK_FILE + ".parquet"
 VIDEO_PATH = "videos/{video_key}/" + _CHUNK_FILE + ".mp4"
 EPISODES_PATH = "meta/episodes/" + _CHUNK_FILE + ".parquet"
-STATE, ACTION = "observation.state", "action"
 # Columns every LeRobot dataset has, in LeRobot's order (utils.py: DEFAULT_FEATURES).
 DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
     "timestamp": {"dtype": "float32", "shape": [1], "names": None},
@@ -68,18 +79,20 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
     "index": {"dtype": "int64", "shape": [1], "names": None},
     "task_index": {"dtype": "int64", "shape": [1], "names": None},
 }
-_IMAGE_STAT_FRAMES = 100  # frames per episode and camera the image statistics sample (LeRobot: >= 100)
-_IMAGE_STAT_SIDE = 150  # larger frames are subsampled to about this side for them (as LeRobot does)
-
-
-def camera_key(stream: str) -> str:
-    return f"observation.images.{stream}"
+# The data columns that depend on the episodes before: filled in when the fragments are packed.
+_PACKED_COLUMNS = ("episode_index", "index", "task_index")
+_PARTS = ".parts"  # the fragments' folder in the work directory, removed before it is renamed
+# Without workers named, an export smaller than this (frames x exported pixels per tick) runs in
+# this process: spawning a pool and importing numpy, h5py and PyAV in it takes about a second or
+# two, what encoding this many pixels takes.
+_POOL_PIXELS = 20_000_000
 
 
 def export_lerobot(
     source: str | os.PathLike[str] | Selection,
     out: str | os.PathLike[str],
     options: ExportOptions | None = None,
+    executor: Executor | None = None,
 ) -> ExportResult:
     """Write a dataset directory's episodes (or a :class:`Selection` of them) as a LeRobot v3.0
     dataset in the new directory ``out``.
@@ -91,28 +104,31 @@ def export_lerobot(
     ``options.image_size`` if given), each episode's task its language instruction (its task
     name when it has none). :class:`ExportOptions` says which episodes, cameras and ticks.
 
+    Each episode is read and encoded on ``executor`` (default: ``options.workers`` local
+    processes, else all cores for an export large enough to pay for them); this process then
+    joins the episodes' fragments into LeRobot's files and writes meta/. An episode whose
+    export fails (or whose worker died as often as the executor retries) fails the export,
+    naming it, and leaves nothing; an unreadable one is skipped with a warning, as ever.
+
     >>> import episodes
     >>> episodes.export_lerobot("datasets/demo", "exports/demo_lerobot")  # doctest: +SKIP
     ExportResult(out=PosixPath('exports/demo_lerobot'), format='lerobot', episodes=4, ...)
     """
     options = options or ExportOptions()
     target, work = prepare_target(Path(out))
-    selected = open_source(source, options)
-    if selected.splits is not None:
-        # LeRobot's splits are index ranges: the train episodes first, then the validation ones.
-        selected = replace(
-            selected,
-            entries=tuple(sorted(selected.entries, key=lambda e: selected.split(e.episode_id) == "valid")),
-        )
+    selected = _train_first(open_source(source, options))
     writer = _LeRobotWriter(work, selected.layout, selected.split if selected.splits is not None else None)
     try:
         work.mkdir()
-        for episode, reader in exported_episodes(selected, options):
-            writer.add(episode, reader)
+        parts = work.resolve() / _PARTS
+        parts.mkdir()
+        done = _run(_jobs(selected, parts, options), executor, options)
+        writer.pack(done, parts)
+        shutil.rmtree(parts)
         writer.finish()
         os.replace(work, target)
     except BaseException as exc:
-        # Closing flushes encoders that may fail again on the same full disk: the
+        # Closing flushes files that may fail again on the same full disk: the
         # first error is the one to report, and the work directory goes regardless.
         with contextlib.suppress(Exception):
             writer.close()
@@ -120,6 +136,67 @@ def export_lerobot(
         if reported is exc:
             raise
         raise reported from None
+    return _result(target, selected, writer)
+
+
+def _train_first(selected: Source) -> Source:
+    """LeRobot's splits are index ranges: the train episodes first, then the validation ones."""
+    if selected.splits is None:
+        return selected
+    return replace(
+        selected,
+        entries=tuple(sorted(selected.entries, key=lambda e: selected.split(e.episode_id) == "valid")),
+    )
+
+
+def _jobs(selected: Source, parts: Path, options: ExportOptions) -> list[EpisodeJob]:
+    """One job per selected episode, in export order; paths absolute (a Ray worker runs in a
+    directory of its own, or on another machine)."""
+    return [
+        EpisodeJob(replace(entry, path=entry.path.resolve()), i, selected.layout, parts, options.active_range)
+        for i, entry in enumerate(selected.entries)
+    ]
+
+
+def _run(jobs: Sequence[EpisodeJob], executor: Executor | None, options: ExportOptions) -> list[EpisodePart]:
+    """Every job on ``executor`` (or local processes); a failure stops the jobs not yet started."""
+
+    def finished(part: EpisodePart) -> None:
+        if part.error is not None:
+            with contextlib.suppress(OSError):
+                stop_marker(jobs[0].parts).touch()
+        elif part.length and options.on_episode is not None:
+            options.on_episode(part.episode_id)
+
+    if executor is not None:
+        return executor.map(export_episode, jobs, on_failure=_died, on_result=finished)
+    with LocalExecutor(_workers(jobs, options)) as local:
+        return local.map(export_episode, jobs, on_failure=_died, on_result=finished)
+
+
+def _workers(jobs: Sequence[EpisodeJob], options: ExportOptions) -> int:
+    if options.workers is not None:
+        return options.workers
+    if not jobs:
+        return 1
+    per_tick = sum(c.height * c.width for c in jobs[0].layout.cameras)
+    pixels = per_tick * sum(job.entry.num_frames for job in jobs)
+    return 1 if pixels < _POOL_PIXELS else default_workers()
+
+
+def _died(job: EpisodeJob, why: str) -> EpisodePart:
+    """A job whose worker died as often as the executor retries (a crash in a C library on a damaged
+    file, a killed process or node), or that could not run at all."""
+    return EpisodePart.of(
+        job,
+        error=ExportError(
+            f"{job.entry.path}: exporting it failed ({why}); nothing was exported. Check the episode "
+            f"(tg validate {job.entry.path}) or move it out of the directory, and export again"
+        ),
+    )
+
+
+def _result(target: Path, selected: Source, writer: _LeRobotWriter) -> ExportResult:
     return ExportResult(
         out=target,
         format="lerobot",
@@ -139,6 +216,8 @@ def export_lerobot(
 
 
 class _LeRobotWriter:
+    """The single merge: the episodes' fragments packed in order into LeRobot's files, then meta/."""
+
     def __init__(self, root: Path, layout: ExportLayout, split: Callable[[str], str] | None = None) -> None:
         self.root = root
         self.layout = layout
@@ -152,45 +231,60 @@ class _LeRobotWriter:
         self._data = _ParquetFiles(root, _data_schema(layout), bytes_per_row=_bytes_per_row(layout))
         self._videos = {c.stream: _VideoFiles(root, c, layout.fps) for c in layout.cameras}
 
-    def add(self, episode: AlignedEpisode, reader: EpisodeReader) -> None:
-        index = len(self._episodes)
-        n = len(episode)
-        task = prompt(episode)
-        task_index = self._tasks.setdefault(task, len(self._tasks))
-        frame_index = np.arange(n, dtype=np.int64)
-        columns: dict[str, npt.NDArray[Any]] = {
-            STATE: episode.state,
-            ACTION: episode.action,
-            "timestamp": (frame_index / self.layout.fps).astype(np.float32),
-            "frame_index": frame_index,
+    def pack(self, done: Sequence[EpisodePart], parts: Path) -> None:
+        """Every exported episode in order; the first failure raised as it was, the skipped ones warned of."""
+        for part in done:
+            if part.error is not None:
+                raise part.error
+        for part in done:
+            if part.skipped:
+                warnings.warn(part.skipped, EpisodeSkippedWarning, stacklevel=3)
+            elif part.length:
+                self.add(part, fragment_folder(parts, part.index))
+        if not self._episodes:
+            raise ExportError(f"{parts.parent}: none of the selected episodes could be read")
+
+    def add(self, part: EpisodePart, folder: Path) -> None:
+        """One episode's fragments appended (and then removed: the disk holds each frame once, about)."""
+        index, n = len(self._episodes), part.length
+        task_index = self._tasks.setdefault(part.task, len(self._tasks))
+        packed = {
             "episode_index": np.full(n, index, dtype=np.int64),
             "index": np.arange(self.total_frames, self.total_frames + n, dtype=np.int64),
             "task_index": np.full(n, task_index, dtype=np.int64),
         }
-        row: dict[str, Any] = {"episode_index": index, "tasks": [task], "length": n}
-        chunk, file = self._data.write(columns, n)
-        row.update(
-            {
-                "data/chunk_index": chunk,
-                "data/file_index": file,
-                "dataset_from_index": self.total_frames,
-                "dataset_to_index": self.total_frames + n,
-            }
-        )
-        stats = {
-            key: _vector_stats(key, np.asarray(value, dtype=np.float64)) for key, value in columns.items()
+        rows = pq.read_table(folder / DATA_FRAGMENT)
+        columns = [*rows.columns, *(arrow_column(packed[name], pa.int64()) for name in _PACKED_COLUMNS)]
+        chunk, file = self._data.write(pa.Table.from_arrays(columns, schema=self._data.schema), n)
+        row: dict[str, Any] = {
+            "episode_index": index,
+            "tasks": [part.task],
+            "length": n,
+            "data/chunk_index": chunk,
+            "data/file_index": file,
+            "dataset_from_index": self.total_frames,
+            "dataset_to_index": self.total_frames + n,
         }
-        for camera in self.layout.cameras:
-            key = camera_key(camera.stream)
-            rgb = (video_frame(camera, f) for f in frames(reader, camera, episode))
-            placed, sampled = self._videos[camera.stream].write(rgb, n)
-            row.update({f"videos/{key}/{name}": value for name, value in placed.items()})
-            stats[key] = _image_stats(key, sampled)
-        row["tg_episode_id"] = episode.episode_id
+        for video in part.videos:
+            placed = self._videos[video.camera].append(video_fragment(folder, video.camera), video)
+            row.update({f"videos/{camera_key(video.camera)}/{k}": v for k, v in placed.items()})
+            self.codec = self.codec or video.codec
+        row["tg_episode_id"] = part.episode_id
         self._episodes.append(row)
-        self.episode_ids.append(episode.episode_id)
-        self._stats.append(stats)
+        self.episode_ids.append(part.episode_id)
+        self._stats.append(self._episode_stats(part, packed))
         self.total_frames += n
+        shutil.rmtree(folder)
+
+    def _episode_stats(
+        self, part: EpisodePart, packed: dict[str, npt.NDArray[np.int64]]
+    ) -> dict[str, StreamStats]:
+        """In the columns' order, as a serial export kept them: the data's, then the cameras'."""
+        rows = len(fragment_schema(self.layout))
+        stats = {s.stream: s for s in part.stats[:rows]}
+        stats.update({key: vector_stats(key, values.astype(np.float64)) for key, values in packed.items()})
+        stats.update({s.stream: s for s in part.stats[rows:]})
+        return stats
 
     def close(self) -> None:
         self._data.close()
@@ -201,21 +295,19 @@ class _LeRobotWriter:
         self.close()
         infos = {}
         for camera in self.layout.cameras:
-            files = self._videos[camera.stream]
-            self.codec = files.codec
-            info = video_info(self.root / files.first_path)
+            info = video_info(self.root / self._videos[camera.stream].first_path)
             # LeRobot's flag for a depth map; its grey levels are DEPTH_VIDEO_STEP_M apart (EXPORT.md).
             info["video.is_depth_map"] = camera.kind == "depth"
             infos[camera_key(camera.stream)] = info
         meta = self.root / "meta"
         meta.mkdir()
-        _write_tasks(meta / "tasks.parquet", list(self._tasks))
-        _write_episodes(
+        write_tasks(meta / "tasks.parquet", list(self._tasks))
+        write_episodes(
             self.root / EPISODES_PATH.format(chunk_index=0, file_index=0), self._episodes, self._stats
         )
         totals = {key: aggregate([s[key] for s in self._stats]) for key in self._stats[0]}
         (meta / "stats.json").write_text(
-            json.dumps({key: _lerobot_stats(s) for key, s in totals.items()}, indent=4) + "\n",
+            json.dumps({key: lerobot_stats(s) for key, s in totals.items()}, indent=4) + "\n",
             encoding="utf-8",
         )
         (meta / "info.json").write_text(json.dumps(self._info(infos), indent=4) + "\n", encoding="utf-8")
@@ -223,7 +315,7 @@ class _LeRobotWriter:
     def _splits(self) -> dict[str, str]:
         if self._split is None:
             return {"train": f"0:{len(self._episodes)}"}
-        return _split_ranges([self._split(e) for e in self.episode_ids])
+        return split_ranges([self._split(e) for e in self.episode_ids])
 
     def _info(self, video_infos: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """meta/info.json as lerobot/datasets/utils.py: create_empty_dataset_info fills it."""
@@ -258,19 +350,6 @@ class _LeRobotWriter:
         }
 
 
-def _split_ranges(splits: Sequence[str]) -> dict[str, str]:
-    """info.json's ``splits`` for episodes in ``splits`` order (train ones first): index ranges.
-
-    >>> _split_ranges(["train", "train", "valid"])
-    {'train': '0:2', 'valid': '2:3'}
-    """
-    train = splits.count("train")
-    ranges = {"train": f"0:{train}"}
-    if train < len(splits):
-        ranges["valid"] = f"{train}:{len(splits)}"
-    return ranges
-
-
 def _vector_feature(names: Sequence[str]) -> dict[str, Any]:
     return {"dtype": "float32", "shape": [len(names)], "names": list(names)}
 
@@ -286,13 +365,13 @@ class _ParquetFiles:
 
     def __init__(self, root: Path, schema: pa.Schema, *, bytes_per_row: int) -> None:
         self._root = root
-        self._schema = schema
+        self.schema = schema
         self._bytes_per_row = bytes_per_row
         self._where = (0, 0)
         self._rows = 0
         self._writer: pq.ParquetWriter | None = None
 
-    def write(self, columns: dict[str, npt.NDArray[Any]], n: int) -> tuple[int, int]:
+    def write(self, rows: pa.Table, n: int) -> tuple[int, int]:
         limit = DATA_FILES_SIZE_IN_MB * 1024**2
         if self._writer is not None and (self._rows + n) * self._bytes_per_row >= limit:
             self.close()
@@ -300,10 +379,9 @@ class _ParquetFiles:
         if self._writer is None:
             path = self._root / DATA_PATH.format(chunk_index=self._where[0], file_index=self._where[1])
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(path, self._schema, compression="snappy")
+            self._writer = pq.ParquetWriter(path, self.schema, compression="snappy")
             self._rows = 0
-        arrays = [_column(columns[f.name], f.type) for f in self._schema]
-        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+        self._writer.write_table(rows)
         self._rows += n
         return self._where
 
@@ -314,15 +392,15 @@ class _ParquetFiles:
 
 
 class _VideoFiles:
-    """One camera's video files: episodes back to back, a new file when the size limit is passed."""
+    """One camera's video files: episodes' fragments joined back to back, a new file when the size
+    limit is passed."""
 
     def __init__(self, root: Path, camera: Camera, fps: int) -> None:
         self._root = root
         self._camera = camera
         self._fps = fps
         self._where = (0, 0)
-        self._video: VideoWriter | None = None
-        self.codec = ""
+        self._video: VideoJoiner | None = None
         self.first_path = self._path(0, 0)
 
     def _path(self, chunk: int, file: int) -> Path:
@@ -330,7 +408,8 @@ class _VideoFiles:
             VIDEO_PATH.format(video_key=camera_key(self._camera.stream), chunk_index=chunk, file_index=file)
         )
 
-    def write(self, rgb_frames: Any, n: int) -> tuple[dict[str, Any], npt.NDArray[np.uint8]]:
+    def append(self, fragment: Path, part: VideoPart) -> dict[str, Any]:
+        """The fragment at the end of the current file; where it went, as meta/episodes says it."""
         video = self._video
         if video is not None and video.bytes >= VIDEO_FILES_SIZE_IN_MB * 1024**2:
             self.close()
@@ -339,28 +418,19 @@ class _VideoFiles:
         if video is None:
             path = self._root / self._path(*self._where)
             path.parent.mkdir(parents=True, exist_ok=True)
-            video = VideoWriter(path, fps=self._fps, height=self._camera.height, width=self._camera.width)
-            self._video = video
-            self.codec = video.codec
+            video = self._video = VideoJoiner(path, fps=self._fps)
         start = video.frames
-        keep = set(np.linspace(0, n - 1, min(n, _IMAGE_STAT_FRAMES)).round().astype(int).tolist())
-        sampled = []
-        for k, rgb in enumerate(rgb_frames):
-            video.write(rgb)
-            if k in keep:
-                sampled.append(_subsample(rgb))
-        if video.frames - start != n:
+        if video.append(fragment) != part.frames:
             raise ExportError(
-                f"camera {self._camera.stream!r}: {video.frames - start} frames for {n} ticks; the episode "
-                "file changed while it was exported"
+                f"{fragment}: {video.frames - start} frames where its episode has {part.frames}; the "
+                "fragment was changed while the export ran: export again"
             )
-        placed = {
+        return {
             "chunk_index": self._where[0],
             "file_index": self._where[1],
             "from_timestamp": start / self._fps,
             "to_timestamp": video.frames / self._fps,
         }
-        return placed, np.stack(sampled)
 
     def close(self) -> None:
         if self._video is not None:
@@ -368,118 +438,11 @@ class _VideoFiles:
             self._video = None
 
 
-def _subsample(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    step = max(1, max(rgb.shape[:2]) // _IMAGE_STAT_SIDE) if max(rgb.shape[:2]) >= 2 * _IMAGE_STAT_SIDE else 1
-    return rgb[::step, ::step]
-
-
 def _data_schema(layout: ExportLayout) -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field(STATE, _vector_type(len(layout.sample.state_names))),
-            pa.field(ACTION, _vector_type(len(layout.sample.action_names))),
-            pa.field("timestamp", pa.float32()),
-            pa.field("frame_index", pa.int64()),
-            pa.field("episode_index", pa.int64()),
-            pa.field("index", pa.int64()),
-            pa.field("task_index", pa.int64()),
-        ]
-    )
-
-
-def _vector_type(size: int) -> pa.DataType:
-    """What Hugging Face ``datasets`` writes for LeRobot's ``Sequence(length=size, Value("float32"))``."""
-    return pa.list_(pa.field("item", pa.float32()), size)
+    """The data files' columns: an episode's fragment's, then those packing fills in."""
+    packed = [pa.field(name, pa.int64()) for name in _PACKED_COLUMNS]
+    return pa.schema([*fragment_schema(layout), *packed])
 
 
 def _bytes_per_row(layout: ExportLayout) -> int:
     return 4 * (len(layout.sample.state_names) + len(layout.sample.action_names)) + 4 + 4 * 8
-
-
-def _column(values: npt.NDArray[Any], kind: pa.DataType) -> pa.Array:
-    if isinstance(kind, pa.FixedSizeListType):
-        flat = pa.array(np.ascontiguousarray(values).reshape(-1), type=kind.value_type)
-        return pa.FixedSizeListArray.from_arrays(flat, type=kind)
-    return pa.array(values, type=kind)
-
-
-def _vector_stats(key: str, values: npt.NDArray[np.float64]) -> StreamStats:
-    rows = values.reshape(values.shape[0], -1)
-    return stream_stats(key, [str(i) for i in range(rows.shape[1])], [""] * rows.shape[1], rows)
-
-
-def _image_stats(key: str, sampled: npt.NDArray[np.uint8]) -> StreamStats:
-    """Per-channel statistics in [0, 1] of the sampled frames; ``count`` is the number of frames."""
-    pixels = sampled.reshape(-1, 3).astype(np.float64) / 255.0
-    return replace(stream_stats(key, ["r", "g", "b"], ["1"] * 3, pixels), count=int(sampled.shape[0]))
-
-
-def _lerobot_stats(stats: StreamStats) -> dict[str, Any]:
-    """One feature's statistics as LeRobot stores them: images (3, 1, 1), vectors (D,), count (1,)."""
-    image = stats.stream.startswith("observation.images.")
-    out: dict[str, Any] = {}
-    for key in ("min", "max", "mean", "std", *QUANTILES):
-        values = [float(v) for v in getattr(stats, key)]
-        out[key] = [[[v]] for v in values] if image else values
-    out["count"] = [stats.count]
-    return out
-
-
-def _write_tasks(path: Path, tasks: list[str]) -> None:
-    """meta/tasks.parquet as pandas writes ``DataFrame({"task_index": ...}, index=tasks)``
-    (utils.py: write_tasks), so that LeRobot's ``pd.read_parquet`` gets the tasks as the index."""
-    index = "__index_level_0__"
-    pandas = {
-        "index_columns": [index],
-        "column_indexes": [
-            {
-                "name": None,
-                "field_name": None,
-                "pandas_type": "unicode",
-                "numpy_type": "object",
-                "metadata": {"encoding": "UTF-8"},
-            }
-        ],
-        "columns": [
-            {
-                "name": "task_index",
-                "field_name": "task_index",
-                "pandas_type": "int64",
-                "numpy_type": "int64",
-                "metadata": None,
-            },
-            {
-                "name": None,
-                "field_name": index,
-                "pandas_type": "unicode",
-                "numpy_type": "object",
-                "metadata": None,
-            },
-        ],
-        "creator": {"library": "pyarrow", "version": pa.__version__},
-        "pandas_version": "2.2.0",
-    }
-    schema = pa.schema(
-        [pa.field("task_index", pa.int64()), pa.field(index, pa.string())],
-        metadata={"pandas": json.dumps(pandas)},
-    )
-    table = pa.Table.from_arrays(
-        [pa.array(range(len(tasks)), type=pa.int64()), pa.array(tasks, type=pa.string())], schema=schema
-    )
-    pq.write_table(table, path)
-
-
-def _write_episodes(path: Path, rows: list[dict[str, Any]], stats: list[dict[str, StreamStats]]) -> None:
-    """meta/episodes: one row per episode, its statistics flattened to ``stats/<feature>/<stat>``."""
-    columns: dict[str, list[Any]] = {}
-    for row, episode_stats in zip(rows, stats, strict=True):
-        flat = dict(row)
-        flat["meta/episodes/chunk_index"] = 0
-        flat["meta/episodes/file_index"] = 0
-        for feature, s in episode_stats.items():
-            for name, value in _lerobot_stats(s).items():
-                flat[f"stats/{feature}/{name}"] = value
-        for key, value in flat.items():
-            columns.setdefault(key, []).append(value)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pydict(columns), path, compression="snappy")

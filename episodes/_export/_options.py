@@ -10,6 +10,7 @@ from typing import Protocol
 from episodes._export._errors import ExportError
 from episodes._export._target import ExportResult
 from episodes._training import EpisodeFilter, OnMixed, Selection, StreamSelection
+from tg_exec import Executor
 
 __all__ = ["MAX_IMAGE_SIDE", "ExportOptions", "Exporter"]
 
@@ -28,7 +29,10 @@ class ExportOptions:
     ``"stream:col,col"``; None: the loader's defaults); ``cameras`` names the RGB
     cameras to export (None: all of them); ``image_size`` ``(height, width)`` resizes
     their frames; ``active_range`` keeps the annotated active range of each episode
-    only; ``on_episode`` is called with each exported episode's id.
+    only; ``on_episode`` is called with each exported episode's id. ``workers`` is how many
+    local processes a LeRobot export encodes episodes on when no executor is given (None: all
+    cores, for an export large enough to pay for starting them; a robomimic export runs in the
+    calling process).
 
     >>> import episodes
     >>> options = episodes.ExportOptions(filter=episodes.EpisodeFilter(success=True), cameras=["head"])
@@ -46,8 +50,11 @@ class ExportOptions:
     image_size: tuple[int, int] | None = None
     active_range: bool = False
     on_episode: Callable[[str], None] | None = None
+    workers: int | None = None
 
     def __post_init__(self) -> None:
+        if self.workers is not None and self.workers < 1:
+            raise ExportError(f"workers must be at least 1, got {self.workers}")
         if self.image_size is not None and max(self.image_size) > MAX_IMAGE_SIDE:
             raise ExportError(
                 f"image_size {self.image_size}: each side must be at most {MAX_IMAGE_SIDE} pixels, "
@@ -60,11 +67,16 @@ class ExportOptions:
 
 
 class Exporter(Protocol):
-    """An exporter: ``(source, out, options)``, as every entry of :data:`EXPORTERS` is."""
+    """An exporter: ``(source, out, options, executor)``, as every entry of :data:`EXPORTERS` is.
+
+    ``executor`` runs the per-episode work of a format that splits into some (LeRobot's);
+    a format written as one file (robomimic) runs in the calling process and leaves it unused.
+    """
 
     def __call__(
         self,
         source: str | os.PathLike[str] | Selection,
         out: str | os.PathLike[str],
         options: ExportOptions | None = None,
+        executor: Executor | None = None,
     ) -> ExportResult: ...

@@ -41,6 +41,7 @@ from episodes._image_transform import DEPTH_SCALE_M
 from episodes._reader import EpisodeReader
 from episodes._storage import require_space
 from episodes._training import AlignedEpisode, Selection
+from tg_exec import Executor
 
 __all__ = ["export_robomimic"]
 
@@ -53,6 +54,7 @@ def export_robomimic(
     source: str | os.PathLike[str] | Selection,
     out: str | os.PathLike[str],
     options: ExportOptions | None = None,
+    executor: Executor | None = None,
 ) -> ExportResult:
     """Write a dataset directory's episodes (or a :class:`Selection` of them) as the new
     robomimic HDF5 file ``out``.
@@ -60,11 +62,14 @@ def export_robomimic(
     :class:`ExportOptions` as for :func:`export_lerobot`. ``mask/train`` and ``mask/valid`` hold
     the dataset's split (``splits.json``, as :class:`EpisodeDataset` uses it; the same hash of the
     episode id for episodes it does not list yet), so robomimic validates on the same episodes.
+    The file is written by this process, one episode after the other: ``executor`` (for the
+    :class:`Exporter` shape that :func:`export_lerobot` uses) is not used.
 
     >>> import episodes
     >>> episodes.export_robomimic("datasets/demo", "exports/demo.hdf5")  # doctest: +SKIP
     ExportResult(out=PosixPath('exports/demo.hdf5'), format='robomimic', episodes=4, ...)
     """
+    del executor  # one HDF5 file, written by one process: the episodes go in one after the other
     options = options or ExportOptions()
     target, work = prepare_target(Path(out))
     selected = open_source(source, options)

@@ -45,6 +45,7 @@ __all__ = [
     "camera_of",
     "exported_episodes",
     "frames",
+    "load_episode",
     "open_source",
     "prompt",
     "split_state",
@@ -117,29 +118,39 @@ class Source:
         """Each episode's rows with its open file; one whose data cannot be read (or that has no
         usable tick) is skipped with a warning naming it."""
         for entry in self.entries:
-            try:
-                reader = EpisodeReader(entry.path)
-            except (EpisodeError, OSError) as exc:
-                warnings.warn(
-                    f"{entry.path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=2
-                )
+            loaded = load_episode(entry, self.layout, active_range=active_range)
+            if isinstance(loaded, str):
+                warnings.warn(loaded, EpisodeSkippedWarning, stacklevel=2)
                 continue
+            episode, reader = loaded
             with reader:
-                try:
-                    episode = load_aligned(entry, self.layout.sample, active_only=active_range, reader=reader)
-                except (OSError, KeyError, ValueError, CorruptEpisodeError) as exc:
-                    warnings.warn(
-                        f"{entry.path}: skipped, unreadable ({exc})", EpisodeSkippedWarning, stacklevel=2
-                    )
-                    continue
-                if len(episode) == 0:
-                    warnings.warn(
-                        f"{entry.path}: skipped, no aligned tick where every exported stream has a sample",
-                        EpisodeSkippedWarning,
-                        stacklevel=2,
-                    )
-                    continue
                 yield episode, reader
+
+
+def load_episode(
+    entry: EpisodeEntry, layout: ExportLayout, *, active_range: bool
+) -> tuple[AlignedEpisode, EpisodeReader] | str:
+    """``entry``'s rows and its open file (the caller closes it), or why it is skipped: a message
+    naming the file, for an :class:`EpisodeSkippedWarning` (an unreadable file, or no usable tick).
+
+    Exporters that run episodes on other processes return the message to the caller, who warns.
+    """
+    try:
+        reader = EpisodeReader(entry.path)
+    except (EpisodeError, OSError) as exc:
+        return f"{entry.path}: skipped, unreadable ({exc})"
+    try:
+        episode = load_aligned(entry, layout.sample, active_only=active_range, reader=reader)
+    except (OSError, KeyError, ValueError, CorruptEpisodeError) as exc:
+        reader.close()
+        return f"{entry.path}: skipped, unreadable ({exc})"
+    except BaseException:
+        reader.close()
+        raise
+    if len(episode) == 0:
+        reader.close()
+        return f"{entry.path}: skipped, no aligned tick where every exported stream has a sample"
+    return episode, reader
 
 
 def exported_episodes(

@@ -36,6 +36,19 @@ def test_export_lerobot(dataset, tmp_path):
     assert info["features"]["observation.images.head"]["shape"] == [12, 16, 3]
 
 
+def test_export_lerobot_on_two_local_workers_writes_what_one_writes(dataset, tmp_path):
+    outs = []
+    for workers in ("1", "2"):
+        outs.append(tmp_path / f"w{workers}")
+        args = ["export", str(dataset), "--out", str(outs[-1]), "--executor", "local", "--workers", workers]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "lerobot: 2 episode(s), 22 frames, cameras: head, wrist" in result.output
+    files = [sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) for out in outs]
+    assert files[0] == files[1]
+    assert all((outs[0] / f).read_bytes() == (outs[1] / f).read_bytes() for f in files[0])
+
+
 def test_export_robomimic_with_filters(dataset, tmp_path):
     out = tmp_path / "demos.hdf5"
     args = [

@@ -11,7 +11,9 @@ import typer
 
 import episodes
 from training_ground.cli._console import console, err_console, progress
+from training_ground.cli._executor import ExecutorOption, RayAddressOption, executor_for
 from training_ground.cli._paths import episode_files
+from training_ground.cli._validate import WorkersOption
 
 __all__ = ["cli_words", "export", "height_width"]
 
@@ -146,13 +148,17 @@ def export(
     operator: OperatorOption = None,
     review: ReviewOption = None,
     skip_mixed: SkipMixedOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Export a dataset to LeRobot (v3.0: Parquet, MP4 per camera, meta/) or robomimic (one HDF5).
 
     Only episodes that passed tg validate --write are exported unless --qa any. Every
     episode must come from one robot with the same streams and aligned rate; an
     unreadable episode, or a second file of the same episode, is skipped with a warning
-    naming it.
+    naming it. A LeRobot export encodes its episodes in parallel (--workers, --executor);
+    a robomimic export writes its one file in this process.
 
     Example: tg export datasets/demo --format lerobot --out exports/demo_lerobot
     """
@@ -171,7 +177,10 @@ def export(
             selection = episodes.select_episodes(
                 directory, episode_filter, on_mixed="skip" if skip_mixed else "error"
             )
-            with progress(len(selection.episodes), f"exporting ({format_})") as advance:
+            with (
+                executor_for(executor, ray_address, workers) as run,
+                progress(len(selection.episodes), f"exporting ({format_})") as advance,
+            ):
                 options = episodes.ExportOptions(
                     state=state,
                     action=action,
@@ -180,7 +189,7 @@ def export(
                     active_range=active_range,
                     on_episode=advance,
                 )
-                result = episodes.EXPORTERS[format_](selection, out, options)
+                result = episodes.EXPORTERS[format_](selection, out, options, executor=run)
         except episodes.DatasetError as exc:
             raise episodes.DatasetError(cli_words(str(exc))) from None
         finally:
