@@ -165,6 +165,7 @@ def split(paths: list[Path], qa: episodes.QaConfig, bag_seconds: float) -> dict[
         with RayExecutor(cluster.address) as executor:
             figures = _split_on(executor, paths, qa, start_s)
             figures["ingest_per_bag"] = ingest_split(executor, paths[0].parent / "ingest", bag_seconds, 3)
+            figures["export_lerobot"] = export_split(executor, paths[:3])
             return figures
     finally:
         cluster.shutdown()
@@ -207,6 +208,33 @@ def _split_on(
         "scheduling_ms_per_task": round(noop_ms, 2),
         "result_bytes": result_bytes,
         "object_get_ms": round(get_ms, 3),
+    }
+
+
+def export_split(executor: RayExecutor, paths: list[Path]) -> dict[str, Any]:
+    """`tg export --format lerobot` of ``paths`` (at their recorded size) on the cluster: CPU seconds
+    per episode, taken as wall time x the cluster's CPUs / episodes (an upper bound: the merge and
+    the jobs' uneven ends count too)."""
+    source = paths[0].parent / "export_source"
+    source.mkdir(exist_ok=True)
+    for path in paths:
+        os.link(path, source / path.name)
+    out = paths[0].parent / "export_out"
+    started = time.perf_counter()
+    result = episodes.export_lerobot(
+        source, out, episodes.ExportOptions(filter=episodes.EpisodeFilter(qa="any")), executor=executor
+    )
+    wall = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    shutil.rmtree(out)
+    shutil.rmtree(source)
+    return {
+        "episodes": result.episodes,
+        "frames": result.frames,
+        "codec": result.details.get("codec"),
+        "wall_s": round(wall, 2),
+        "cpu_s_per_episode_at_most": round(wall * executor.cpus / len(paths), 2),
+        "output_mb": round(size / 1e6, 1),
     }
 
 

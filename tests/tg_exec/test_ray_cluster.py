@@ -139,3 +139,4 @@ def test_the_site_checks_arrivals_on_the_cluster(seen):
     site = seen["site"]
     assert site["push_rc"] == 0, site["push_err"]
     assert site["qa_passed"] == [True, True, True]
+    assert "arrival checks run on Ray at 127.0.0.1:" in site["log"]
