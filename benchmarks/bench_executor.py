@@ -53,7 +53,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 import episodes  # noqa: E402
 from collectors import ingest_bag  # noqa: E402
 from tg_config import load_profile, qa_config  # noqa: E402
-from tg_exec import Executor, LocalExecutor, RayExecutor  # noqa: E402
+from tg_exec import Executor, LocalExecutor, RayExecutor, default_workers  # noqa: E402
 
 GOAL_RAY_OVER_LOCAL = 1.15
 _NOOP_TASKS = 300
@@ -213,8 +213,9 @@ def _split_on(
 
 def export_split(executor: RayExecutor, paths: list[Path]) -> dict[str, Any]:
     """`tg export --format lerobot` of ``paths`` (at their recorded size) on the cluster: CPU seconds
-    per episode, taken as wall time x the cluster's CPUs / episodes (an upper bound: the merge and
-    the jobs' uneven ends count too)."""
+    per episode, taken as wall time x the cores the cluster really has / episodes (an upper bound:
+    the merge and the jobs' uneven ends count too; three one-CPU nodes on a 2-core machine share
+    its 2 cores)."""
     source = paths[0].parent / "export_source"
     source.mkdir(exist_ok=True)
     for path in paths:
@@ -233,7 +234,7 @@ def export_split(executor: RayExecutor, paths: list[Path]) -> dict[str, Any]:
         "frames": result.frames,
         "codec": result.details.get("codec"),
         "wall_s": round(wall, 2),
-        "cpu_s_per_episode_at_most": round(wall * executor.cpus / len(paths), 2),
+        "cpu_s_per_episode_at_most": round(wall * min(executor.cpus, default_workers()) / len(paths), 2),
         "output_mb": round(size / 1e6, 1),
     }
 
