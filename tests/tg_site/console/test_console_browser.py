@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import episodes
@@ -176,13 +177,29 @@ def test_a_stale_review_is_refused_and_shows_the_new_state(
     page.context.close()
 
 
+def _reviewed(api: httpx.Client, episode_id: str, verdict: dict[str, str]) -> None:
+    """Save ``verdict`` on the episode unless it already has that review state."""
+    row = api.get(f"/api/v1/episodes/{episode_id}").json()
+    if row["review_state"] != verdict["state"]:
+        saved = api.post(
+            f"/api/v1/episodes/{episode_id}/review",
+            json={**verdict, "expected_version": row["review_version"]},
+        )
+        assert saved.status_code == 200, saved.text
+
+
 def test_review_queue_from_the_keyboard_only(
     browser: object, server: SiteServer, tokens: dict[str, str], pushed: dict[str, str], shots: Path
 ) -> None:
+    # The failed episode rejected and the Chinese one approved, as the tests above leave them (here
+    # too when pytest-xdist runs this test in another worker, against its own server).
+    with server.client(tokens["reviewer2"]) as api:
+        _reviewed(api, pushed["failed"], {"state": "rejected", "reason": "qa_failure"})
+        _reviewed(api, pushed["chinese"], {"state": "approved"})
     page = signed_in(browser, server, tokens["reviewer"])
     page.goto(f"{server.url}/review")
     form = page.locator("#review-form")
-    # The failed episode was rejected and the Chinese one approved above: clean, then another.
+    # The queue: clean, then another.
     assert form.get_attribute("action") == f"/episodes/{pushed['clean']}/review"
     page.screenshot(path=str(shots / "review-queue.png"), full_page=True)
     with page.expect_navigation():
