@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated, cast
 import typer
 
 import episodes
+from tg_exec import Executor, ExecutorOptions
 from training_ground.cli._console import console, err_console, progress
 from training_ground.cli._executor import ExecutorOption, RayAddressOption, executor_for
 from training_ground.cli._paths import episode_files
@@ -178,7 +180,7 @@ def export(
                 directory, episode_filter, on_mixed="skip" if skip_mixed else "error"
             )
             with (
-                executor_for(executor, ray_address, workers) as run,
+                _cluster(format_, executor, ray_address) as run,
                 progress(len(selection.episodes), f"exporting ({format_})") as advance,
             ):
                 options = episodes.ExportOptions(
@@ -188,6 +190,7 @@ def export(
                     image_size=height_width(image_size),
                     active_range=active_range,
                     on_episode=advance,
+                    workers=workers,
                 )
                 result = episodes.EXPORTERS[format_](selection, out, options, executor=run)
         except episodes.DatasetError as exc:
@@ -237,3 +240,14 @@ def _print_summary(result: episodes.ExportResult) -> None:
         + f" -> {result.out}",
         highlight=False,
     )
+
+
+def _cluster(
+    format_: str, executor: str | None, ray_address: str | None
+) -> contextlib.AbstractContextManager[Executor | None]:
+    """The Ray executor the options (or the environment) name for a LeRobot export, else none:
+    local exports choose their processes themselves (a small one runs in this process, as a pool
+    costs a second or two to start), and a robomimic file is written by this process alone."""
+    if format_ != "lerobot" or ExecutorOptions.resolve(executor, address=ray_address).kind == "local":
+        return contextlib.nullcontext()
+    return executor_for(executor, ray_address, None)
