@@ -35,6 +35,8 @@ def _can_unshare() -> bool:
 
 
 pytestmark = [
+    # With --dist loadgroup (make test): never beside the timing-bound crash-safety tests.
+    pytest.mark.xdist_group("cpu_heavy_or_timed"),
     pytest.mark.skipif(sys.version_info < (3, 10), reason="Ray needs Python 3.10"),
     pytest.mark.skipif(not _can_unshare(), reason="needs `unshare -n` and `ip` (root, as in CI)"),
 ]
