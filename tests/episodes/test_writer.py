@@ -115,10 +115,15 @@ def test_frames_in_flight_must_be_positive(tmp_path, info, camera_spec):
 @pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priority is a Linux feature")
 def test_encoders_can_run_below_the_callers_priority(tmp_path, info, camera_spec):
     base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    # Encoder threads of writers from earlier tests in this process may still be alive, at their
+    # own priority: only this writer's count.
+    earlier = {t.ident for t in threading.enumerate() if t.name.startswith("tg-encode-")}
     with EpisodeWriter(tmp_path, streams=[camera_spec], info=info, aligned_rate_hz=10, encoder_nice=3) as w:
         for k in range(4):
             w.append(camera_spec.name, k * 100_000_000, textured_frame(k))
-        encoders = [t for t in threading.enumerate() if t.name.startswith("tg-encode-")]
+        encoders = [
+            t for t in threading.enumerate() if t.name.startswith("tg-encode-") and t.ident not in earlier
+        ]
         assert encoders
         # A thread is listed as soon as it starts, a moment before it lowers its own priority.
         deadline = time.monotonic() + 10
