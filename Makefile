@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 -q
 
 # The whole fault suite (issue 13): what make test runs of it, plus the whole damage catalogue
 # through every verb of the CLI and more kill -9 moments (marker faults_full). Serial, so that

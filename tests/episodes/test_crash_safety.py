@@ -24,11 +24,6 @@ from tests.episodes import _recording_child as child_mod
 if sys.platform == "win32":
     pytest.skip("needs POSIX signals", allow_module_level=True)
 
-# Timing-bound (a kill may lose at most one flush interval): with pytest-xdist's --dist loadgroup
-# (make test) these run in one worker with the Ray cluster tests, never beside them; three Ray
-# nodes on 2 cores starved the writer's I/O thread past its bound once.
-pytestmark = pytest.mark.xdist_group("cpu_heavy_or_timed")
-
 
 RecordingChild = child_mod.RecordingChild
 

@@ -35,8 +35,6 @@ def _can_unshare() -> bool:
 
 
 pytestmark = [
-    # With --dist loadgroup (make test): never beside the timing-bound crash-safety tests.
-    pytest.mark.xdist_group("cpu_heavy_or_timed"),
     pytest.mark.skipif(sys.version_info < (3, 10), reason="Ray needs Python 3.10"),
     pytest.mark.skipif(not _can_unshare(), reason="needs `unshare -n` and `ip` (root, as in CI)"),
 ]
@@ -50,7 +48,9 @@ def _dataset(root: Path, count: int) -> list[Path]:
     ]
 
 
-@pytest.fixture(scope="module")
+# Session scope: pytest-xdist may run another module's tests between these in the same worker,
+# which would tear a module fixture down and start the cluster a second time.
+@pytest.fixture(scope="session")
 def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data = tmp_path_factory.mktemp("ray")
     clean = _dataset(data / "local", 6)
