@@ -67,10 +67,6 @@ def _noop(item: int) -> int:
     return item
 
 
-def _crashed(path: Path, why: str) -> str:
-    return why
-
-
 def job(executor: Executor, paths: list[Path], qa: episodes.QaConfig) -> dict[str, float]:
     """The measured job: validate every episode, then annotate every one (each file written)."""
     started = time.perf_counter()

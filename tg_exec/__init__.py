@@ -17,12 +17,19 @@ This layer sits just above ``tg_base``: ``episodes`` and everything above may us
 
 from tg_exec._base import Executor, describe_failure
 from tg_exec._errors import ExecutorError, WorkerDiedError
-from tg_exec._local import LocalExecutor, arm_death_signal, default_workers, die_with_parent
+from tg_exec._local import (
+    DEFAULT_STOP_SIGNAL,
+    LocalExecutor,
+    arm_death_signal,
+    default_workers,
+    die_with_parent,
+)
 from tg_exec._options import EXECUTORS, ExecutorOptions, open_executor
 from tg_exec._progress import report_progress
 from tg_exec._ray import RayExecutor
 
 __all__ = [
+    "DEFAULT_STOP_SIGNAL",
     "EXECUTORS",
     "Executor",
     "ExecutorError",

@@ -27,14 +27,15 @@ from tg_exec._base import Executor, describe_failure
 from tg_exec._errors import ExecutorError, WorkerDiedError
 from tg_exec._progress import Indexed, set_progress_sink
 
-__all__ = ["LocalExecutor", "default_workers", "die_with_parent"]
+__all__ = ["DEFAULT_STOP_SIGNAL", "LocalExecutor", "default_workers", "die_with_parent"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-# Windows has no SIGKILL; os.kill with SIGTERM ends a process there outright.
-_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+# What a worker gets when its parent ends, unless told otherwise. Windows has no SIGKILL;
+# os.kill with SIGTERM ends a process there outright.
+DEFAULT_STOP_SIGNAL: int = getattr(signal, "SIGKILL", signal.SIGTERM)
 _POLL_S = 0.2  # how often progress is drained while items run
 
 
@@ -45,7 +46,7 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def die_with_parent(parent_pid: int, signum: int = _KILL) -> None:
+def die_with_parent(parent_pid: int, signum: int = DEFAULT_STOP_SIGNAL) -> None:
     """Have ``signum`` sent to this process when ``parent_pid``, its parent, ends (call it in a worker).
 
     On Linux the kernel sends it (``prctl(PR_SET_PDEATHSIG)``), even after a
@@ -103,7 +104,7 @@ class LocalExecutor(Executor):
 
     kind = "local"
 
-    def __init__(self, workers: int | None = None, *, stop_signal: int = _KILL) -> None:
+    def __init__(self, workers: int | None = None, *, stop_signal: int = DEFAULT_STOP_SIGNAL) -> None:
         self.workers = default_workers() if workers is None else workers
         if self.workers < 1:
             raise ExecutorError(f"workers must be at least 1, got {self.workers}")

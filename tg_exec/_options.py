@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from tg_exec._base import Executor
 from tg_exec._errors import ExecutorError
-from tg_exec._local import LocalExecutor
+from tg_exec._local import DEFAULT_STOP_SIGNAL, LocalExecutor
 from tg_exec._ray import DEFAULT_RETRIES, RayExecutor, check_reachable
 
 __all__ = ["EXECUTORS", "ExecutorOptions", "open_executor"]
-
-_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,9 @@ def _ray(options: ExecutorOptions, stop_signal: int) -> Executor:
 EXECUTORS: dict[str, Callable[[ExecutorOptions, int], Executor]] = {"local": _local, "ray": _ray}
 
 
-def open_executor(options: ExecutorOptions | None = None, *, stop_signal: int = _KILL) -> Executor:
+def open_executor(
+    options: ExecutorOptions | None = None, *, stop_signal: int = DEFAULT_STOP_SIGNAL
+) -> Executor:
     """The executor ``options`` name (local processes by default), to use in a ``with`` block.
 
     ``stop_signal`` is what a local worker gets when this process ends (see

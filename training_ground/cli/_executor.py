@@ -7,12 +7,11 @@ are not given.
 
 from __future__ import annotations
 
-import signal
 from typing import Annotated
 
 import typer
 
-from tg_exec import Executor, ExecutorOptions, open_executor
+from tg_exec import DEFAULT_STOP_SIGNAL, Executor, ExecutorOptions, open_executor
 from training_ground.cli._console import err_console
 
 __all__ = ["ExecutorOption", "RayAddressOption", "executor_for"]
@@ -43,7 +42,7 @@ def executor_for(
     address: str | None,
     workers: int | None,
     *,
-    stop_signal: int = getattr(signal, "SIGKILL", signal.SIGTERM),
+    stop_signal: int = DEFAULT_STOP_SIGNAL,
 ) -> Executor:
     """The executor the options (or the environment) name, to use in a ``with`` block.
 
